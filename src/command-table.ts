@@ -1,0 +1,106 @@
+/**
+ * Every command, its one-line summary and its options, as plain data: `--help` reads this without
+ * loading any command module (start-up time is measured in `npm run bench`).
+ */
+import type { Io } from './io.js';
+
+export type OptionSpec = { type: 'string' | 'boolean'; short?: string; multiple?: boolean; help: string; value?: string };
+
+export interface CommandSpec {
+  name: string;
+  summary: string;
+  usage: string;
+  options: Record<string, OptionSpec>;
+  /** Sub-commands, e.g. `registries apply`. */
+  subcommands?: string[];
+  load: () => Promise<{ main: CommandMain }>;
+}
+
+export type ParsedOptions = Record<string, string | boolean | (string | boolean)[] | undefined>;
+export type CommandMain = (options: ParsedOptions, positionals: string[], io: Io) => Promise<number>;
+
+const name: OptionSpec = { type: 'string', short: 'n', value: 'NAME', help: 'cluster name (default devreg)' };
+const yes: OptionSpec = { type: 'boolean', short: 'y', help: 'accept defaults, never prompt' };
+const verbose: OptionSpec = { type: 'boolean', short: 'v', help: 'show every command run (secrets redacted)' };
+const json: OptionSpec = { type: 'boolean', help: 'print one JSON object for scripts' };
+const config: OptionSpec = { type: 'string', short: 'c', value: 'FILE', help: 'team config file (default ./k3s-devreg.yaml)' };
+
+const specOptions: Record<string, OptionSpec> = {
+  name,
+  agents: { type: 'string', value: 'N', help: 'number of agent nodes (default 1)' },
+  username: { type: 'string', short: 'u', value: 'USER', help: 'registry username (default devreg)' },
+  'password-stdin': { type: 'boolean', help: 'read the registry password from stdin (or env K3S_DEVREG_PASSWORD)' },
+  port: { type: 'string', short: 'p', value: 'PORT', help: 'host port for the registry (default 31113)' },
+  'registry-image': { type: 'string', value: 'IMAGE', help: 'registry image (default registry:2.8.3)' },
+  'hosts-image': { type: 'string', value: 'IMAGE', help: 'image of the hosts-entry DaemonSet (default busybox:1.36.1)' },
+  'registries-file': { type: 'string', value: 'FILE', help: 'your own k3s registries.yaml, merged with ours' },
+  'no-strict': { type: 'boolean', help: 'report unknown keys in --registries-file as warnings, not errors' },
+  config,
+  yes,
+};
+
+export const COMMANDS: CommandSpec[] = [
+  {
+    name: 'up',
+    summary: 'create (or resume) the cluster with its trusted private registry, and prove it works',
+    usage: 'up [--name NAME] [--agents N] [--username USER] [--password-stdin] [--port PORT] [--yes]',
+    options: { ...specOptions, verbose },
+    load: () => import('./commands/up.js'),
+  },
+  {
+    name: 'down',
+    summary: 'delete the cluster; keep credentials, CA and pushed images for the next up',
+    usage: 'down [--name NAME]',
+    options: { name, verbose, yes },
+    load: () => import('./commands/down.js'),
+  },
+  {
+    name: 'reset',
+    summary: 'delete cluster, credentials, CA and images, then run up again',
+    usage: 'reset [--name NAME] [--yes]',
+    options: { ...specOptions, verbose },
+    load: () => import('./commands/reset.js'),
+  },
+  {
+    name: 'status',
+    summary: 'check cluster, nodes, registry, NodePort, hosts entries and certificate',
+    usage: 'status [--name NAME] [--json]',
+    options: { name, json, verbose },
+    load: () => import('./commands/status.js'),
+  },
+  {
+    name: 'verify',
+    summary: 'push an image from this machine and run it in the cluster',
+    usage: 'verify [--name NAME]',
+    options: { name, verbose },
+    load: () => import('./commands/verify.js'),
+  },
+  {
+    name: 'render',
+    summary: 'write every file up uses (certificates, htpasswd, registries.yaml, k3d config, manifests)',
+    usage: 'render [--dir DIR] [--name NAME] [--username USER] [--password-stdin] [--json] [--yes]',
+    options: {
+      ...specOptions,
+      dir: { type: 'string', short: 'd', value: 'DIR', help: 'output folder (default: the cluster state folder)' },
+      json,
+    },
+    load: () => import('./commands/render.js'),
+  },
+  {
+    name: 'registries',
+    summary: 'apply a registries.yaml to every node of an existing k3s cluster (apply | status | render)',
+    usage: 'registries apply --context CTX [-f registries.yaml] [--ca FILE] | registries status --context CTX | registries render --dir DIR',
+    subcommands: ['apply', 'status', 'render'],
+    options: {
+      context: { type: 'string', value: 'CTX', help: 'kubeconfig context of the k3s cluster' },
+      file: { type: 'string', short: 'f', value: 'FILE', help: 'registries.yaml to apply' },
+      ca: { type: 'string', value: 'FILE', help: 'CA certificate to install next to it on every node' },
+      dir: { type: 'string', short: 'd', value: 'DIR', help: 'output folder for registries render' },
+      'no-strict': specOptions['no-strict']!,
+      json,
+      verbose,
+      yes,
+    },
+    load: () => import('./commands/registries.js'),
+  },
+];

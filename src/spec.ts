@@ -1,0 +1,127 @@
+/**
+ * The typed spec every renderer reads, its defaults, and the validation of user input.
+ * Validation errors are UserErrors: one line naming the problem and the fix.
+ */
+import { UserError } from './errors.js';
+
+export const TOOL_NAME = 'k3s-devreg';
+/** Label carried by every object and container we create; only objects carrying it are ever deleted. */
+export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
+export const MANAGED_BY_VALUE = TOOL_NAME;
+/** Docker label on k3d node containers and volumes naming the cluster they belong to. */
+export const CLUSTER_LABEL = 'dev.k3s-devreg/cluster';
+
+export const NAMESPACE = 'container-registry';
+export const SERVICE_NAME = 'registry';
+export const REGISTRY_HOST = 'container-registry.local';
+export const REGISTRY_PORT = 5000;
+export const NODE_PORT = 31113;
+/** Where the state folder's node/ subfolder (registries.yaml, ca.crt) appears inside every k3d node. */
+export const NODE_CONFIG_DIR = '/etc/k3s-devreg';
+/** Where the registry's data volume appears inside every k3d node (hostPath for the registry pod). */
+export const NODE_REGISTRY_DATA_DIR = '/var/lib/k3s-devreg/registry';
+
+export const DEFAULT_CLUSTER_NAME = 'devreg';
+export const DEFAULT_USERNAME = 'devreg';
+export const DEFAULT_AGENTS = 1;
+/** Pinned: `registry:2` moves; a pinned tag keeps every laptop on the same registry. */
+export const DEFAULT_REGISTRY_IMAGE = 'registry:2.8.3';
+export const DEFAULT_HOSTS_IMAGE = 'busybox:1.36.1';
+export const BCRYPT_MAX_BYTES = 72;
+
+export interface ClusterSpec {
+  /** k3d cluster name; node containers are k3d-<name>-server-0 and so on. */
+  name: string;
+  agents: number;
+  /** Port on the developer's machine (127.0.0.1) published to the registry's NodePort. */
+  hostPort: number;
+  username: string;
+  registryImage: string;
+  hostsImage: string;
+  /** Absolute path of the cluster's state folder on the developer's machine. */
+  stateDir: string;
+}
+
+export const registryAddress = (): string => `${REGISTRY_HOST}:${REGISTRY_PORT}`;
+export const kubeContext = (name: string): string => `k3d-${name}`;
+export const registryVolumeName = (name: string): string => `k3s-devreg-${name}-registry`;
+export const serviceDnsNames = (): string[] => [
+  `${SERVICE_NAME}.${NAMESPACE}.svc`,
+  `${SERVICE_NAME}.${NAMESPACE}.svc.cluster.local`,
+];
+
+// k3d prefixes the name with "k3d-" and uses it in container and host names, so DNS label rules
+// apply, with room for "k3d-" and "-serverlb" inside the 63-character label limit.
+const CLUSTER_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
+const MAX_CLUSTER_NAME = 32;
+
+export function validateClusterName(name: string): string {
+  if (!CLUSTER_NAME.test(name) || name.length > MAX_CLUSTER_NAME) {
+    throw new UserError(
+      `invalid cluster name ${JSON.stringify(name)}`,
+      `use 1-${MAX_CLUSTER_NAME} lowercase letters, digits and '-', starting and ending with a letter or digit (e.g. --name devreg)`,
+    );
+  }
+  return name;
+}
+
+export function validateUsername(username: string): string {
+  if (username.length === 0 || username.length > 64) {
+    throw new UserError('invalid registry username: it must be 1-64 characters', 'pass e.g. --username devreg');
+  }
+  if (username.includes(':')) {
+    throw new UserError(
+      `invalid registry username ${JSON.stringify(username)}: htpasswd splits user and hash at ':'`,
+      "choose a username without ':'",
+    );
+  }
+  if (/[\s\p{Cc}]/u.test(username)) {
+    throw new UserError(
+      `invalid registry username ${JSON.stringify(username)}: it contains whitespace or control characters`,
+      'choose a username of visible characters only',
+    );
+  }
+  return username;
+}
+
+/** Never echoes the password itself: errors describe it. */
+export function validatePassword(password: string): string {
+  if (password.length === 0) {
+    throw new UserError('the registry password is empty', 'give a non-empty password, or leave it unset to generate one');
+  }
+  const bytes = Buffer.byteLength(password, 'utf8');
+  if (bytes > BCRYPT_MAX_BYTES) {
+    throw new UserError(
+      `the registry password is ${bytes} bytes long; bcrypt reads only the first ${BCRYPT_MAX_BYTES}`,
+      `use a password of at most ${BCRYPT_MAX_BYTES} bytes`,
+    );
+  }
+  if (/\p{Cc}/u.test(password)) {
+    throw new UserError(
+      'the registry password contains a control character (newline, tab, ...)',
+      'use printable characters only',
+    );
+  }
+  return password;
+}
+
+export function validateAgents(agents: number): number {
+  if (!Number.isInteger(agents) || agents < 0 || agents > 9) {
+    throw new UserError(`invalid number of agents ${JSON.stringify(agents)}`, 'pass --agents with a whole number from 0 to 9');
+  }
+  return agents;
+}
+
+export function validateHostPort(port: number): number {
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new UserError(`invalid port ${JSON.stringify(port)}`, 'pass --port with a whole number from 1 to 65535 (default 31113)');
+  }
+  return port;
+}
+
+export function validateImage(image: string, flag: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._\/:@-]*$/.test(image)) {
+    throw new UserError(`invalid image reference ${JSON.stringify(image)}`, `pass ${flag} like registry:2.8.3`);
+  }
+  return image;
+}

@@ -1,0 +1,53 @@
+/**
+ * Where a cluster's state lives on the developer's machine. Per cluster, under the user's home
+ * (never the npx cache, which npm may clear), overridable with K3S_DEVREG_HOME.
+ */
+import { homedir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
+import { UserError } from '../errors.js';
+
+export function stateRoot(env: NodeJS.ProcessEnv = process.env): string {
+  const override = env.K3S_DEVREG_HOME;
+  if (override) return resolve(override);
+  return join(homedir(), '.k3s-devreg');
+}
+
+export function defaultStateDir(cluster: string, env: NodeJS.ProcessEnv = process.env): string {
+  return join(stateRoot(env), cluster);
+}
+
+/**
+ * The state folder is mounted into k3d nodes through the k3d config, where k3d expands `$`
+ * and splits volume specs at ':' and ','.
+ */
+export function validateStateDir(dir: string): string {
+  const absolute = isAbsolute(dir) ? dir : resolve(dir);
+  if (/[$:,\s]/.test(absolute)) {
+    throw new UserError(
+      `the state folder ${JSON.stringify(absolute)} contains '$', ':', ',' or whitespace, which k3d volume mounts cannot carry`,
+      'choose another --dir or set K3S_DEVREG_HOME to a plain path',
+    );
+  }
+  return absolute;
+}
+
+/** Every file in a state folder, relative to it. node/ is what the k3d nodes see. */
+export const STATE_FILES = {
+  credentials: 'credentials.json',
+  caCert: 'pki/ca.crt',
+  caKey: 'pki/ca.key',
+  tlsCert: 'pki/tls.crt',
+  tlsKey: 'pki/tls.key',
+  htpasswd: 'auth/htpasswd',
+  nodeDir: 'node',
+  registriesYaml: 'node/registries.yaml',
+  nodeCaCert: 'node/ca.crt',
+  k3dConfig: 'k3d-config.yaml',
+  manifestsDir: 'manifests',
+} as const;
+
+export type StateFileKey = keyof typeof STATE_FILES;
+
+export function statePath(dir: string, key: StateFileKey): string {
+  return join(dir, STATE_FILES[key]);
+}

@@ -1,0 +1,53 @@
+/**
+ * The one place that starts external programs. The per-tool wrappers (docker.ts, k3d.ts, kubectl.ts)
+ * receive a Runner, so tests pass a recording stand-in and assert exact argv and stdin.
+ * Arguments are always arrays, never shell strings; secrets travel on stdin, never in argv.
+ */
+import { execa } from 'execa';
+import { redact } from '../redact.js';
+
+export interface RunOptions {
+  /** Written to the child's stdin; never logged. */
+  input?: string;
+  env?: Record<string, string>;
+  timeoutMs?: number;
+  cwd?: string;
+}
+
+export interface CommandResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  /** True when the program itself could not be started (not installed). */
+  notFound?: boolean;
+  timedOut?: boolean;
+}
+
+export type Runner = (file: string, args: readonly string[], options?: RunOptions) => Promise<CommandResult>;
+
+export function formatCommand(file: string, args: readonly string[]): string {
+  const quote = (arg: string) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", `'\\''`)}'`);
+  return redact([file, ...args].map(quote).join(' '));
+}
+
+export function createRunner(log?: (line: string) => void): Runner {
+  return async (file, args, options = {}) => {
+    log?.(`$ ${formatCommand(file, args)}${options.input === undefined ? '' : ' <stdin>'}`);
+    const result = await execa(file, [...args], {
+      input: options.input,
+      env: options.env,
+      cwd: options.cwd,
+      timeout: options.timeoutMs,
+      reject: false,
+      stripFinalNewline: true,
+    });
+    const notFound = (result as { code?: string }).code === 'ENOENT';
+    return {
+      exitCode: result.exitCode ?? (notFound ? 127 : 1),
+      stdout: String(result.stdout ?? ''),
+      stderr: String(result.stderr ?? ''),
+      notFound,
+      timedOut: result.timedOut,
+    };
+  };
+}
