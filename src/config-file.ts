@@ -1,0 +1,61 @@
+/**
+ * The team config file, `k3s-devreg.yaml`: the same fields as the flags, committed to a repo so a
+ * team shares one setup. Unknown keys are errors: a typo must not silently fall back to a default.
+ */
+import { resolve } from 'node:path';
+import { parse } from 'yaml';
+import { UserError } from './errors.js';
+import { readIfExists } from './state/write-files.js';
+
+export interface TeamConfig {
+  name?: string;
+  agents?: number;
+  username?: string;
+  port?: number;
+  registryImage?: string;
+  hostsImage?: string;
+  registriesFile?: string;
+  strict?: boolean;
+}
+
+const FIELDS: Record<keyof TeamConfig, 'string' | 'number' | 'boolean'> = {
+  name: 'string',
+  agents: 'number',
+  username: 'string',
+  port: 'number',
+  registryImage: 'string',
+  hostsImage: 'string',
+  registriesFile: 'string',
+  strict: 'boolean',
+};
+
+export const DEFAULT_CONFIG_FILE = 'k3s-devreg.yaml';
+
+export async function loadConfigFile(explicit: string | undefined, cwd: string): Promise<{ config: TeamConfig; path?: string }> {
+  const path = resolve(cwd, explicit ?? DEFAULT_CONFIG_FILE);
+  const text = await readIfExists(path);
+  if (text === undefined) {
+    if (explicit) throw new UserError(`config file ${path} does not exist`, 'check the --config path');
+    return { config: {} };
+  }
+  let value: unknown;
+  try {
+    value = parse(text);
+  } catch (error) {
+    throw new UserError(`${path} is not valid YAML (${(error as Error).message.split('\n')[0]})`, 'fix the syntax');
+  }
+  if (value === null || value === undefined) return { config: {}, path };
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw new UserError(`${path} must be a YAML mapping`, `use fields like "name: devreg" (${Object.keys(FIELDS).join(', ')})`);
+  }
+  for (const [key, field] of Object.entries(value)) {
+    const expected = FIELDS[key as keyof TeamConfig];
+    if (!expected) {
+      throw new UserError(`${path}: unknown field ${JSON.stringify(key)}`, `use one of ${Object.keys(FIELDS).join(', ')}`);
+    }
+    if (typeof field !== expected) {
+      throw new UserError(`${path}: field ${key} must be a ${expected}`, `e.g. ${key}: ${expected === 'number' ? '1' : expected === 'boolean' ? 'true' : 'value'}`);
+    }
+  }
+  return { config: value as TeamConfig, path };
+}

@@ -1,0 +1,53 @@
+/**
+ * The k3d `Simple` config (k3d.io/v1alpha5). k3d expands `$VAR` everywhere in this file and has no
+ * escape, so it holds no secret: k3s reads registries.yaml from the mounted node/ folder instead.
+ */
+import {
+  CLUSTER_LABEL,
+  MANAGED_BY_LABEL,
+  MANAGED_BY_VALUE,
+  NODE_CONFIG_DIR,
+  NODE_PORT,
+  NODE_REGISTRY_DATA_DIR,
+  registryVolumeName,
+  type ClusterSpec,
+} from '../spec.js';
+
+const ALL_NODES = ['server:*', 'agent:*'];
+
+export interface K3dConfigInput {
+  /** Absolute host path of the state folder's node/ subfolder. */
+  nodeDir: string;
+}
+
+export function renderK3dConfig(spec: ClusterSpec, input: K3dConfigInput): Record<string, unknown> {
+  return {
+    apiVersion: 'k3d.io/v1alpha5',
+    kind: 'Simple',
+    metadata: { name: spec.name },
+    servers: 1,
+    agents: spec.agents,
+    volumes: [
+      { volume: `${input.nodeDir}:${NODE_CONFIG_DIR}:ro`, nodeFilters: ALL_NODES },
+      // A named docker volume: survives `down`/`up`, shared by every node, removed by `reset`.
+      { volume: `${registryVolumeName(spec.name)}:${NODE_REGISTRY_DATA_DIR}`, nodeFilters: ALL_NODES },
+    ],
+    ports: [
+      // Loopback only: the registry is for this machine, not the local network.
+      { port: `127.0.0.1:${spec.hostPort}:${NODE_PORT}`, nodeFilters: ['loadbalancer'] },
+    ],
+    options: {
+      k3d: { wait: true, timeout: '180s' },
+      k3s: {
+        extraArgs: [{ arg: `--private-registry=${NODE_CONFIG_DIR}/registries.yaml`, nodeFilters: ALL_NODES }],
+      },
+      kubeconfig: { updateDefaultKubeconfig: true, switchCurrentContext: true },
+      runtime: {
+        labels: [
+          { label: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`, nodeFilters: ALL_NODES },
+          { label: `${CLUSTER_LABEL}=${spec.name}`, nodeFilters: ALL_NODES },
+        ],
+      },
+    },
+  };
+}

@@ -1,0 +1,37 @@
+/**
+ * Our own entries of the k3s registries.yaml: a mirror for container-registry.local:5000 over https,
+ * and its config with the credentials and the CA path as the nodes see it.
+ */
+import { stringify } from 'yaml';
+import { NODE_CONFIG_DIR, REGISTRY_HOST, REGISTRY_PORT } from '../spec.js';
+
+export interface RegistryCredentials {
+  username: string;
+  password: string;
+}
+
+export type RegistriesDocument = {
+  mirrors?: Record<string, unknown> | null;
+  configs?: Record<string, unknown> | null;
+  auths?: Record<string, unknown> | null;
+};
+
+export function ourRegistries(credentials: RegistryCredentials): RegistriesDocument {
+  const address = `${REGISTRY_HOST}:${REGISTRY_PORT}`;
+  return {
+    mirrors: { [address]: { endpoint: [`https://${address}`] } },
+    configs: {
+      [address]: {
+        auth: { username: credentials.username, password: credentials.password },
+        tls: { ca_file: `${NODE_CONFIG_DIR}/ca.crt` },
+      },
+    },
+  };
+}
+
+const HEADER = '# Written by k3s-devreg. k3s reads this file only when it starts.\n';
+
+export function renderRegistriesYaml(document: RegistriesDocument): string {
+  // lineWidth 0: never fold long values (a folded password would still parse, but diffs get noisy).
+  return HEADER + stringify(document, { lineWidth: 0 });
+}

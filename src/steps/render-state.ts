@@ -1,0 +1,136 @@
+/**
+ * Renders everything `up` uses into the state folder. Everything is computed in memory first and
+ * only then written, so bad input leaves nothing half-written; unchanged files are not rewritten.
+ * Kept across runs: the CA (nodes trust it) and the credentials (unless a new password is given).
+ */
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { readAsset } from '../assets.js';
+import { registerSecret } from '../redact.js';
+import { ensurePki, type Pki } from '../render/pki.js';
+import { htpasswdEntry, htpasswdMatches } from '../render/htpasswd.js';
+import { renderK3dConfig } from '../render/k3d-config.js';
+import { renderManifests } from '../render/manifests.js';
+import { ourRegistries, renderRegistriesYaml, type RegistryCredentials } from '../render/registries-yaml.js';
+import { REGISTRY_HOST, serviceDnsNames, type ClusterSpec } from '../spec.js';
+import { chooseCredentials, parseCredentials, serializeCredentials } from '../state/credentials.js';
+import { STATE_FILES, statePath } from '../state/layout.js';
+import { ensureWritableDir, readIfExists, writeFiles, type RenderedFile } from '../state/write-files.js';
+import type { Runner } from '../tools/run.js';
+import { registriesForNodes } from './registries-for-nodes.js';
+
+export interface RenderRequest {
+  spec: ClusterSpec;
+  password?: string;
+  registriesFile?: string;
+  strict: boolean;
+  runner: Runner;
+  env: NodeJS.ProcessEnv;
+  now?: Date;
+}
+
+export interface RenderResult {
+  files: {
+    k3dConfig: string;
+    registriesYaml: string;
+    manifests: string[];
+    caCert: string;
+    tlsCert: string;
+    tlsKey: string;
+    htpasswd: string;
+    credentials: string;
+  };
+  credentials: RegistryCredentials;
+  /** Absolute paths of the files this run wrote. */
+  changed: string[];
+  /** Redacted diff (or first-time preview) of registries.yaml when it changed. */
+  registriesDiff?: string;
+  warnings: string[];
+}
+
+const SECRET = 0o600;
+const PUBLIC = 0o644;
+
+async function loadExisting(dir: string) {
+  const read = (key: keyof typeof STATE_FILES) => readIfExists(statePath(dir, key));
+  const [credentials, caCert, caKey, tlsCert, tlsKey, htpasswd, registriesYaml] = await Promise.all([
+    read('credentials'), read('caCert'), read('caKey'), read('tlsCert'), read('tlsKey'), read('htpasswd'), read('registriesYaml'),
+  ]);
+  const pki: Partial<Pki> = {};
+  if (caCert) pki.caCert = caCert;
+  if (caKey) pki.caKey = caKey;
+  if (tlsCert) pki.tlsCert = tlsCert;
+  if (tlsKey) pki.tlsKey = tlsKey;
+  return {
+    credentials: credentials === undefined ? undefined : parseCredentials(credentials, statePath(dir, 'credentials')),
+    pki,
+    htpasswd,
+    registriesYaml,
+  };
+}
+
+export async function renderState(request: RenderRequest): Promise<RenderResult> {
+  const { spec } = request;
+  const dir = spec.stateDir;
+  await ensureWritableDir(dir);
+  const existing = await loadExisting(dir);
+  if (existing.credentials) registerSecret(existing.credentials.password);
+
+  const credentials = chooseCredentials(spec.username, request.password, existing.credentials);
+  registerSecret(credentials.password);
+  const { pki } = ensurePki(existing.pki, {
+    dnsNames: [REGISTRY_HOST, 'localhost', ...serviceDnsNames()],
+    ipAddresses: ['127.0.0.1'],
+    now: request.now ?? new Date(),
+  });
+  registerSecret(pki.caKey);
+  registerSecret(pki.tlsKey);
+  const htpasswd =
+    existing.htpasswd && htpasswdMatches(existing.htpasswd, credentials.username, credentials.password)
+      ? existing.htpasswd
+      : htpasswdEntry(credentials.username, credentials.password);
+
+  const nodes = await registriesForNodes(ourRegistries(credentials), request);
+  const registriesYaml = renderRegistriesYaml(nodes.document);
+  const k3dConfig = stringify(renderK3dConfig(spec, { nodeDir: join(dir, STATE_FILES.nodeDir) }), { lineWidth: 0 });
+  const manifests = renderManifests(spec, { tlsCert: pki.tlsCert, tlsKey: pki.tlsKey, htpasswd, hostsScript: await readAsset('hosts-inject.sh') });
+
+  const manifestFiles: RenderedFile[] = manifests.map((m) => ({
+    path: join(STATE_FILES.manifestsDir, m.file),
+    content: stringify(m.object, { lineWidth: 0 }),
+    mode: m.object.kind === 'Secret' ? SECRET : PUBLIC,
+  }));
+  const files: RenderedFile[] = [
+    { path: STATE_FILES.credentials, content: serializeCredentials(credentials), mode: SECRET },
+    { path: STATE_FILES.caKey, content: pki.caKey, mode: SECRET },
+    { path: STATE_FILES.caCert, content: pki.caCert, mode: PUBLIC },
+    { path: STATE_FILES.tlsKey, content: pki.tlsKey, mode: SECRET },
+    { path: STATE_FILES.tlsCert, content: pki.tlsCert, mode: PUBLIC },
+    { path: STATE_FILES.htpasswd, content: htpasswd, mode: SECRET },
+    { path: STATE_FILES.nodeCaCert, content: pki.caCert, mode: PUBLIC },
+    { path: STATE_FILES.registriesYaml, content: registriesYaml, mode: SECRET },
+    { path: STATE_FILES.k3dConfig, content: k3dConfig, mode: PUBLIC },
+    ...manifestFiles,
+  ];
+  const written = await writeFiles(dir, files);
+  const changed = written.filter((w) => w.changed).map((w) => w.path);
+  const result: RenderResult = {
+    files: {
+      k3dConfig: statePath(dir, 'k3dConfig'),
+      registriesYaml: statePath(dir, 'registriesYaml'),
+      manifests: manifestFiles.map((f) => join(dir, f.path)),
+      caCert: statePath(dir, 'caCert'),
+      tlsCert: statePath(dir, 'tlsCert'),
+      tlsKey: statePath(dir, 'tlsKey'),
+      htpasswd: statePath(dir, 'htpasswd'),
+      credentials: statePath(dir, 'credentials'),
+    },
+    credentials,
+    changed,
+    warnings: nodes.warnings,
+  };
+  if (existing.registriesYaml !== registriesYaml) {
+    result.registriesDiff = nodes.diff(existing.registriesYaml, registriesYaml);
+  }
+  return result;
+}
