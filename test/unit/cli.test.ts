@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../../src/cli.js';
+import { COMMANDS } from '../../src/command-table.js';
+import { captureIo } from '../helpers/io.js';
+
+describe('cli', () => {
+  it('--help lists every command and exits 0', async () => {
+    const io = captureIo();
+    expect(await runCli(['--help'], io)).toBe(0);
+    for (const name of ['up', 'down', 'reset', 'status', 'render']) expect(io.stdout.join('\n')).toMatch(new RegExp(`^  ${name} `, 'm'));
+  });
+
+  it('--version prints the package version', async () => {
+    const io = captureIo();
+    expect(await runCli(['--version'], io)).toBe(0);
+    expect(io.stdout).toEqual([process.env.npm_package_version ?? (await import('../../package.json', { with: { type: 'json' } })).default.version]);
+  });
+
+  it('each command has its own --help', async () => {
+    for (const command of COMMANDS) {
+      const io = captureIo();
+      expect(await runCli([command.name, '--help'], io)).toBe(0);
+      expect(io.stdout.join('\n')).toContain(`Usage: k3s-devreg ${command.usage}`);
+    }
+  });
+
+  it('an unknown command or option is a one-line error with exit 2', async () => {
+    const unknown = captureIo();
+    expect(await runCli(['upp'], unknown)).toBe(2);
+    expect(unknown.stderr).toEqual(['error: unknown command "upp": run k3s-devreg --help to see the commands']);
+    const badOption = captureIo();
+    expect(await runCli(['render', '--bogus'], badOption)).toBe(2);
+    expect(badOption.stderr.join('\n')).toMatch(/^error: Unknown option '--bogus'.*--help/);
+  });
+
+  it('no command prints help and exits 2', async () => {
+    const io = captureIo();
+    expect(await runCli([], io)).toBe(2);
+    expect(io.stdout.join('\n')).toContain('Usage: k3s-devreg <command>');
+  });
+});

@@ -1,0 +1,88 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { UserError } from '../../src/errors.js';
+import { resolveClusterOptions, type Question } from '../../src/options.js';
+import { captureIo } from '../helpers/io.js';
+
+const home = mkdtempSync(join(tmpdir(), 'k3s-devreg-options-'));
+const env = { K3S_DEVREG_HOME: home };
+
+describe('resolveClusterOptions', () => {
+  it('uses defaults with --yes and never prompts', async () => {
+    let asked = false;
+    const io = captureIo({ env, tty: true });
+    const resolved = await resolveClusterOptions({ yes: true }, io, async () => {
+      asked = true;
+      return {};
+    });
+    expect(asked).toBe(false);
+    expect(resolved.spec).toEqual({
+      name: 'devreg',
+      agents: 1,
+      hostPort: 31113,
+      username: 'devreg',
+      registryImage: 'registry:2.8.3',
+      hostsImage: 'busybox:1.36.1',
+      stateDir: join(home, 'devreg'),
+    });
+    expect(resolved.password).toBeUndefined();
+    expect(resolved.strict).toBe(true);
+  });
+
+  it('never prompts under CI=true or without a TTY', async () => {
+    const ask = async (): Promise<Record<string, string>> => {
+      throw new Error('must not prompt');
+    };
+    await resolveClusterOptions({}, captureIo({ env: { ...env, CI: 'true' }, tty: true }), ask);
+    await resolveClusterOptions({}, captureIo({ env, tty: false }), ask);
+  });
+
+  it('asks only what flags and the team file leave open, and uses the answers', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'k3s-devreg-team-'));
+    writeFileSync(join(cwd, 'k3s-devreg.yaml'), 'agents: 3\nregistriesFile: regs.yaml\n');
+    let questions: Question[] = [];
+    const resolved = await resolveClusterOptions({ name: 'team' }, captureIo({ env, cwd, tty: true }), async (q) => {
+      questions = q;
+      return { username: 'alice', password: 'hunter2hunter2', port: '5001' };
+    });
+    expect(questions.map((q) => q.name)).toEqual(['username', 'password', 'port']);
+    expect(questions.find((q) => q.name === 'password')?.secret).toBe(true);
+    expect(resolved.spec).toMatchObject({ name: 'team', agents: 3, username: 'alice', hostPort: 5001 });
+    expect(resolved.password).toBe('hunter2hunter2');
+    expect(resolved.registriesFile).toBe(join(cwd, 'regs.yaml'));
+    expect(resolved.configFile).toBe(join(cwd, 'k3s-devreg.yaml'));
+  });
+
+  it('lets flags win over the team file', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'k3s-devreg-team-'));
+    writeFileSync(join(cwd, 'k3s-devreg.yaml'), 'name: fromfile\nagents: 3\nport: 40000\n');
+    const resolved = await resolveClusterOptions({ agents: '0', yes: true }, captureIo({ env, cwd }));
+    expect(resolved.spec).toMatchObject({ name: 'fromfile', agents: 0, hostPort: 40000 });
+  });
+
+  it('reads the password from stdin (one trailing newline stripped) or from K3S_DEVREG_PASSWORD', async () => {
+    const fromStdin = await resolveClusterOptions({ 'password-stdin': true, yes: true }, captureIo({ env, stdin: 'p$a"ss w#rd: ü\n' }));
+    expect(fromStdin.password).toBe('p$a"ss w#rd: ü');
+    const fromEnv = await resolveClusterOptions({ yes: true }, captureIo({ env: { ...env, K3S_DEVREG_PASSWORD: 'envpass1' } }));
+    expect(fromEnv.password).toBe('envpass1');
+  });
+
+  it('rejects bad input with one-line UserErrors', async () => {
+    const io = captureIo({ env });
+    await expect(resolveClusterOptions({ name: 'Bad_Name', yes: true }, io)).rejects.toThrow(/invalid cluster name/);
+    await expect(resolveClusterOptions({ agents: 'two', yes: true }, io)).rejects.toThrow(/--agents expects a whole number/);
+    await expect(resolveClusterOptions({ 'password-stdin': true, yes: true }, captureIo({ env, stdin: '' }))).rejects.toThrow(/empty/);
+    await expect(resolveClusterOptions({ 'password-stdin': true, yes: true }, captureIo({ env, stdin: 'x'.repeat(73) }))).rejects.toThrow(/73 bytes/);
+    await expect(resolveClusterOptions({ config: '/nonexistent/k.yaml', yes: true }, io)).rejects.toBeInstanceOf(UserError);
+  });
+
+  it('rejects unknown or mistyped fields in the team file', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'k3s-devreg-team-'));
+    writeFileSync(join(cwd, 'k3s-devreg.yaml'), 'agent: 2\n');
+    await expect(resolveClusterOptions({ yes: true }, captureIo({ env, cwd }))).rejects.toThrow(/unknown field "agent".*agents/);
+    writeFileSync(join(cwd, 'k3s-devreg.yaml'), 'agents: two\n');
+    await expect(resolveClusterOptions({ yes: true }, captureIo({ env, cwd }))).rejects.toThrow(/agents must be a number/);
+  });
+});

@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { UserError } from '../../src/errors.js';
+import { validateAgents, validateClusterName, validateHostPort, validatePassword, validateUsername } from '../../src/spec.js';
+import { validateStateDir } from '../../src/state/layout.js';
+
+function errorOf(fn: () => unknown): UserError {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(UserError);
+    return error as UserError;
+  }
+  throw new Error('expected a UserError');
+}
+
+describe('input validation', () => {
+  it.each(['devreg', 'a', 'my-cluster-2', 'x'.repeat(32)])('accepts cluster name %s', (name) => {
+    expect(validateClusterName(name)).toBe(name);
+  });
+
+  it.each(['', 'Dev', '-a', 'a-', 'a_b', 'a.b', 'x'.repeat(33), 'with space'])('rejects cluster name %j in one line', (name) => {
+    const error = errorOf(() => validateClusterName(name));
+    expect(error.message).toContain('invalid cluster name');
+    expect(error.message).toContain('--name');
+    expect(error.message).not.toContain('\n');
+    expect(error.exitCode).toBe(2);
+  });
+
+  it('rejects a username with a colon and names the fix', () => {
+    expect(errorOf(() => validateUsername('a:b')).message).toMatch(/without ':'/);
+    expect(errorOf(() => validateUsername('')).message).toMatch(/1-64/);
+    expect(errorOf(() => validateUsername('a b')).message).toMatch(/whitespace/);
+  });
+
+  it('accepts passwords of any printable characters up to 72 bytes', () => {
+    for (const password of ['p$a"ss w#rd:\\', "it's", '`$(rm -rf)`', 'ü€😀', 'a'.repeat(72), '€'.repeat(24)]) {
+      expect(validatePassword(password)).toBe(password);
+    }
+  });
+
+  it('rejects empty, over-long and control-character passwords without echoing them', () => {
+    const long = 'S3cret'.repeat(13); // 78 bytes
+    const tooLong = errorOf(() => validatePassword(long));
+    expect(tooLong.message).toMatch(/78 bytes.*72/);
+    expect(tooLong.message).not.toContain(long);
+    expect(errorOf(() => validatePassword('€'.repeat(25))).message).toMatch(/75 bytes/);
+    expect(errorOf(() => validatePassword('')).message).toMatch(/empty/);
+    expect(errorOf(() => validatePassword('line1\nline2')).message).toMatch(/control character/);
+  });
+
+  it('bounds agents and ports', () => {
+    expect(validateAgents(0)).toBe(0);
+    expect(() => validateAgents(-1)).toThrow(UserError);
+    expect(() => validateAgents(1.5)).toThrow(UserError);
+    expect(validateHostPort(31113)).toBe(31113);
+    expect(() => validateHostPort(0)).toThrow(/--port/);
+    expect(() => validateHostPort(70000)).toThrow(UserError);
+  });
+
+  it('refuses state folders that k3d volume specs cannot carry', () => {
+    expect(validateStateDir('/home/u/.k3s-devreg/devreg')).toBe('/home/u/.k3s-devreg/devreg');
+    for (const bad of ['/home/$USER/x', '/a:b', '/a,b', '/my dir/x']) {
+      expect(errorOf(() => validateStateDir(bad)).message).toContain('K3S_DEVREG_HOME');
+    }
+  });
+});
