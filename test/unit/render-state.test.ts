@@ -1,0 +1,127 @@
+import { X509Certificate } from 'node:crypto';
+import { chmodSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { runCli } from '../../src/cli.js';
+import { htpasswdMatches } from '../../src/render/htpasswd.js';
+import { renderState, type RenderRequest } from '../../src/steps/render-state.js';
+import type { ClusterSpec } from '../../src/spec.js';
+import { createRunner } from '../../src/tools/run.js';
+import { captureIo } from '../helpers/io.js';
+import { schemaErrors } from '../helpers/schemas.js';
+
+function request(stateDir: string, extra: Partial<RenderRequest> = {}): RenderRequest {
+  const spec: ClusterSpec = {
+    name: 'devreg', agents: 1, hostPort: 31113, username: 'devreg',
+    registryImage: 'registry:2.8.3', hostsImage: 'busybox:1.36.1', stateDir,
+  };
+  return { spec, strict: true, runner: createRunner(), env: {}, ...extra };
+}
+const fresh = () => mkdtempSync(join(tmpdir(), 'k3s-devreg-render-'));
+const mode = (path: string) => statSync(path).mode & 0o777;
+
+describe('renderState', () => {
+  it('writes every file, keys and secrets 0600, all valid by their schemas', async () => {
+    const dir = fresh();
+    const result = await renderState(request(dir, { password: 'p$a"ss w#rd: ü' }));
+    for (const path of [result.files.tlsKey, result.files.credentials, result.files.htpasswd, result.files.registriesYaml, join(dir, 'pki/ca.key')]) {
+      expect(mode(path), path).toBe(0o600);
+    }
+    expect(mode(result.files.caCert)).toBe(0o644);
+    expect(schemaErrors('k3d', parse(readFileSync(result.files.k3dConfig, 'utf8')))).toEqual([]);
+    const registries = parse(readFileSync(result.files.registriesYaml, 'utf8'));
+    expect(schemaErrors('registries', registries)).toEqual([]);
+    expect(registries.configs['container-registry.local:5000'].auth).toEqual({ username: 'devreg', password: 'p$a"ss w#rd: ü' });
+    expect(htpasswdMatches(readFileSync(result.files.htpasswd, 'utf8'), 'devreg', 'p$a"ss w#rd: ü')).toBe(true);
+    expect(readFileSync(join(dir, 'node/ca.crt'), 'utf8')).toBe(readFileSync(result.files.caCert, 'utf8'));
+    for (const path of result.files.manifests) {
+      const object = parse(readFileSync(path, 'utf8'));
+      expect(schemaErrors(object.kind, object), path).toEqual([]);
+      if (object.kind === 'Secret') expect(mode(path)).toBe(0o600);
+    }
+    // The k3d config must not carry a secret: k3d would expand its '$'.
+    const k3dConfig = readFileSync(result.files.k3dConfig, 'utf8');
+    expect(k3dConfig).not.toContain('$');
+    expect(k3dConfig).not.toContain('p$a"ss');
+  });
+
+  it('re-running keeps CA, key and credentials and rewrites nothing', async () => {
+    const dir = fresh();
+    const first = await renderState(request(dir));
+    const before = Object.fromEntries(readdirSync(dir, { recursive: true }).map(String).map((f) => [f, statSync(join(dir, f)).mtimeMs]));
+    const second = await renderState(request(dir));
+    expect(second.changed).toEqual([]);
+    expect(second.credentials).toEqual(first.credentials);
+    const after = Object.fromEntries(readdirSync(dir, { recursive: true }).map(String).map((f) => [f, statSync(join(dir, f)).mtimeMs]));
+    expect(after).toEqual(before);
+    expect(first.credentials.password).toMatch(/^[A-Za-z0-9_-]{24}$/);
+  });
+
+  it('a new password rewrites only what holds it; the CA stays', async () => {
+    const dir = fresh();
+    await renderState(request(dir));
+    const ca = readFileSync(join(dir, 'pki/ca.crt'), 'utf8');
+    const changed = (await renderState(request(dir, { password: 'another-password' }))).changed.map((p) => p.slice(dir.length + 1)).sort();
+    expect(changed).toEqual(['auth/htpasswd', 'credentials.json', 'manifests/10-secret.yaml', 'node/registries.yaml'].sort());
+    expect(readFileSync(join(dir, 'pki/ca.crt'), 'utf8')).toBe(ca);
+  });
+
+  it('renews a server certificate near expiry with the same CA', async () => {
+    const dir = fresh();
+    await renderState(request(dir));
+    const ca = readFileSync(join(dir, 'pki/ca.crt'), 'utf8');
+    const oldCert = readFileSync(join(dir, 'pki/tls.crt'), 'utf8');
+    const later = new Date(Date.now() + 340 * 86_400_000);
+    const result = await renderState(request(dir, { now: later }));
+    expect(result.changed.map((p) => p.slice(dir.length + 1))).toContain('pki/tls.crt');
+    const newCert = new X509Certificate(readFileSync(join(dir, 'pki/tls.crt'), 'utf8'));
+    expect(newCert.raw.equals(new X509Certificate(oldCert).raw)).toBe(false);
+    expect(newCert.verify(new X509Certificate(ca).publicKey)).toBe(true);
+    expect(readFileSync(join(dir, 'pki/ca.crt'), 'utf8')).toBe(ca);
+  });
+
+  it('an unwritable folder is a one-line error and nothing is written', async () => {
+    if (process.getuid?.() === 0) {
+      // root writes anywhere: use a path below a regular file instead
+      const file = join(fresh(), 'not-a-dir');
+      writeFileSync(file, '');
+      await expect(renderState(request(join(file, 'state')))).rejects.toThrow(/cannot write to .*--dir/);
+      return;
+    }
+    const parent = fresh();
+    chmodSync(parent, 0o500);
+    await expect(renderState(request(join(parent, 'state')))).rejects.toThrow(/cannot write to/);
+  });
+});
+
+describe('k3s-devreg render (CLI)', () => {
+  it('--json names the files; bad input exits 2 with nothing written', async () => {
+    const home = fresh();
+    const io = captureIo({ env: { K3S_DEVREG_HOME: home } });
+    expect(await runCli(['render', '--yes', '--json', '--name', 'team-a'], io)).toBe(0);
+    const files = JSON.parse(io.stdout.join(''));
+    expect(files.k3dConfig).toBe(join(home, 'team-a', 'k3d-config.yaml'));
+    expect(files.manifests.length).toBeGreaterThanOrEqual(6);
+
+    const bad = captureIo({ env: { K3S_DEVREG_HOME: home }, stdin: 'x'.repeat(80) });
+    expect(await runCli(['render', '--yes', '--name', 'team-b', '--password-stdin'], bad)).toBe(2);
+    expect(bad.stderr).toHaveLength(1);
+    expect(bad.stderr[0]).toMatch(/^error: the registry password is 80 bytes long/);
+    expect(bad.all()).not.toContain('x'.repeat(80));
+    expect(readdirSync(home)).toEqual(['team-a']);
+
+    const colon = captureIo({ env: { K3S_DEVREG_HOME: home } });
+    expect(await runCli(['render', '--yes', '--name', 'team-c', '--username', 'a:b'], colon)).toBe(2);
+    expect(readdirSync(home)).toEqual(['team-a']);
+  });
+
+  it('never prints the password, even with --verbose', async () => {
+    const home = fresh();
+    const io = captureIo({ env: { K3S_DEVREG_HOME: home, K3S_DEVREG_PASSWORD: 'Sup3r$ecret-value' } });
+    expect(await runCli(['render', '--yes', '--verbose'], io)).toBe(0);
+    expect(io.all()).not.toContain('Sup3r$ecret-value');
+    expect(io.all()).toContain('<REDACTED>');
+  });
+});
