@@ -1,0 +1,115 @@
+/**
+ * Our certificates as the real openssl sees them. Needs no docker; without openssl the file is skipped
+ * with a notice, except under CI=true, where that fails.
+ */
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer as createTlsServer } from 'node:tls';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensurePki, type Pki } from '../../src/render/pki.js';
+
+const opensslAvailable = spawnSync('openssl', ['version'], { stdio: 'pipe' }).error === undefined;
+const ci = process.env.CI && process.env.CI !== 'false' && process.env.CI !== '0';
+if (!opensslAvailable) {
+  if (ci) throw new Error('CI=true but openssl is not installed: the openssl checks cannot be skipped in CI (apt-get install openssl)');
+  console.warn('NOTICE: openssl not found: skipping the openssl certificate checks (apt-get install openssl)');
+}
+
+const DAY = 86_400_000;
+const SANS = ['container-registry.local', 'localhost', 'registry.container-registry.svc', 'registry.container-registry.svc.cluster.local'];
+const NOW = new Date();
+
+describe.skipIf(!opensslAvailable)('certificates checked with openssl', () => {
+  let dir: string;
+  let pki: Pki;
+  const file = (name: string) => join(dir, name);
+  const openssl = (...args: string[]) => execFileSync('openssl', args, { encoding: 'utf8', stdio: 'pipe' });
+  const write = (set: Pki) => {
+    writeFileSync(file('ca.crt'), set.caCert);
+    writeFileSync(file('ca.key'), set.caKey);
+    writeFileSync(file('tls.crt'), set.tlsCert);
+    writeFileSync(file('tls.key'), set.tlsKey);
+  };
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'k3s-devreg-pki-'));
+    pki = ensurePki({}, { dnsNames: SANS, ipAddresses: ['127.0.0.1'], now: NOW }).pki;
+    write(pki);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('verifies the server certificate against the CA for TLS server use', () => {
+    expect(openssl('verify', '-purpose', 'sslserver', '-CAfile', file('ca.crt'), file('tls.crt'))).toContain(': OK');
+    expect(() => openssl('verify', '-CAfile', file('tls.crt'), file('ca.crt'))).toThrow();
+  });
+
+  it('lists every requested name in subjectAltName', () => {
+    const san = openssl('x509', '-in', file('tls.crt'), '-noout', '-ext', 'subjectAltName');
+    for (const name of SANS) expect(san).toContain(`DNS:${name}`);
+    expect(san).toContain('IP Address:127.0.0.1');
+  });
+
+  it('pairs each certificate with its own key', () => {
+    for (const [cert, key] of [['tls.crt', 'tls.key'], ['ca.crt', 'ca.key']] as const) {
+      const fromCert = openssl('x509', '-in', file(cert), '-noout', '-pubkey');
+      expect(fromCert).toContain('BEGIN PUBLIC KEY');
+      expect(openssl('pkey', '-in', file(key), '-pubout')).toBe(fromCert);
+    }
+    expect(openssl('pkey', '-in', file('ca.key'), '-pubout')).not.toBe(openssl('pkey', '-in', file('tls.key'), '-pubout'));
+  });
+
+  it('marks the CA as a critical CA:TRUE cert signer and the server certificate as a serverAuth leaf', () => {
+    const ca = openssl('x509', '-in', file('ca.crt'), '-noout', '-text');
+    expect(ca).toMatch(/Basic Constraints: critical\s+CA:TRUE/);
+    expect(ca).toMatch(/Key Usage: critical\s+Certificate Sign, CRL Sign/);
+    expect(ca).toContain('Subject: CN = k3s-devreg local CA');
+    const tls = openssl('x509', '-in', file('tls.crt'), '-noout', '-text');
+    expect(tls).toMatch(/Basic Constraints: critical\s+CA:FALSE/);
+    expect(tls).toMatch(/Key Usage: critical\s+Digital Signature, Key Encipherment/);
+    expect(tls).toMatch(/Extended Key Usage:\s+TLS Web Server Authentication/);
+    expect(tls).toContain('Signature Algorithm: sha256WithRSAEncryption');
+    expect(tls).toContain('Public-Key: (2048 bit)');
+    const caSki = /Subject Key Identifier:\s+([0-9A-F:]+)/.exec(ca)?.[1];
+    expect(caSki).toBeTruthy();
+    expect(tls).toMatch(new RegExp(`Authority Key Identifier:\\s+(keyid:)?${caSki}`));
+  });
+
+  it('verifies a renewed server certificate with the original CA', () => {
+    const later = new Date(NOW.getTime() + 340 * DAY);
+    const renewed = ensurePki(pki, { dnsNames: SANS, ipAddresses: ['127.0.0.1'], now: later }).pki;
+    expect(renewed.caCert).toBe(pki.caCert);
+    writeFileSync(file('renewed.crt'), renewed.tlsCert);
+    const at = String(Math.floor(later.getTime() / 1000));
+    expect(openssl('verify', '-attime', at, '-CAfile', file('ca.crt'), file('renewed.crt'))).toContain(': OK');
+  });
+
+  it('completes a TLS handshake that checks the host name and the IP (openssl s_client)', async () => {
+    const server = createTlsServer({ cert: pki.tlsCert, key: pki.tlsKey }, (socket) => socket.end('hello\n'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    const client = (check: string[]) =>
+      new Promise<{ code: number; output: string }>((resolve) => {
+        const child = execFile(
+          'openssl',
+          ['s_client', '-connect', `127.0.0.1:${port}`, '-CAfile', file('ca.crt'), '-verify_return_error', ...check],
+          { timeout: 20_000 },
+          (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, output: stdout + stderr }),
+        );
+        child.stdin?.end();
+      });
+    try {
+      const byName = await client(['-servername', 'container-registry.local', '-verify_hostname', 'container-registry.local']);
+      expect(byName.output).toContain('Verify return code: 0 (ok)');
+      expect(byName.code).toBe(0);
+      expect((await client(['-verify_ip', '127.0.0.1'])).code).toBe(0);
+      const wrongName = await client(['-verify_hostname', 'example.com']);
+      expect(wrongName.code).not.toBe(0);
+      expect(wrongName.output).toMatch(/hostname mismatch/i);
+    } finally {
+      server.close();
+    }
+  });
+});
