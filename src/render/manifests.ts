@@ -1,0 +1,44 @@
+/**
+ * Every Kubernetes object `up` applies, as plain objects in apply order. Pure: the caller reads
+ * the hosts script and the secrets and writes the files.
+ */
+import { stringify } from 'yaml';
+import type { ClusterSpec } from '../spec.js';
+import { hostsDaemonSet, hostsScriptConfigMap } from './manifests/hosts.js';
+import { localRegistryHosting } from './manifests/kep1755.js';
+import { deployment, namespace, secret, service } from './manifests/registry.js';
+
+export interface ManifestInput {
+  /** PEM */
+  tlsCert: string;
+  /** PEM */
+  tlsKey: string;
+  /** htpasswd file content */
+  htpasswd: string;
+  /** The text of assets/hosts-inject.sh */
+  hostsScript: string;
+}
+
+export interface Manifest {
+  /** e.g. '10-secret.yaml'; the prefix sorts files into apply order. */
+  file: string;
+  object: Record<string, unknown>;
+}
+
+export function renderManifests(spec: ClusterSpec, input: ManifestInput): Manifest[] {
+  return [
+    { file: '00-namespace.yaml', object: namespace() },
+    { file: '10-secret.yaml', object: secret(input) },
+    { file: '20-deployment.yaml', object: deployment(spec, input) },
+    // The Service before the DaemonSet, whose script resolves it.
+    { file: '30-service.yaml', object: service() },
+    { file: '40-hosts-script.yaml', object: hostsScriptConfigMap(input.hostsScript) },
+    { file: '50-hosts-daemonset.yaml', object: hostsDaemonSet(spec, input.hostsScript) },
+    { file: '60-local-registry-hosting.yaml', object: localRegistryHosting(spec) },
+  ];
+}
+
+/** One multi-document YAML stream, for `kubectl apply -f -`; no folding, so the script stays readable. */
+export function toYamlDocuments(manifests: Manifest[]): string {
+  return manifests.map((m) => `---\n${stringify(m.object, { lineWidth: 0 })}`).join('');
+}

@@ -1,0 +1,22 @@
+/** KEP-1755: tells Tilt, Skaffold and ctlptl where to push and what the cluster pulls from. */
+import { stringify } from 'yaml';
+import { registryAddress, type ClusterSpec } from '../../spec.js';
+import { metadata, type KubeObject } from './common.js';
+
+export const KEP_1755_HELP =
+  'https://github.com/kubernetes/enhancements/tree/master/keps/sig-cluster-lifecycle/generic/1755-communicating-a-local-registry';
+
+export function localRegistryHosting(spec: ClusterSpec): KubeObject {
+  const hosting = {
+    host: `localhost:${spec.hostPort}`,
+    hostFromClusterNetwork: registryAddress(),
+    hostFromContainerRuntime: registryAddress(),
+    help: KEP_1755_HELP,
+  };
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: metadata('local-registry-hosting', 'local-registry-hosting', 'kube-public'),
+    data: { 'localRegistryHosting.v1': stringify(hosting) },
+  };
+}
