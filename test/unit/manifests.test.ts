@@ -146,7 +146,7 @@ describe('renderManifests', () => {
     expect(Object.keys(cm.data)).toEqual(['localRegistryHosting.v1']);
     expect(parse(cm.data['localRegistryHosting.v1'])).toEqual({
       host: 'localhost:31113',
-      hostFromClusterNetwork: 'container-registry.local:5000',
+      hostFromClusterNetwork: 'registry.container-registry.svc.cluster.local:5000',
       hostFromContainerRuntime: 'container-registry.local:5000',
       help: 'https://github.com/kubernetes/enhancements/tree/master/keps/sig-cluster-lifecycle/generic/1755-communicating-a-local-registry',
     });

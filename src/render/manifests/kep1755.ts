@@ -1,6 +1,6 @@
 /** KEP-1755: tells Tilt, Skaffold and ctlptl where to push and what the cluster pulls from. */
 import { stringify } from 'yaml';
-import { registryAddress, type ClusterSpec } from '../../spec.js';
+import { REGISTRY_PORT, registryAddress, serviceDnsNames, type ClusterSpec } from '../../spec.js';
 import { metadata, type KubeObject } from './common.js';
 
 export const KEP_1755_HELP =
@@ -9,7 +9,8 @@ export const KEP_1755_HELP =
 export function localRegistryHosting(spec: ClusterSpec): KubeObject {
   const hosting = {
     host: `localhost:${spec.hostPort}`,
-    hostFromClusterNetwork: registryAddress(),
+    // Pods resolve through cluster DNS, not the node's /etc/hosts: they reach the Service by its name.
+    hostFromClusterNetwork: `${serviceDnsNames()[1]}:${REGISTRY_PORT}`,
     hostFromContainerRuntime: registryAddress(),
     help: KEP_1755_HELP,
   };
