@@ -2,7 +2,7 @@
  * Our own entries of the k3s registries.yaml: a mirror for container-registry.local:5000 over https,
  * and its config with the credentials and the CA path as the nodes see it.
  */
-import { stringify } from 'yaml';
+import { serializeRegistries } from '../registries/serialize.js';
 import { NODE_CONFIG_DIR, REGISTRY_HOST, REGISTRY_PORT } from '../spec.js';
 
 export interface RegistryCredentials {
@@ -32,6 +32,5 @@ export function ourRegistries(credentials: RegistryCredentials): RegistriesDocum
 const HEADER = '# Written by k3s-devreg. k3s reads this file only when it starts.\n';
 
 export function renderRegistriesYaml(document: RegistriesDocument): string {
-  // lineWidth 0: never fold long values (a folded password would still parse, but diffs get noisy).
-  return HEADER + stringify(document, { lineWidth: 0 });
+  return HEADER + serializeRegistries(document);
 }

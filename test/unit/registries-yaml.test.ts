@@ -31,9 +31,15 @@ describe('our registries.yaml', () => {
     'null',
     'true',
     '0123',
+    'yes',
+    'on',
+    'y',
+    '1_000',
+    '12:30',
   ])('keeps the password %j exact through YAML', (password) => {
     const text = renderRegistriesYaml(ourRegistries({ username: 'dev', password }));
-    const doc = parse(text) as { configs: Record<string, { auth: { password: string } }> };
+    // k3s reads YAML 1.1 (yaml.v2), where unquoted yes/on/0123 stop being strings.
+    const doc = parse(text, { version: '1.1' }) as { configs: Record<string, { auth: { password: string } }> };
     expect(doc.configs['container-registry.local:5000']!.auth.password).toBe(password);
   });
 });

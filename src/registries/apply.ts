@@ -1,0 +1,99 @@
+/**
+ * `registries apply`: show what would change on the nodes (redacted), confirm, apply the Secret,
+ * ConfigMap and DaemonSet, wait for the writers, then report per node and say what to restart.
+ */
+import { createInterface } from 'node:readline/promises';
+import { UserError } from '../errors.js';
+import { canPrompt, type Io } from '../io.js';
+import { registriesWriterYaml, WRITER_NAME, WRITER_NAMESPACE } from '../render/registries-daemonset.js';
+import { applyYaml, getSecretData, rolloutStatus } from '../tools/kubectl.js';
+import type { Runner } from '../tools/run.js';
+import { redactedDiff } from './redacted-diff.js';
+import { formatStatusTable, registriesStatus, restartAdvice } from './status.js';
+import { prepareWriter } from './writer-manifests.js';
+
+export interface ApplyRequest {
+  context: string;
+  file: string;
+  ca?: string;
+  strict: boolean;
+  yes: boolean;
+  json: boolean;
+  /** Bound on waiting for every node's writer (image pulls included). */
+  timeoutSeconds?: number;
+}
+
+async function confirm(io: Io, question: string): Promise<boolean> {
+  io.err(`${question} [y/N]`);
+  const lines = createInterface({ input: io.stdin, terminal: false });
+  try {
+    for await (const line of lines) return /^y(es)?$/i.test(line.trim());
+    return false;
+  } finally {
+    lines.close();
+  }
+}
+
+function caChange(previous: string | undefined, next: string | undefined): string | undefined {
+  if (previous === next) return undefined;
+  if (next === undefined) return 'ca.crt: no longer in the Secret (the copy already on the nodes is left in place)';
+  return `ca.crt: ${previous === undefined ? 'new' : 'replaced'}, installed as /etc/k3s-devreg/ca.crt on every node`;
+}
+
+export async function applyRegistries(request: ApplyRequest, io: Io, runner: Runner): Promise<number> {
+  const { context } = request;
+  if (context.startsWith('k3d-')) {
+    // k3d clusters made by `up` read registries.yaml from the read-only /etc/k3s-devreg mount instead.
+    io.err(`warning: ${context} looks like a k3d cluster; for one made by k3s-devreg use \`k3s-devreg up --registries-file FILE\``);
+  }
+  const current = await getSecretData(runner, context, WRITER_NAMESPACE, WRITER_NAME);
+  const prepared = await prepareWriter({
+    file: request.file,
+    ...(request.ca !== undefined ? { ca: request.ca } : {}),
+    strict: request.strict,
+    runner,
+    env: io.env,
+    cwd: io.cwd,
+    ...(current?.salt ? { salt: current.salt } : {}),
+  });
+  for (const warning of prepared.warnings) io.err(`warning: ${warning}`);
+  const diff = redactedDiff(current?.['registries.yaml'], prepared.registriesYaml, 'registries.yaml');
+  const ca = caChange(current?.['ca.crt'], prepared.caCert);
+  const changed = current?.['registries.yaml'] !== prepared.registriesYaml || ca !== undefined;
+  const show = request.json ? io.err : io.out;
+  show(`Context ${context}, compared with the Secret ${WRITER_NAMESPACE}/${WRITER_NAME}:`);
+  show(diff);
+  if (ca) show(ca);
+
+  if (changed && !request.yes) {
+    if (!canPrompt(io, false)) {
+      throw new UserError(`not changing the nodes of ${context} without confirmation`, 'review the diff above, then run again with --yes');
+    }
+    if (!(await confirm(io, `Write this registries.yaml to every node of ${context}?`))) {
+      io.err('Nothing applied.');
+      return 1;
+    }
+  }
+  const timeout = request.timeoutSeconds ?? 180;
+  io.err(`Applying to ${context} and waiting up to ${timeout}s for the writer on every node...`);
+  await applyYaml(runner, context, registriesWriterYaml(prepared.rendered));
+  try {
+    await rolloutStatus(runner, context, WRITER_NAMESPACE, `daemonset/${WRITER_NAME}`, timeout);
+  } catch (error) {
+    // Which nodes are stuck, and why (image pull, read-only /etc), is what the user needs next.
+    io.err(formatStatusTable(await registriesStatus(runner, context).catch(() => [])));
+    throw error;
+  }
+  const nodes = await registriesStatus(runner, context);
+  const allMatch = nodes.every((n) => n.state === 'matches');
+  const advice = changed ? restartAdvice(nodes) : [];
+  if (request.json) {
+    io.out(JSON.stringify({ context, changed, diff, warnings: prepared.warnings, allMatch, nodes, restart: advice }, null, 2));
+  } else {
+    io.out(formatStatusTable(nodes));
+    for (const line of advice.length ? advice : ['No node needs a k3s restart: no file on a node changed.']) io.out(line);
+    io.out(`Per-node diffs: kubectl --context ${context} -n ${WRITER_NAMESPACE} logs -l app.kubernetes.io/name=${WRITER_NAME} -c writer --prefix --tail=-1`);
+  }
+  if (!allMatch) io.err(`Not every node has the new file yet: run k3s-devreg registries status --context ${context}`);
+  return allMatch ? 0 : 1;
+}

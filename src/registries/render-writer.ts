@@ -1,0 +1,69 @@
+/**
+ * `registries render --dir DIR`: the manifests `registries apply` would apply, written to files for
+ * review or GitOps. The Secret goes to its own 0600 file; re-rendering the same input changes nothing
+ * (the salt is read back from the previous render).
+ */
+import { join, resolve } from 'node:path';
+import { parse } from 'yaml';
+import type { Io } from '../io.js';
+import { manifestsYaml } from '../render/registries-daemonset.js';
+import { ensureWritableDir, readIfExists, writeFiles } from '../state/write-files.js';
+import type { Runner } from '../tools/run.js';
+import { redactedDiff } from './redacted-diff.js';
+import { isPlainObject } from './types.js';
+import { prepareWriter } from './writer-manifests.js';
+
+export const SECRET_FILE = 'registries-secret.yaml';
+export const WRITER_FILE = 'registries-writer.yaml';
+
+export interface RenderRequest {
+  dir: string;
+  file: string;
+  ca?: string;
+  strict: boolean;
+  json: boolean;
+}
+
+/** The previous render's Secret data (decoded), when the folder has one. */
+function previousData(text: string | undefined): Record<string, string> {
+  if (text === undefined) return {};
+  try {
+    const secret: unknown = parse(text);
+    const data = isPlainObject(secret) && isPlainObject(secret.data) ? secret.data : {};
+    return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(String(v), 'base64').toString('utf8')]));
+  } catch {
+    return {};
+  }
+}
+
+export async function renderRegistriesWriterFiles(request: RenderRequest, io: Io, runner: Runner): Promise<number> {
+  const dir = resolve(io.cwd, request.dir);
+  const previous = previousData(await readIfExists(join(dir, SECRET_FILE)).catch(() => undefined));
+  const prepared = await prepareWriter({
+    file: request.file,
+    ...(request.ca !== undefined ? { ca: request.ca } : {}),
+    strict: request.strict,
+    runner,
+    env: io.env,
+    cwd: io.cwd,
+    ...(previous.salt ? { salt: previous.salt } : {}),
+  });
+  for (const warning of prepared.warnings) io.err(`warning: ${warning}`);
+  await ensureWritableDir(dir);
+  const { secret, configMap, daemonSet } = prepared.rendered;
+  const results = await writeFiles(dir, [
+    { path: SECRET_FILE, content: manifestsYaml([secret]), mode: 0o600 },
+    { path: WRITER_FILE, content: manifestsYaml([configMap, daemonSet]), mode: 0o644 },
+  ]);
+  const diff = redactedDiff(previous['registries.yaml'], prepared.registriesYaml, 'registries.yaml');
+  const files = results.map((r, i) => ({ path: r.path, changed: r.changed, mode: i === 0 ? '0600' : '0644' }));
+  if (request.json) {
+    io.out(JSON.stringify({ dir, files, registriesChecksum: prepared.rendered.registriesChecksum, diff, warnings: prepared.warnings }, null, 2));
+    return 0;
+  }
+  io.out(diff);
+  for (const f of files) io.out(`${f.changed ? 'wrote    ' : 'unchanged'} ${f.path} (${f.mode})`);
+  io.out(`Apply with: kubectl --context CTX apply -f ${join(dir, SECRET_FILE)} -f ${join(dir, WRITER_FILE)}`);
+  io.out('(or k3s-devreg registries apply --context CTX, which also waits for every node and reports the result)');
+  return 0;
+}

@@ -1,0 +1,94 @@
+/**
+ * Per node: does /etc/rancher/k3s/registries.yaml hold what the Secret holds? Each writer pod
+ * reports the salted checksum of the file it wrote or found (its termination message); the
+ * DaemonSet's template carries the expected one. All of it comes from three read-only kubectl calls.
+ */
+import { UserError } from '../errors.js';
+import {
+  ANNOTATION_CA,
+  ANNOTATION_REGISTRIES,
+  WRITER_INIT_CONTAINER,
+  WRITER_NAME,
+  WRITER_NAMESPACE,
+  WRITER_SELECTOR,
+} from '../render/registries-daemonset.js';
+import { getDaemonSet, getNodeRoles, listPods, type PodSummary } from '../tools/kubectl.js';
+import type { Runner } from '../tools/run.js';
+
+export type NodeFileState = 'matches' | 'differs' | 'pending' | 'failed' | 'no-pod';
+export type WriteResult = 'created' | 'updated' | 'unchanged';
+
+export interface NodeRegistriesStatus {
+  node: string;
+  role: 'server' | 'agent';
+  state: NodeFileState;
+  /** What the writer did on its last run on this node. */
+  result?: WriteResult;
+  detail: string;
+  /** The command that makes k3s on this node read the file. */
+  restart: string;
+}
+
+export const SELECTOR = Object.entries(WRITER_SELECTOR).map(([k, v]) => `${k}=${v}`).join(',');
+const SUMMARY = /result=(created|updated|unchanged) checksum=([0-9a-f]{64}) ca=(\S+)/;
+
+function nodeState(pod: PodSummary | undefined, expected: string, expectedCa: string): Omit<NodeRegistriesStatus, 'node' | 'role' | 'restart'> {
+  if (!pod) return { state: 'no-pod', detail: 'no writer pod on this node (is it schedulable and Linux?)' };
+  const writer = pod.init.find((c) => c.name === WRITER_INIT_CONTAINER);
+  if (!writer || writer.exitCode === undefined) {
+    return { state: 'pending', detail: writer?.waitingReason ? `writer waiting: ${writer.waitingReason}` : `writer not finished (pod ${pod.phase})` };
+  }
+  const summary = SUMMARY.exec(writer.message ?? '');
+  if (writer.exitCode !== 0 || !summary) {
+    const said = (writer.message ?? '').trim().split('\n').at(-1) ?? '';
+    return { state: 'failed', detail: `writer exited with ${writer.exitCode}${said ? `: ${said}` : ''}` };
+  }
+  const result = summary[1] as WriteResult;
+  if (summary[2] !== expected) return { state: 'differs', result, detail: 'the file on the host is not the one in the Secret (an older pod, or edited since)' };
+  if (summary[3] !== expectedCa) return { state: 'differs', result, detail: 'the CA on the host is not the one in the Secret' };
+  return { state: 'matches', result, detail: result === 'unchanged' ? 'already up to date' : `${result} by the writer` };
+}
+
+export async function registriesStatus(runner: Runner, context: string): Promise<NodeRegistriesStatus[]> {
+  const daemonSet = await getDaemonSet(runner, context, WRITER_NAMESPACE, WRITER_NAME);
+  if (!daemonSet) {
+    throw new UserError(
+      `no registries writer in ${context} (daemonset ${WRITER_NAMESPACE}/${WRITER_NAME})`,
+      `run k3s-devreg registries apply --context ${context} -f registries.yaml first`,
+    );
+  }
+  const expected = daemonSet.templateAnnotations[ANNOTATION_REGISTRIES] ?? '';
+  const expectedCa = daemonSet.templateAnnotations[ANNOTATION_CA] ?? 'none';
+  const pods = await listPods(runner, context, WRITER_NAMESPACE, SELECTOR);
+  const nodes = await getNodeRoles(runner, context);
+  return nodes.map(({ name, controlPlane }) => {
+    const onNode = pods.filter((p) => p.node === name);
+    // During a rollout a node may briefly have the old pod and the new one: the current revision wins.
+    const pod = onNode.find((p) => p.annotations[ANNOTATION_REGISTRIES] === expected) ?? onNode[0];
+    return {
+      node: name,
+      role: controlPlane ? 'server' : 'agent',
+      ...nodeState(pod, expected, expectedCa),
+      restart: controlPlane ? 'sudo systemctl restart k3s' : 'sudo systemctl restart k3s-agent',
+    };
+  });
+}
+
+export function formatStatusTable(rows: NodeRegistriesStatus[]): string {
+  const header = ['NODE', 'ROLE', 'FILE', 'DETAIL'];
+  const cells = [header, ...rows.map((r) => [r.node, r.role, r.state, r.detail])];
+  const widths = header.map((_, i) => Math.max(...cells.map((c) => c[i]!.length)));
+  return cells.map((c) => c.map((cell, i) => (i === c.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ')).join('\n');
+}
+
+/** Nodes whose file was just (re)written: k3s there runs with the old one until restarted. */
+export function restartAdvice(rows: NodeRegistriesStatus[]): string[] {
+  const changed = rows.filter((r) => r.state === 'matches' && r.result !== 'unchanged');
+  if (changed.length === 0) return [];
+  return [
+    'k3s reads registries.yaml only when it starts. Restart it on each node, one at a time:',
+    ...changed.map((r) => `  ${r.node} (${r.role}): ${r.restart}`),
+    // A pull error names only the last endpoint tried; containerd's log has the real cause.
+    'If pulls fail afterwards, the cause is in /var/lib/rancher/k3s/agent/containerd/containerd.log on the node.',
+  ];
+}

@@ -1,0 +1,97 @@
+/**
+ * From the user's inputs (registries file, --ca) to the writer manifests for an existing k3s cluster.
+ * Shared by `registries apply` and `registries render`.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { UserError } from '../errors.js';
+import {
+  HOST_CA_FILE,
+  renderRegistriesWriter,
+  type RenderedRegistriesWriter,
+} from '../render/registries-daemonset.js';
+import { validateImage } from '../spec.js';
+import type { Runner } from '../tools/run.js';
+import { loadRegistriesFile } from './load.js';
+import { redactedYaml } from './redacted-diff.js';
+import { serializeRegistries } from './serialize.js';
+import type { RegistriesConfig } from './types.js';
+
+/** The first line marks the file as ours: the writer keeps a one-time backup of any other file. */
+export const HOST_FILE_HEADER = '# Written by k3s-devreg (registries apply); k3s reads it only at start. Local edits are replaced on the next apply.\n';
+
+/** What nodes of an existing cluster can see: the --ca file we install, and the system trust folders. */
+export function existingClusterVisiblePaths(hasCa: boolean): string[] {
+  return [...(hasCa ? [HOST_CA_FILE] : []), '/etc/ssl/certs', '/etc/pki'];
+}
+
+export interface WriterInputs {
+  file: string;
+  ca?: string;
+  strict: boolean;
+  runner: Runner;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  /** The salt of the previous apply/render, so unchanged content keeps its checksum (and pods are not rolled). */
+  salt?: string;
+}
+
+export interface PreparedWriter {
+  rendered: RenderedRegistriesWriter;
+  registriesYaml: string;
+  caCert?: string;
+  warnings: string[];
+}
+
+async function readCa(path: string): Promise<string> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new UserError(`cannot read the CA certificate ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`, 'check the path given with --ca');
+  }
+  // A key passed by mistake would otherwise land, world-readable, on every node.
+  if (text.includes('PRIVATE KEY-----')) {
+    throw new UserError(`${path} contains a private key`, 'pass only the CA certificate with --ca; keep the key where it is');
+  }
+  if (!text.includes('-----BEGIN CERTIFICATE-----')) {
+    throw new UserError(`${path} is not a PEM certificate`, 'pass the CA certificate (-----BEGIN CERTIFICATE-----), never a private key');
+  }
+  return text.endsWith('\n') ? text : `${text}\n`;
+}
+
+const usesCa = (config: RegistriesConfig): boolean =>
+  Object.values(config.configs ?? {}).some((entry) => entry?.tls?.ca_file === HOST_CA_FILE);
+
+export const newSalt = (): string => randomBytes(32).toString('hex');
+
+export async function prepareWriter(inputs: WriterInputs): Promise<PreparedWriter> {
+  const file = resolve(inputs.cwd, inputs.file);
+  const caCert = inputs.ca === undefined ? undefined : await readCa(resolve(inputs.cwd, inputs.ca));
+  const loaded = await loadRegistriesFile(file, {
+    strict: inputs.strict,
+    nodeVisibleDirs: existingClusterVisiblePaths(caCert !== undefined),
+    runner: inputs.runner,
+    env: inputs.env,
+    nodeFileHint: `--ca FILE installs a CA as ${HOST_CA_FILE} on every node`,
+  });
+  const warnings = [...loaded.warnings];
+  if (caCert !== undefined && !usesCa(loaded.config)) {
+    warnings.push(`--ca is installed as ${HOST_CA_FILE}, but no configs entry has tls.ca_file: ${HOST_CA_FILE}`);
+  }
+  const registriesYaml = HOST_FILE_HEADER + serializeRegistries(loaded.config);
+  const writerImage = inputs.env.K3S_DEVREG_WRITER_IMAGE;
+  const pauseImage = inputs.env.K3S_DEVREG_PAUSE_IMAGE;
+  const writerScript = await readFile(new URL('../../assets/registries-writer.sh', import.meta.url), 'utf8');
+  const rendered = renderRegistriesWriter({
+    registriesYaml,
+    redactedYaml: redactedYaml(registriesYaml) ?? '',
+    ...(caCert !== undefined ? { caCert } : {}),
+    salt: inputs.salt ?? newSalt(),
+    writerScript,
+    ...(writerImage ? { writerImage: validateImage(writerImage, 'K3S_DEVREG_WRITER_IMAGE') } : {}),
+    ...(pauseImage ? { pauseImage: validateImage(pauseImage, 'K3S_DEVREG_PAUSE_IMAGE') } : {}),
+  });
+  return { rendered, registriesYaml, ...(caCert !== undefined ? { caCert } : {}), warnings };
+}

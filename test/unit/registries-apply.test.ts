@@ -1,0 +1,142 @@
+/** `registries apply` and `registries status` against a recorded kubectl: exact argv, stdin, output. */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { afterEach, describe, expect, it } from 'vitest';
+import { UserError } from '../../src/errors.js';
+import { forgetSecretsForTests } from '../../src/redact.js';
+import { applyRegistries } from '../../src/registries/apply.js';
+import { ANNOTATION_REGISTRIES } from '../../src/render/registries-daemonset.js';
+import { captureIo } from '../helpers/io.js';
+import { recordingRunner, type RecordedCall } from '../helpers/recording-runner.js';
+
+type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+const OLD_PASS = 'old-pass-31337-abc';
+const NEW_PASS = 'new-pass-42424-xyz';
+const dir = mkdtempSync(join(tmpdir(), 'k3s-devreg-apply-'));
+writeFileSync(join(dir, 'registries.yaml'), 'mirrors:\n  docker.io:\n    endpoint: ["https://mirror.example.com"]\nconfigs:\n  mirror.example.com:\n    auth:\n      username: ci\n      password: {fromEnv: REG_PASS}\n');
+
+const NS = ['--context', 'prod', '--namespace', 'kube-system'];
+const GET_SECRET = ['kubectl', ...NS, 'get', 'secret', 'k3s-devreg-registries', '--ignore-not-found', '--output', 'json'];
+const APPLY = ['kubectl', '--context', 'prod', 'apply', '--filename', '-'];
+const ROLLOUT = ['kubectl', ...NS, 'rollout', 'status', 'daemonset/k3s-devreg-registries', '--timeout=180s'];
+const GET_DS = ['kubectl', ...NS, 'get', 'daemonset', 'k3s-devreg-registries', '--ignore-not-found', '--output', 'json'];
+const GET_PODS = ['kubectl', ...NS, 'get', 'pods', '--selector', 'app.kubernetes.io/name=k3s-devreg-registries', '--output', 'json'];
+const GET_NODES = ['kubectl', '--context', 'prod', 'get', 'nodes', '--ignore-not-found', '--output', 'json'];
+const line = (argv: string[]) => argv.join(' ');
+
+/** A cluster of one server and one agent whose writers report `result` for what was applied. */
+function fakeCluster(existingSecret?: Record<string, string>, result = 'updated') {
+  let applied: Obj[] = [];
+  return (call: RecordedCall) => {
+    const argv = line([call.file, ...call.args]);
+    if (argv === line(GET_SECRET)) {
+      if (!existingSecret) return { stdout: '' };
+      const data = Object.fromEntries(Object.entries(existingSecret).map(([k, v]) => [k, Buffer.from(v).toString('base64')]));
+      return { stdout: JSON.stringify({ data }) };
+    }
+    if (argv === line(APPLY)) applied = parseAllDocuments(call.input ?? '').map((d) => d.toJS() as Obj);
+    const template = applied.find((o) => o.kind === 'DaemonSet')?.spec.template;
+    const checksum = template?.metadata.annotations[ANNOTATION_REGISTRIES];
+    if (argv === line(GET_DS)) return { stdout: JSON.stringify({ spec: { template }, status: { desiredNumberScheduled: 2 } }) };
+    if (argv === line(GET_NODES)) {
+      const node = (name: string, labels: Obj) => ({ metadata: { name, labels } });
+      return { stdout: JSON.stringify({ items: [node('s1', { 'node-role.kubernetes.io/control-plane': 'true' }), node('a1', {})] }) };
+    }
+    if (argv === line(GET_PODS)) {
+      const pod = (node: string) => ({
+        metadata: { name: `w-${node}`, annotations: template.metadata.annotations },
+        spec: { nodeName: node },
+        status: { phase: 'Running', initContainerStatuses: [{ name: 'writer', state: { terminated: { exitCode: 0, message: `result=${result} checksum=${checksum} ca=none\n` } } }] },
+      });
+      return { stdout: JSON.stringify({ items: [pod('s1'), pod('a1')] }) };
+    }
+    return {};
+  };
+}
+
+const request = { context: 'prod', file: 'registries.yaml', strict: true, json: false, yes: true };
+const io = () => captureIo({ env: { REG_PASS: NEW_PASS }, cwd: dir });
+
+describe('registries apply', () => {
+  afterEach(() => forgetSecretsForTests());
+
+  it('reads the current Secret, applies on stdin, waits, then reads the per-node status: exact argv', async () => {
+    const runner = recordingRunner(fakeCluster());
+    const out = io();
+    expect(await applyRegistries(request, out, runner)).toBe(0);
+    expect(runner.lines()).toStrictEqual([GET_SECRET, APPLY, ROLLOUT, GET_DS, GET_PODS, GET_NODES].map(line));
+    const docs = parseAllDocuments(runner.calls[1]!.input!).map((d) => d.toJS() as Obj);
+    expect(docs.map((d) => d.kind)).toStrictEqual(['Secret', 'ConfigMap', 'DaemonSet']);
+    expect(Buffer.from(docs[0]!.data['registries.yaml'], 'base64').toString()).toContain(`password: ${NEW_PASS}`);
+    for (const call of runner.calls) expect(call.args.join(' ')).not.toContain(NEW_PASS);
+    const printed = out.all();
+    expect(printed).not.toContain(NEW_PASS);
+    expect(printed).toContain('registries.yaml: new file (secrets redacted):');
+    expect(printed).toContain('password: <REDACTED>');
+    expect(printed).toContain('s1 (server): sudo systemctl restart k3s');
+    expect(printed).toContain('a1 (agent): sudo systemctl restart k3s-agent');
+  });
+
+  it('diffs against the Secret in the cluster, keeps its salt, and shows neither old nor new secret', async () => {
+    const old = 'configs:\n  mirror.example.com:\n    auth:\n      username: ci\n      password: ' + OLD_PASS + '\n';
+    const runner = recordingRunner(fakeCluster({ 'registries.yaml': old, salt: 'kept-salt' }));
+    const out = io();
+    await applyRegistries(request, out, runner);
+    for (const text of out.all().split('\n')) {
+      expect(text).not.toContain(OLD_PASS);
+      expect(text).not.toContain(NEW_PASS);
+    }
+    expect(out.all()).toContain('+  docker.io:');
+    const secret = parseAllDocuments(runner.calls[1]!.input!)[0]!.toJS() as Obj;
+    expect(Buffer.from(secret.data.salt, 'base64').toString()).toBe('kept-salt');
+  });
+
+  it('refuses to change nodes without --yes when it cannot ask, before applying anything', async () => {
+    const runner = recordingRunner(fakeCluster());
+    const error = await applyRegistries({ ...request, yes: false }, io(), runner).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UserError);
+    expect((error as UserError).fix).toContain('--yes');
+    expect(runner.lines()).toStrictEqual([line(GET_SECRET)]);
+  });
+
+  it('asks a person at a terminal, and applies nothing on no', async () => {
+    const runner = recordingRunner(fakeCluster());
+    const out = captureIo({ env: { REG_PASS: NEW_PASS }, cwd: dir, tty: true, stdin: 'n\n' });
+    expect(await applyRegistries({ ...request, yes: false }, out, runner)).toBe(1);
+    expect(out.stderr.join('\n')).toContain('[y/N]');
+    expect(runner.lines()).toStrictEqual([line(GET_SECRET)]);
+  });
+
+  it('needs no confirmation and advises no restart when nothing changed', async () => {
+    const first = recordingRunner(fakeCluster());
+    await applyRegistries(request, io(), first);
+    const secret = parseAllDocuments(first.calls[1]!.input!)[0]!.toJS() as Obj;
+    const current = Object.fromEntries(Object.entries(secret.data as Record<string, string>).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]));
+    const again = recordingRunner(fakeCluster(current, 'unchanged'));
+    const out = io();
+    expect(await applyRegistries({ ...request, yes: false }, out, again)).toBe(0);
+    expect(out.all()).toContain('registries.yaml: unchanged');
+    expect(out.all()).toContain('No node needs a k3s restart');
+    expect(again.calls[1]!.input).toBe(first.calls[1]!.input);
+  });
+
+  it('shows which nodes are stuck when the rollout times out', async () => {
+    const healthy = fakeCluster();
+    const runner = recordingRunner((call) => (call.args.includes('rollout') ? { exitCode: 1, stderr: 'error: timed out waiting for the condition' } : healthy(call)));
+    const out = io();
+    const error = await applyRegistries(request, out, runner).catch((e: unknown) => e);
+    expect((error as Error).message).toContain('timed out waiting for the condition');
+    expect(out.stderr.join('\n')).toMatch(/NODE\s+ROLE\s+FILE/);
+  });
+
+  it('prints one JSON object with --json', async () => {
+    const out = io();
+    await applyRegistries({ ...request, json: true }, out, recordingRunner(fakeCluster()));
+    const parsed = JSON.parse(out.stdout.join('\n')) as Obj;
+    expect(parsed.allMatch).toBe(true);
+    expect(parsed.nodes.map((n: Obj) => [n.node, n.role, n.state])).toStrictEqual([['s1', 'server', 'matches'], ['a1', 'agent', 'matches']]);
+    expect(JSON.stringify(parsed)).not.toContain(NEW_PASS);
+  });
+});

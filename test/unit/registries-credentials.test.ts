@@ -1,0 +1,105 @@
+/** Credential references: {fromEnv}, {fromFile}, {fromCommand}, resolved before the strict check. */
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ToolError, UserError } from '../../src/errors.js';
+import { forgetSecretsForTests, redact } from '../../src/redact.js';
+import { loadRegistriesFile } from '../../src/registries/load.js';
+import { createRunner } from '../../src/tools/run.js';
+import { recordingRunner } from '../helpers/recording-runner.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'k3s-devreg-creds-'));
+const write = (name: string, text: string, mode = 0o600) => {
+  writeFileSync(join(dir, name), text);
+  chmodSync(join(dir, name), mode);
+  return join(dir, name);
+};
+const withAuth = (auth: string) => `configs:\n  registry.example.com:\n    auth:\n${auth}`;
+const base = { strict: true, nodeVisibleDirs: [] as string[] };
+
+async function failure(promise: Promise<unknown>): Promise<UserError | ToolError> {
+  const error = await promise.then(() => undefined, (e: unknown) => e);
+  if (!(error instanceof UserError || error instanceof ToolError)) throw new Error(`expected a UserError or ToolError, got ${String(error)}`);
+  return error;
+}
+
+describe('credential references', () => {
+  afterEach(() => forgetSecretsForTests());
+
+  it('reads {fromEnv}, {fromFile} (one trailing newline stripped) and registers both as secrets', async () => {
+    write('pass.txt', 'file-secret-9f8e\n');
+    const file = write('env-file.yaml', withAuth('      username: {fromEnv: REG_USER}\n      password: {fromFile: pass.txt}\n'));
+    const { config, warnings } = await loadRegistriesFile(file, { ...base, runner: recordingRunner(), env: { REG_USER: 'env-user-7c6d' } });
+    expect(config.configs?.['registry.example.com']?.auth).toStrictEqual({ username: 'env-user-7c6d', password: 'file-secret-9f8e' });
+    expect(warnings).toStrictEqual([]);
+    expect(redact('env-user-7c6d and file-secret-9f8e')).toBe('<REDACTED> and <REDACTED>');
+  });
+
+  it('expands ~ in fromFile and warns when the file is readable by others', async () => {
+    write('loose.txt', 'loose-secret-1234', 0o644);
+    const file = write('home.yaml', withAuth('      password: {fromFile: ~/loose.txt}\n'));
+    const { config, warnings } = await loadRegistriesFile(file, { ...base, runner: recordingRunner(), env: { HOME: dir } });
+    expect(config.configs?.['registry.example.com']?.auth?.password).toBe('loose-secret-1234');
+    expect(warnings.join()).toContain('chmod 600');
+  });
+
+  it('runs {fromCommand} as an argv list (no shell) in the file\'s folder, one call per reference', async () => {
+    const runner = recordingRunner(() => ({ stdout: 'cmd-secret-5a4b\n' }));
+    const file = write('cmd.yaml', withAuth('      identity_token: {fromCommand: [pass, show, "registry/token with space"]}\n'));
+    const { config } = await loadRegistriesFile(file, { ...base, runner, env: {} });
+    expect(runner.calls).toStrictEqual([{ file: 'pass', args: ['show', 'registry/token with space'], cwd: dir, timeoutMs: 120_000 }]);
+    expect(config.configs?.['registry.example.com']?.auth?.identity_token).toBe('cmd-secret-5a4b');
+  });
+
+  it('resolves references before the strict check, so a typo next to one is still caught', async () => {
+    const file = write('typo.yaml', withAuth('      token: {fromEnv: REG_TOKEN}\n'));
+    const error = await failure(loadRegistriesFile(file, { ...base, runner: recordingRunner(), env: { REG_TOKEN: 'tok' } }));
+    expect(error.message).toContain('configs."registry.example.com".auth.token (line 4): token is not an auth field k3s reads; did you mean identity_token?');
+    const elsewhere = write('elsewhere.yaml', 'mirrors:\n  docker.io:\n    endpoint: [{fromEnv: X}]\n');
+    const misplaced = await failure(loadRegistriesFile(elsewhere, { ...base, runner: recordingRunner(), env: { X: 'x' } }));
+    expect(misplaced.message).toContain('credential references are allowed only in auth fields');
+    const ok = write('ok.yaml', withAuth('      identity_token: {fromEnv: REG_TOKEN}\n'));
+    await expect(loadRegistriesFile(ok, { ...base, runner: recordingRunner(), env: { REG_TOKEN: 'tok-1234' } })).resolves.toBeDefined();
+  });
+
+  it('gives a failing command\'s exit code and stderr, never its stdout or a known secret', async () => {
+    const runner = recordingRunner(() => ({ exitCode: 3, stdout: 'half-printed-secret-77', stderr: 'decryption failed for env-user-7c6d' }));
+    const file = write('fail.yaml', withAuth('      username: {fromEnv: REG_USER}\n      password: {fromCommand: [sops, -d, pass.enc]}\n'));
+    const error = await failure(loadRegistriesFile(file, { ...base, runner, env: { REG_USER: 'env-user-7c6d' } }));
+    expect(error).toBeInstanceOf(ToolError);
+    expect(error.message).toContain('configs."registry.example.com".auth.password (line 5)');
+    expect(error.message).toContain('`sops -d pass.enc` failed with exit code 3');
+    expect(error.message).toContain('decryption failed for <REDACTED>');
+    expect(error.message).not.toContain('half-printed-secret-77');
+    expect(error.message).not.toContain('env-user-7c6d');
+  });
+
+  it('says clearly when a command is missing or prints nothing', async () => {
+    const file = write('missing.yaml', withAuth('      password: {fromCommand: [no-such-tool-xyz]}\n'));
+    const missing = await failure(loadRegistriesFile(file, { ...base, runner: createRunner(), env: {} }));
+    expect(missing.message).toContain('command no-such-tool-xyz not found');
+    const empty = await failure(loadRegistriesFile(file, { ...base, runner: recordingRunner(() => ({ stdout: '' })), env: {} }));
+    expect(empty.message).toContain('gave an empty value');
+  });
+
+  it.each([
+    ['an unset variable', '{fromEnv: NOT_SET_ANYWHERE}', 'environment variable NOT_SET_ANYWHERE is not set'],
+    ['a missing file', '{fromFile: nope.txt}', 'ENOENT'],
+    ['a misspelt key', '{fromenv: X}', 'did you mean fromEnv?'],
+    ['two keys', '{fromEnv: X, fromFile: y}', 'exactly one key'],
+    ['a shell string', '{fromCommand: "age -d pass.age"}', 'list of program and arguments'],
+    ['a bad variable name', '{fromEnv: "A-B"}', 'needs a variable name'],
+  ])('rejects %s with a clear message', async (_, reference, message) => {
+    const file = write('bad.yaml', withAuth(`      password: ${reference}\n`));
+    const error = await failure(loadRegistriesFile(file, { ...base, runner: recordingRunner(), env: {} }));
+    expect(error.message).toContain(message);
+  });
+
+  it('rejects a multi-line value rather than writing half a password', async () => {
+    const file = write('multi.yaml', withAuth('      password: {fromEnv: TWO_LINES}\n'));
+    const error = await failure(loadRegistriesFile(file, { ...base, runner: recordingRunner(), env: { TWO_LINES: 'line-one-aaaa\nline-two-bbbb' } }));
+    expect(error.message).toContain('more than one line');
+    expect(error.message).not.toContain('line-one-aaaa');
+  });
+});

@@ -1,0 +1,98 @@
+/** Every diff and preview of a registries.yaml is free of secrets, old and new. */
+import { afterEach, describe, expect, it } from 'vitest';
+import { forgetSecretsForTests, REDACTED, registerSecret } from '../../src/redact.js';
+import { redactedDiff } from '../../src/registries/redacted-diff.js';
+
+const OLD_SECRETS = ['old-user-4711', 'old-pass-Zq9!x', 'b2xkLXVzZXI6b2xkLXBhc3M=', 'old-identity-tok-1', 'mirror-pass-old'];
+const NEW_SECRETS = ['new-user-0815', 'new-pass-Yw8?y', 'bmV3LXVzZXI6bmV3LXBhc3M=', 'new-identity-tok-2', 'mirror-pass-new'];
+
+const file = ([user, pass, auth, token, urlPass]: string[], endpoint: string) => `
+# a comment that mentions ${pass} should never be shown
+mirrors:
+  docker.io:
+    endpoint:
+      - "${endpoint}"
+      - "https://bot:${urlPass}@mirror.example.com"
+configs:
+  "registry.example.com:5000":
+    auth:
+      username: ${user}
+      password: "${pass}"   # trailing comment ${pass}
+      auth: ${auth}
+      identity_token: |
+        ${token}
+    tls:
+      insecure_skip_verify: false
+  flow.example.com:
+    auth: {username: ${user}, password: ${pass}}
+  unknown.example.com:
+    extra:
+      password: ${pass}
+`;
+
+const OLD = file(OLD_SECRETS, 'https://old-mirror.example.com');
+const NEW = file(NEW_SECRETS, 'https://new-mirror.example.com');
+
+function expectNoSecret(output: string) {
+  for (const line of output.split('\n')) {
+    for (const secret of [...OLD_SECRETS, ...NEW_SECRETS]) expect(line, `a secret leaked in: ${line}`).not.toContain(secret);
+  }
+}
+
+describe('redactedDiff', () => {
+  afterEach(() => forgetSecretsForTests());
+
+  it('shows what changed, with every secret value redacted, old and new', () => {
+    const output = redactedDiff(OLD, NEW, 'registries.yaml');
+    expectNoSecret(output);
+    expect(output).toContain('--- registries.yaml (current)');
+    expect(output).toContain('+++ registries.yaml (new)');
+    expect(output).toContain('-      - https://old-mirror.example.com');
+    expect(output).toContain('+      - https://new-mirror.example.com');
+    expect(output).toContain(`https://${REDACTED}@mirror.example.com`);
+    // Secret lines compare equal once redacted, so the only change shown is the endpoint.
+    expect(output.split('\n').filter((l) => /^[+-] /.test(l))).toHaveLength(2);
+  });
+
+  it('previews a new file, redacted', () => {
+    const output = redactedDiff(undefined, NEW, 'registries.yaml');
+    expectNoSecret(output);
+    expect(output).toMatch(/^registries\.yaml: new file \(secrets redacted\):\n {2}mirrors:/);
+    expect(output).toContain(`    flow.example.com:\n      auth:\n        username: ${REDACTED}\n        password: ${REDACTED}`);
+    expect(output).toContain(`      extra:\n        password: ${REDACTED}`);
+  });
+
+  it('says so when nothing changed', () => {
+    expect(redactedDiff(NEW, NEW, 'registries.yaml')).toBe('registries.yaml: unchanged');
+  });
+
+  it('says so when only secrets changed, without showing them', () => {
+    const output = redactedDiff(OLD, file(NEW_SECRETS, 'https://old-mirror.example.com'), 'registries.yaml');
+    expectNoSecret(output);
+    expect(output).toMatch(/^registries\.yaml: only credentials changed \(values not shown\): /);
+    expect(output).toContain('configs."registry.example.com:5000".auth.password');
+    expect(output).toContain('configs."flow.example.com".auth.username');
+  });
+
+  it('names the credentials that changed next to other changes', () => {
+    const output = redactedDiff(OLD, NEW, 'registries.yaml');
+    expect(output).toContain('credentials changed (values not shown): configs."registry.example.com:5000".auth.username');
+    expect(redactedDiff('a: 1\n', '# comment\na: 1\n', 'x')).toBe('x: only comments, formatting or redacted values changed');
+  });
+
+  it('shows nothing of a previous file that is not YAML', () => {
+    const output = redactedDiff(`configs:\n  r: {auth: {password: ${OLD_SECRETS[1]}}\n  - [broken`, NEW, 'registries.yaml');
+    expectNoSecret(output);
+    expect(output).toContain('not valid YAML (not shown)');
+  });
+
+  it('also removes registered secrets that sit where no key says so', () => {
+    registerSecret('hidden-in-a-hostname');
+    const output = redactedDiff(undefined, 'mirrors:\n  hidden-in-a-hostname.example.com: null\n', 'registries.yaml');
+    expect(output).not.toContain('hidden-in-a-hostname');
+  });
+
+  it('keeps nulls visible: they hold nothing', () => {
+    expect(redactedDiff(undefined, 'configs:\n  r:\n    auth:\n      password: null\n', 'x')).toContain('password: null');
+  });
+});

@@ -1,0 +1,72 @@
+/** `registries render --dir`: the manifests as files, the Secret 0600, stable across re-renders. */
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { afterEach, describe, expect, it } from 'vitest';
+import { UserError } from '../../src/errors.js';
+import { forgetSecretsForTests } from '../../src/redact.js';
+import { renderRegistriesWriterFiles } from '../../src/registries/render-writer.js';
+import { captureIo } from '../helpers/io.js';
+import { recordingRunner } from '../helpers/recording-runner.js';
+import { schemaErrors } from '../helpers/schemas.js';
+
+type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+const PASS = 'render-pass-0042-q';
+const CA = '-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n';
+const cwd = mkdtempSync(join(tmpdir(), 'k3s-devreg-render-'));
+writeFileSync(join(cwd, 'registries.yaml'), `configs:\n  r.example.com:\n    auth: {username: u, password: ${PASS}}\n    tls: {ca_file: /etc/k3s-devreg/ca.crt}\n`);
+writeFileSync(join(cwd, 'ca.crt'), CA);
+writeFileSync(join(cwd, 'key.pem'), `${CA}-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n`);
+const request = { dir: 'out', file: 'registries.yaml', ca: 'ca.crt', strict: true, json: true };
+
+describe('registries render', () => {
+  afterEach(() => forgetSecretsForTests());
+
+  it('writes the Secret (0600) and the writer (0644) as valid manifests, and JSON without secrets', async () => {
+    const io = captureIo({ cwd });
+    expect(await renderRegistriesWriterFiles(request, io, recordingRunner())).toBe(0);
+    const result = JSON.parse(io.stdout.join('\n')) as Obj;
+    expect(result.files.map((f: Obj) => [f.path, f.changed, f.mode])).toStrictEqual([
+      [join(cwd, 'out', 'registries-secret.yaml'), true, '0600'],
+      [join(cwd, 'out', 'registries-writer.yaml'), true, '0644'],
+    ]);
+    expect(statSync(join(cwd, 'out', 'registries-secret.yaml')).mode & 0o777).toBe(0o600);
+    const secret = parse(readFileSync(join(cwd, 'out', 'registries-secret.yaml'), 'utf8')) as Obj;
+    expect(schemaErrors('Secret', secret)).toStrictEqual([]);
+    expect(Buffer.from(secret.data['ca.crt'], 'base64').toString()).toBe(CA);
+    const writer = readFileSync(join(cwd, 'out', 'registries-writer.yaml'), 'utf8');
+    expect(writer).not.toContain(PASS);
+    expect(io.all()).not.toContain(PASS);
+    expect(result.diff).toContain('password: <REDACTED>');
+  });
+
+  it('changes nothing when rendered again from the same input', async () => {
+    const first = captureIo({ cwd });
+    await renderRegistriesWriterFiles({ ...request, dir: 'again' }, first, recordingRunner());
+    const again = captureIo({ cwd });
+    await renderRegistriesWriterFiles({ ...request, dir: 'again' }, again, recordingRunner());
+    const result = JSON.parse(again.stdout.join('\n')) as Obj;
+    expect(result.files.map((f: Obj) => f.changed)).toStrictEqual([false, false]);
+    expect(result.diff).toBe('registries.yaml: unchanged');
+    expect(result.registriesChecksum).toBe((JSON.parse(first.stdout.join('\n')) as Obj).registriesChecksum);
+  });
+
+  it('refuses a --ca file holding a private key', async () => {
+    const error = await renderRegistriesWriterFiles({ ...request, ca: 'key.pem' }, captureIo({ cwd }), recordingRunner()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UserError);
+    expect((error as UserError).problem).toContain('private key');
+  });
+
+  it('needs --ca for a ca_file under /etc/k3s-devreg, and says how to get it there', async () => {
+    const error = await renderRegistriesWriterFiles({ ...request, ca: undefined }, captureIo({ cwd }), recordingRunner()).catch((e: unknown) => e);
+    expect((error as UserError).message).toContain('--ca FILE installs a CA as /etc/k3s-devreg/ca.crt');
+  });
+
+  it('warns when --ca is given but no entry uses it', async () => {
+    writeFileSync(join(cwd, 'plain.yaml'), 'mirrors:\n  docker.io: null\n');
+    const io = captureIo({ cwd });
+    await renderRegistriesWriterFiles({ ...request, file: 'plain.yaml', dir: 'plain' }, io, recordingRunner());
+    expect(io.stderr.join('\n')).toContain('no configs entry has tls.ca_file: /etc/k3s-devreg/ca.crt');
+  });
+});

@@ -1,0 +1,100 @@
+/** `registries status`: per node, does the host file match the Secret? Exact kubectl argv. */
+import { describe, expect, it } from 'vitest';
+import { main } from '../../src/commands/registries.js';
+import { UserError } from '../../src/errors.js';
+import { formatStatusTable, registriesStatus } from '../../src/registries/status.js';
+import { ANNOTATION_CA, ANNOTATION_REGISTRIES } from '../../src/render/registries-daemonset.js';
+import { captureIo } from '../helpers/io.js';
+import { recordingRunner, type RecordedCall } from '../helpers/recording-runner.js';
+
+type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+const GOOD = 'a'.repeat(64);
+const OLD = 'b'.repeat(64);
+const annotations = { [ANNOTATION_REGISTRIES]: GOOD, [ANNOTATION_CA]: 'none' };
+const NS = '--context lab --namespace kube-system';
+const EXPECTED_ARGV = [
+  `kubectl ${NS} get daemonset k3s-devreg-registries --ignore-not-found --output json`,
+  `kubectl ${NS} get pods --selector app.kubernetes.io/name=k3s-devreg-registries --output json`,
+  'kubectl --context lab get nodes --ignore-not-found --output json',
+];
+
+const pod = (node: string, writer: Obj, podAnnotations: Obj = annotations) => ({
+  metadata: { name: `w-${node}`, annotations: podAnnotations },
+  spec: { nodeName: node },
+  status: { phase: 'Pending', initContainerStatuses: [{ name: 'writer', ...writer }] },
+});
+const done = (checksum: string, ca = 'none', result = 'updated') => ({ state: { terminated: { exitCode: 0, message: `result=${result} checksum=${checksum} ca=${ca}\n` } } });
+
+const PODS = [
+  pod('ok', done(GOOD)),
+  pod('stale', done(OLD)),
+  pod('ca', done(GOOD, 'c'.repeat(64))),
+  pod('broken', { state: { terminated: { exitCode: 1, message: 'mv: can\'t rename: Read-only file system\n' } } }),
+  pod('pulling', { state: { waiting: { reason: 'ImagePullBackOff' } } }),
+  // During a rollout the old pod may still be there; the current one counts.
+  pod('rolling', done(OLD), { [ANNOTATION_REGISTRIES]: OLD }),
+  pod('rolling', done(GOOD, 'none', 'unchanged')),
+];
+const NODES = ['ok', 'stale', 'ca', 'broken', 'pulling', 'rolling', 'tainted'];
+
+function cluster(withDaemonSet = true) {
+  return (call: RecordedCall) => {
+    const argv = [call.file, ...call.args].join(' ');
+    if (argv === EXPECTED_ARGV[0]) return { stdout: withDaemonSet ? JSON.stringify({ spec: { template: { metadata: { annotations } } } }) : '' };
+    if (argv === EXPECTED_ARGV[1]) return { stdout: JSON.stringify({ items: PODS }) };
+    if (argv === EXPECTED_ARGV[2]) {
+      return { stdout: JSON.stringify({ items: NODES.map((name) => ({ metadata: { name, labels: name === 'ok' ? { 'node-role.kubernetes.io/master': 'true' } : {} } })) }) };
+    }
+    return { exitCode: 1, stderr: `unexpected call: ${argv}` };
+  };
+}
+
+describe('registriesStatus', () => {
+  it('reads the DaemonSet, the writer pods and the nodes with exact argv', async () => {
+    const runner = recordingRunner(cluster());
+    await registriesStatus(runner, 'lab');
+    expect(runner.lines()).toStrictEqual(EXPECTED_ARGV);
+  });
+
+  it('tells, per node, whether the host file matches the Secret and why not', async () => {
+    const rows = await registriesStatus(recordingRunner(cluster()), 'lab');
+    expect(rows.map((r) => [r.node, r.state])).toStrictEqual([
+      ['ok', 'matches'],
+      ['stale', 'differs'],
+      ['ca', 'differs'],
+      ['broken', 'failed'],
+      ['pulling', 'pending'],
+      ['rolling', 'matches'],
+      ['tainted', 'no-pod'],
+    ]);
+    const byNode = Object.fromEntries(rows.map((r) => [r.node, r]));
+    expect(byNode.ok!.restart).toBe('sudo systemctl restart k3s');
+    expect(byNode.stale!.restart).toBe('sudo systemctl restart k3s-agent');
+    expect(byNode.broken!.detail).toContain('Read-only file system');
+    expect(byNode.pulling!.detail).toContain('ImagePullBackOff');
+    expect(byNode.rolling!.result).toBe('unchanged');
+    expect(byNode.ca!.detail).toContain('CA');
+    expect(formatStatusTable(rows).split('\n')[0]).toMatch(/^NODE\s+ROLE\s+FILE\s+DETAIL$/);
+  });
+
+  it('says how to start when nothing was applied yet', async () => {
+    const error = await registriesStatus(recordingRunner(cluster(false)), 'lab').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UserError);
+    expect((error as UserError).fix).toContain('registries apply --context lab');
+  });
+});
+
+describe('registries command', () => {
+  it.each([
+    [['status'], {}, 'needs --context'],
+    [['apply'], {}, 'needs --context'],
+    [['render'], {}, 'needs --dir'],
+    [['frobnicate'], {}, 'unknown registries subcommand'],
+    [[], {}, 'unknown registries subcommand'],
+  ])('rejects %j %j with a usage hint', async (positionals, options, message) => {
+    const error = await main(options, positionals, captureIo()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UserError);
+    expect((error as UserError).problem).toContain(message);
+    expect((error as UserError).fix).toContain('k3s-devreg registries');
+  });
+});
