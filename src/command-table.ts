@@ -51,7 +51,7 @@ export const COMMANDS: CommandSpec[] = [
     name: 'down',
     summary: 'delete the cluster; keep credentials, CA and pushed images for the next up',
     usage: 'down [--name NAME]',
-    options: { name, verbose, yes },
+    options: { name, config, verbose, yes },
     load: () => import('./commands/down.js'),
   },
   {
@@ -65,14 +65,14 @@ export const COMMANDS: CommandSpec[] = [
     name: 'status',
     summary: 'check cluster, nodes, registry, NodePort, hosts entries and certificate',
     usage: 'status [--name NAME] [--json]',
-    options: { name, json, verbose },
+    options: { name, config, json, verbose },
     load: () => import('./commands/status.js'),
   },
   {
     name: 'verify',
     summary: 'push an image from this machine and run it in the cluster',
     usage: 'verify [--name NAME]',
-    options: { name, verbose },
+    options: { name, config, verbose },
     load: () => import('./commands/verify.js'),
   },
   {
@@ -83,6 +83,7 @@ export const COMMANDS: CommandSpec[] = [
       ...specOptions,
       dir: { type: 'string', short: 'd', value: 'DIR', help: 'output folder (default: the cluster state folder)' },
       json,
+      verbose,
     },
     load: () => import('./commands/render.js'),
   },
