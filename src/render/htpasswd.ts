@@ -6,7 +6,9 @@ import bcrypt from 'bcryptjs';
 import { UserError } from '../errors.js';
 import { validatePassword, validateUsername } from '../spec.js';
 
-const DEFAULT_COST = 10;
+// Apache htpasswd -B's own default. The registry runs bcrypt on every authenticated request (each
+// blob of a push), so a high cost slows every push; the generated password has 144 random bits.
+const DEFAULT_COST = 5;
 // The registry (golang bcrypt) takes $2a$, $2b$ and $2y$; anything else (SHA, MD5, plaintext) never logs in.
 const BCRYPT_HASH = /^\$2[aby]\$(0[4-9]|[12]\d|3[01])\$[./A-Za-z0-9]{53}$/;
 // Go's strings.TrimSpace: unicode.IsSpace, which differs from String.prototype.trim (U+0085 yes, U+FEFF no).
@@ -18,7 +20,7 @@ export function htpasswdEntry(username: string, password: string, cost = DEFAULT
   validateUsername(username);
   validatePassword(password);
   if (!Number.isInteger(cost) || cost < 4 || cost > 31) {
-    throw new UserError(`invalid bcrypt cost ${JSON.stringify(cost)}`, 'use a whole number from 4 to 31 (default 10)');
+    throw new UserError(`invalid bcrypt cost ${JSON.stringify(cost)}`, 'use a whole number from 4 to 31 (default 5)');
   }
   // bcryptjs writes $2b$; $2y$ is the same algorithm and the prefix Apache htpasswd itself writes,
   // which every htpasswd reader (older Apache builds included) accepts.

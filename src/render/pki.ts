@@ -5,9 +5,14 @@
  */
 import { createPrivateKey, generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
-import forge from 'node-forge';
+import { createRequire } from 'node:module';
+import type Forge from 'node-forge';
 import { UserError } from '../errors.js';
 import { REGISTRY_HOST } from '../spec.js';
+
+// node-forge is needed only to issue a certificate; a re-run that keeps them should not load it.
+let forgeModule: typeof Forge | undefined;
+const loadForge = (): typeof Forge => (forgeModule ??= createRequire(import.meta.url)('node-forge') as typeof Forge);
 
 export interface Pki { caCert: string; caKey: string; tlsCert: string; tlsKey: string }
 export interface PkiRequest { dnsNames: string[]; ipAddresses: string[]; now: Date }
@@ -98,14 +103,14 @@ function serverCertProblem(existing: Partial<Pki>, caPem: string, request: PkiRe
 }
 
 /** A fresh key pair and a certificate for it with a random positive serial, valid from a little before `now`. */
-function newCert(commonName: string, now: Date, days: number): { cert: forge.pki.Certificate; key: string } {
+function newCert(commonName: string, now: Date, days: number): { cert: Forge.pki.Certificate; key: string } {
   const keys = generateKeyPairSync('rsa', {
     modulusLength: 2048,
     publicKeyEncoding: { type: 'spki', format: 'pem' },
     privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
   });
-  const cert = forge.pki.createCertificate();
-  cert.publicKey = forge.pki.publicKeyFromPem(keys.publicKey);
+  const cert = loadForge().pki.createCertificate();
+  cert.publicKey = loadForge().pki.publicKeyFromPem(keys.publicKey);
   const serial = randomBytes(16);
   // DER integers are signed and minimal: a clear top bit keeps it positive, a non-zero byte keeps it minimal.
   serial[0] = (serial[0]! & 0x7f) | 0x01;
@@ -124,12 +129,12 @@ function createCa(now: Date): { caCert: string; caKey: string } {
     { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
     { name: 'subjectKeyIdentifier' },
   ]);
-  cert.sign(forge.pki.privateKeyFromPem(key), forge.md.sha256.create());
-  return { caCert: forge.pki.certificateToPem(cert), caKey: key };
+  cert.sign(loadForge().pki.privateKeyFromPem(key), loadForge().md.sha256.create());
+  return { caCert: loadForge().pki.certificateToPem(cert), caKey: key };
 }
 
 function issueServerCert(ca: { caCert: string; caKey: string }, request: PkiRequest): { tlsCert: string; tlsKey: string } {
-  const caCert = forge.pki.certificateFromPem(ca.caCert);
+  const caCert = loadForge().pki.certificateFromPem(ca.caCert);
   const { cert, key } = newCert(REGISTRY_HOST, request.now, 365);
   cert.setIssuer(caCert.subject.attributes);
   const caSki = (caCert.getExtension('subjectKeyIdentifier') as { subjectKeyIdentifier?: string } | null)?.subjectKeyIdentifier;
@@ -142,8 +147,8 @@ function issueServerCert(ca: { caCert: string; caKey: string }, request: PkiRequ
       ...[...new Set(request.ipAddresses)].map((ip) => ({ type: 7, ip })),
     ] },
     { name: 'subjectKeyIdentifier' },
-    ...(caSki ? [{ name: 'authorityKeyIdentifier', keyIdentifier: forge.util.hexToBytes(caSki) }] : []),
+    ...(caSki ? [{ name: 'authorityKeyIdentifier', keyIdentifier: loadForge().util.hexToBytes(caSki) }] : []),
   ]);
-  cert.sign(forge.pki.privateKeyFromPem(ca.caKey), forge.md.sha256.create());
-  return { tlsCert: forge.pki.certificateToPem(cert), tlsKey: key };
+  cert.sign(loadForge().pki.privateKeyFromPem(ca.caKey), loadForge().md.sha256.create());
+  return { tlsCert: loadForge().pki.certificateToPem(cert), tlsKey: key };
 }

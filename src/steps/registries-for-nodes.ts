@@ -2,9 +2,6 @@
  * What the k3d nodes get as registries.yaml: our own registry's entries, merged with the user's
  * --registries-file (kept as-is, checked strictly), and how a change to it is shown (redacted).
  */
-import { loadRegistriesFile } from '../registries/load.js';
-import { mergeRegistries } from '../registries/merge.js';
-import { redactedDiff } from '../registries/redacted-diff.js';
 import type { RegistriesConfig } from '../registries/types.js';
 import type { RegistriesDocument } from '../render/registries-yaml.js';
 import { NODE_CONFIG_DIR } from '../spec.js';
@@ -16,15 +13,19 @@ export const K3D_NODE_VISIBLE_DIRS = [NODE_CONFIG_DIR, '/etc/ssl/certs', '/etc/p
 export interface NodesRegistries {
   document: RegistriesDocument;
   warnings: string[];
-  diff: (oldText: string | undefined, newText: string) => string;
+  diff: (oldText: string | undefined, newText: string) => Promise<string>;
 }
 
 export async function registriesForNodes(
   ours: RegistriesDocument,
   request: { registriesFile?: string; strict: boolean; runner: Runner; env: NodeJS.ProcessEnv },
 ): Promise<NodesRegistries> {
-  const diff = (oldText: string | undefined, newText: string) => redactedDiff(oldText, newText, 'registries.yaml');
+  // Loaded only when needed: a re-run with nothing to merge or show starts faster (npm run bench).
+  const diff = async (oldText: string | undefined, newText: string) =>
+    (await import('../registries/redacted-diff.js')).redactedDiff(oldText, newText, 'registries.yaml');
   if (!request.registriesFile) return { document: ours, warnings: [], diff };
+  const { loadRegistriesFile } = await import('../registries/load.js');
+  const { mergeRegistries } = await import('../registries/merge.js');
   const theirs = await loadRegistriesFile(request.registriesFile, {
     strict: request.strict,
     nodeVisibleDirs: K3D_NODE_VISIBLE_DIRS,

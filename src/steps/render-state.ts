@@ -130,7 +130,7 @@ export async function renderState(request: RenderRequest): Promise<RenderResult>
     warnings: nodes.warnings,
   };
   if (existing.registriesYaml !== registriesYaml) {
-    result.registriesDiff = nodes.diff(existing.registriesYaml, registriesYaml);
+    result.registriesDiff = await nodes.diff(existing.registriesYaml, registriesYaml);
   }
   return result;
 }

@@ -3,7 +3,6 @@
  * receive a Runner, so tests pass a recording stand-in and assert exact argv and stdin.
  * Arguments are always arrays, never shell strings; secrets travel on stdin, never in argv.
  */
-import { execa } from 'execa';
 import { redact } from '../redact.js';
 
 export interface RunOptions {
@@ -33,6 +32,8 @@ export function formatCommand(file: string, args: readonly string[]): string {
 export function createRunner(log?: (line: string) => void): Runner {
   return async (file, args, options = {}) => {
     log?.(`$ ${formatCommand(file, args)}${options.input === undefined ? '' : ' <stdin>'}`);
+    // Loaded on first use: execa costs ~90 ms of start-up that `render` and `--help` do not need.
+    const { execa } = await import('execa');
     const result = await execa(file, [...args], {
       input: options.input,
       env: options.env,

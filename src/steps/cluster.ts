@@ -1,0 +1,100 @@
+/**
+ * The k3d cluster: created from the rendered config (validated against k3d's schema first),
+ * started when stopped, restarted when registries.yaml changed (k3s reads it only at start),
+ * left alone when it runs with the current registries.yaml.
+ */
+import { readFile } from 'node:fs/promises';
+import { parse } from 'yaml';
+import { assetUrl } from '../assets.js';
+import { UserError } from '../errors.js';
+import { kubeContext } from '../spec.js';
+import { createCluster, mergeKubeconfig, startCluster, stopCluster } from '../tools/k3d.js';
+import { contextExists, currentContext } from '../tools/kubectl.js';
+import type { Runner } from '../tools/run.js';
+import { inspectCluster, isRunning, type ClusterFacts } from './preflight.js';
+
+/** Validates a k3d config file against the k3d.io/v1alpha5 schema shipped in assets/schemas. */
+export async function validateK3dConfigFile(path: string): Promise<void> {
+  const [{ Ajv }, formats, schemaText, text] = await Promise.all([
+    import('ajv'),
+    import('ajv-formats'),
+    readFile(assetUrl('schemas/k3d-v1alpha5.schema.json'), 'utf8'),
+    readFile(path, 'utf8'),
+  ]);
+  const ajv = new Ajv({ strict: false, allErrors: true });
+  (formats.default as unknown as (a: typeof ajv) => void)(ajv);
+  const validate = ajv.compile(JSON.parse(schemaText) as object);
+  if (!validate(parse(text))) {
+    const errors = (validate.errors ?? [])
+      .map((e) => {
+        const extra = (e.params as { additionalProperty?: string }).additionalProperty;
+        return `${e.instancePath || '/'} ${e.message ?? ''}${extra ? ` (${extra})` : ''}`;
+      })
+      .join('; ');
+    throw new UserError(
+      `the k3d config ${path} does not match k3d's k3d.io/v1alpha5 schema (${errors})`,
+      'this is a bug in k3s-devreg: please report it with the file attached (it holds no secret)',
+    );
+  }
+}
+
+export type ClusterAction = 'created' | 'started' | 'restarted' | 'running';
+
+export interface EnsureClusterRequest {
+  run: Runner;
+  facts: ClusterFacts;
+  configFile: string;
+  /** True when the nodes' k3s was started with another registries.yaml than the current one. */
+  registriesStale: boolean;
+  say: (line: string) => void;
+}
+
+export async function ensureCluster(request: EnsureClusterRequest): Promise<{ action: ClusterAction; facts: ClusterFacts }> {
+  const { run, facts, say } = request;
+  const name = facts.name;
+  let action: ClusterAction;
+  if (!facts.cluster) {
+    await validateK3dConfigFile(request.configFile);
+    await createCluster(run, request.configFile);
+    action = 'created';
+  } else if (!isRunning(facts)) {
+    // Starting re-reads registries.yaml, so a stale one needs nothing more.
+    await startCluster(run, name);
+    action = 'started';
+  } else if (request.registriesStale) {
+    say('registries.yaml changed: restarting the nodes, because k3s reads it only when it starts');
+    await stopCluster(run, name);
+    await startCluster(run, name);
+    action = 'restarted';
+  } else {
+    return { action: 'running', facts };
+  }
+  const after = await inspectCluster(run, name);
+  if (!after.cluster || !isRunning(after)) {
+    throw new UserError(
+      `k3d reported success but the cluster ${name} is not running`,
+      `look at \`docker ps -a --filter name=k3d-${name}\` and \`docker logs k3d-${name}-server-0\`, then run k3s-devreg up again`,
+    );
+  }
+  return { action, facts: after };
+}
+
+export interface KubeContextState {
+  context: string;
+  /** The kubeconfig's current context after this step (k3d switches to a new cluster's context). */
+  current?: string;
+  /** True when the context was missing from the kubeconfig and was written again. */
+  restored: boolean;
+}
+
+/** Makes sure the kubeconfig has the cluster's context (someone may have removed it). */
+export async function ensureKubeContext(run: Runner, name: string): Promise<KubeContextState> {
+  const context = kubeContext(name);
+  let restored = false;
+  if (!(await contextExists(run, context))) {
+    await mergeKubeconfig(run, name);
+    restored = true;
+  }
+  const current = await currentContext(run);
+  return current ? { context, current, restored } : { context, restored };
+}

@@ -1,0 +1,47 @@
+/**
+ * Applies the rendered manifests with `kubectl apply -f -` (YAML on stdin). Skipped when the same
+ * manifests were already applied to this very cluster and every object still exists, so a second
+ * `up` makes no changing call.
+ */
+import { readFile } from 'node:fs/promises';
+import { parseAllDocuments } from 'yaml';
+import { applyYaml, existingObjects } from '../tools/kubectl.js';
+import type { Runner } from '../tools/run.js';
+import { sha256 } from './up-state.js';
+
+/** The manifest files joined into one multi-document stream, in the given (apply) order. */
+export async function manifestStream(files: readonly string[]): Promise<string> {
+  const texts = await Promise.all(files.map((file) => readFile(file, 'utf8')));
+  return texts.map((text) => `---\n${text.endsWith('\n') ? text : `${text}\n`}`).join('');
+}
+
+export const objectCount = (yaml: string): number =>
+  parseAllDocuments(yaml).filter((doc) => doc.contents !== null && doc.toJS() !== null).length;
+
+export interface ApplyRequest {
+  run: Runner;
+  context: string;
+  manifestFiles: readonly string[];
+  /** docker id of the server node: the same manifests on a new cluster must be applied again. */
+  clusterId: string;
+  /** The fingerprint of the last successful apply (up-state). */
+  lastApplied?: string;
+}
+
+export interface ApplyResult {
+  applied: boolean;
+  fingerprint: string;
+  /** kubectl's per-object lines ("deployment.apps/registry configured"), when applied. */
+  lines: string[];
+}
+
+export async function applyManifests(request: ApplyRequest): Promise<ApplyResult> {
+  const yaml = await manifestStream(request.manifestFiles);
+  const fingerprint = sha256(request.clusterId, yaml);
+  if (fingerprint === request.lastApplied) {
+    const present = await existingObjects(request.run, request.context, yaml);
+    if (present.length === objectCount(yaml)) return { applied: false, fingerprint, lines: [] };
+  }
+  const lines = await applyYaml(request.run, request.context, yaml);
+  return { applied: true, fingerprint, lines };
+}

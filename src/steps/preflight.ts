@@ -1,0 +1,147 @@
+/**
+ * Checks made before anything is created: the tools, the cluster of the same name (ours is reused,
+ * anyone else's is refused) and the host port. Each check reads; none changes anything.
+ */
+import { UserError } from '../errors.js';
+import { CLUSTER_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE, NODE_PORT, type ClusterSpec } from '../spec.js';
+import { containersPublishing, dockerServerVersion, inspectContainer, type ContainerInfo } from '../tools/docker.js';
+import { K3D } from '../tools/failure.js';
+import { k3dVersion, listClusters, type K3dCluster, type K3dVersion } from '../tools/k3d.js';
+import { kubectlClientVersion } from '../tools/kubectl.js';
+import type { Runner } from '../tools/run.js';
+import { isPortFree } from './port.js';
+
+/** The first k3d release that reads `apiVersion: k3d.io/v1alpha5` config files. */
+export const MIN_K3D_VERSION = '5.5.0';
+
+export interface Tools {
+  docker: string;
+  k3d: K3dVersion;
+  kubectl: string;
+}
+
+function compareVersions(a: string, b: string): number {
+  const pa = a.split('.').map(Number);
+  const pb = b.split('.').map(Number);
+  for (let i = 0; i < 3; i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+export async function checkDocker(run: Runner): Promise<string> {
+  return dockerServerVersion(run);
+}
+
+export async function checkK3d(run: Runner): Promise<K3dVersion> {
+  const version = await k3dVersion(run);
+  if (compareVersions(version.k3d, MIN_K3D_VERSION) < 0) {
+    throw new UserError(
+      `k3d v${version.k3d} is too old: k3s-devreg needs v${MIN_K3D_VERSION} or newer (the first to read k3d.io/v1alpha5 config files)`,
+      K3D.install,
+    );
+  }
+  return version;
+}
+
+export async function checkKubectl(run: Runner): Promise<string> {
+  return kubectlClientVersion(run);
+}
+
+/** Docker first: k3d cannot work without it, and its message is the clearest. */
+export async function checkTools(run: Runner): Promise<Tools> {
+  const docker = await checkDocker(run);
+  const [k3d, kubectl] = await Promise.all([checkK3d(run), checkKubectl(run)]);
+  return { docker, k3d, kubectl };
+}
+
+/** What exists of a cluster of this name, read from k3d and docker. */
+export interface ClusterFacts {
+  name: string;
+  cluster?: K3dCluster;
+  /** k3d-<name>-server-0, which carries our docker labels when we created the cluster. */
+  server?: ContainerInfo;
+  /** k3d-<name>-serverlb, which publishes the registry's host port. */
+  loadbalancer?: ContainerInfo;
+}
+
+export const serverContainer = (name: string) => `k3d-${name}-server-0`;
+export const loadbalancerContainer = (name: string) => `k3d-${name}-serverlb`;
+
+export async function inspectCluster(run: Runner, name: string): Promise<ClusterFacts> {
+  const cluster = (await listClusters(run)).find((c) => c.name === name);
+  const facts: ClusterFacts = { name };
+  if (!cluster) return facts;
+  facts.cluster = cluster;
+  const [server, loadbalancer] = await Promise.all([inspectContainer(run, serverContainer(name)), inspectContainer(run, loadbalancerContainer(name))]);
+  if (server) facts.server = server;
+  if (loadbalancer) facts.loadbalancer = loadbalancer;
+  return facts;
+}
+
+export function isOurs(facts: ClusterFacts): boolean {
+  const labels = facts.server?.labels ?? {};
+  return labels[MANAGED_BY_LABEL] === MANAGED_BY_VALUE && labels[CLUSTER_LABEL] === facts.name;
+}
+
+export function isRunning(facts: ClusterFacts): boolean {
+  const c = facts.cluster;
+  return Boolean(c && c.serversCount > 0 && c.serversRunning === c.serversCount && c.agentsRunning === c.agentsCount);
+}
+
+/** A k3d cluster of this name that k3s-devreg did not create is never touched. */
+export function refuseForeign(facts: ClusterFacts): void {
+  if (facts.cluster && !facts.server) {
+    throw new UserError(
+      `k3d lists a cluster named ${facts.name} but its node ${serverContainer(facts.name)} is gone`,
+      `delete what is left with \`k3d cluster delete ${facts.name}\` (only if it is yours), then run k3s-devreg up again`,
+    );
+  }
+  if (facts.cluster && !isOurs(facts)) {
+    throw new UserError(
+      `a k3d cluster named ${facts.name} already exists and was not created by k3s-devreg (${serverContainer(facts.name)} lacks the ${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE} label)`,
+      `choose another name with --name, or delete that cluster yourself (k3d cluster delete ${facts.name}) if you no longer need it`,
+    );
+  }
+}
+
+/** The host port the cluster's loadbalancer publishes for the registry NodePort, if any. */
+export function publishedRegistryPort(facts: ClusterFacts): number | undefined {
+  return facts.loadbalancer?.ports[`${NODE_PORT}/tcp`]?.[0]?.hostPort;
+}
+
+/** k3d cannot change an existing cluster's agents or ports: say so instead of running a different shape. */
+export function checkClusterShape(spec: ClusterSpec, facts: ClusterFacts): void {
+  if (!facts.cluster) return;
+  const recreate = `run k3s-devreg down and then up to recreate it (credentials, CA and pushed images are kept), or keep the old setting`;
+  const published = publishedRegistryPort(facts);
+  if (published !== undefined && published !== spec.hostPort) {
+    throw new UserError(`the cluster ${spec.name} publishes the registry on port ${published}, not ${spec.hostPort}`, recreate);
+  }
+  if (facts.cluster.agentsCount !== spec.agents) {
+    throw new UserError(`the cluster ${spec.name} has ${facts.cluster.agentsCount} agent node(s), not ${spec.agents}`, recreate);
+  }
+}
+
+/**
+ * The host port must be free, or held by this cluster's own loadbalancer. When someone else holds
+ * it, the message names the container (if docker knows it).
+ */
+export async function checkHostPort(
+  run: Runner,
+  spec: ClusterSpec,
+  facts: ClusterFacts,
+  probe: (port: number) => Promise<boolean> = isPortFree,
+): Promise<'free' | 'ours'> {
+  if (facts.cluster && isOurs(facts) && publishedRegistryPort(facts) === spec.hostPort) return 'ours';
+  if (await probe(spec.hostPort)) return 'free';
+  const holders = (await containersPublishing(run, spec.hostPort)).filter((n) => n !== loadbalancerContainer(spec.name));
+  const who = holders.length > 0 ? `the container ${holders.join(', ')}` : 'another program';
+  throw new UserError(
+    `port ${spec.hostPort} on 127.0.0.1 is already in use by ${who}`,
+    holders.length > 0
+      ? `stop it (docker stop ${holders[0]}) or choose another port with --port`
+      : `stop that program (see \`lsof -i :${spec.hostPort}\` or \`ss -ltnp\`) or choose another port with --port`,
+  );
+}

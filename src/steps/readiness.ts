@@ -1,0 +1,104 @@
+/**
+ * Waits, each bounded and naming what did not become ready: the registry Deployment and the
+ * hosts DaemonSet roll out, then every node's /etc/hosts maps container-registry.local to the
+ * registry Service's ClusterIP (containerd on the node resolves through that file).
+ */
+import { ToolError } from '../errors.js';
+import { REGISTRY_HOST, NAMESPACE, SERVICE_NAME } from '../spec.js';
+import { HOSTS_NAME } from '../render/manifests/hosts.js';
+import { execInContainer } from '../tools/docker.js';
+import type { K3dCluster } from '../tools/k3d.js';
+import { getServiceClusterIp, rolloutStatus } from '../tools/kubectl.js';
+import type { Runner } from '../tools/run.js';
+import { waitFor, type Clock } from './wait.js';
+
+export const REGISTRY_DEPLOYMENT = `deployment/${SERVICE_NAME}`;
+export const HOSTS_DAEMONSET = `daemonset/${HOSTS_NAME}`;
+
+/** The k3s nodes (servers and agents) of a cluster, as docker container names. */
+export function k3sNodes(cluster: K3dCluster | undefined): string[] {
+  return (cluster?.nodes ?? []).filter((n) => n.role === 'server' || n.role === 'agent').map((n) => n.name).sort();
+}
+
+export async function waitForRollouts(run: Runner, context: string, timeoutSeconds: number): Promise<void> {
+  const describe = (what: string, resource: string) =>
+    `see why with \`kubectl --context ${context} --namespace ${NAMESPACE} describe ${resource}\` and its pods' events (a registry image that cannot be pulled is the usual cause)`;
+  for (const [what, resource] of [
+    ['the registry', REGISTRY_DEPLOYMENT],
+    ['the hosts-entry DaemonSet', HOSTS_DAEMONSET],
+  ] as const) {
+    try {
+      await rolloutStatus(run, context, NAMESPACE, resource, timeoutSeconds);
+    } catch (error) {
+      if (!(error instanceof ToolError)) throw error;
+      throw new ToolError(`${what} (${resource} in namespace ${NAMESPACE}) did not become ready within ${timeoutSeconds}s: ${error.problem}`, describe(what, resource));
+    }
+  }
+}
+
+/** The address a hosts file gives REGISTRY_HOST (the first matching line wins, as in libc), if any. */
+export function hostsAddressOf(hostsText: string, host = REGISTRY_HOST): string | undefined {
+  let found: string | undefined;
+  for (const raw of hostsText.split('\n')) {
+    const [fields = ''] = raw.split('#');
+    const [address, ...names] = fields.trim().split(/\s+/);
+    if (address && names.includes(host)) found ??= address;
+  }
+  return found;
+}
+
+export interface HostsCheck {
+  node: string;
+  ok: boolean;
+  detail: string;
+}
+
+export async function checkHostsEntries(run: Runner, nodes: readonly string[], ip: string | undefined): Promise<HostsCheck[]> {
+  return Promise.all(
+    nodes.map(async (node): Promise<HostsCheck> => {
+      try {
+        const address = hostsAddressOf(await execInContainer(run, node, ['cat', '/etc/hosts']));
+        if (!address) return { node, ok: false, detail: `no ${REGISTRY_HOST} line` };
+        if (ip && address !== ip) return { node, ok: false, detail: `${REGISTRY_HOST} -> ${address}, but the registry Service is ${ip}` };
+        return { node, ok: true, detail: `${REGISTRY_HOST} -> ${address}` };
+      } catch (error) {
+        if (error instanceof ToolError) return { node, ok: false, detail: `cannot read /etc/hosts (${error.problem})` };
+        throw error;
+      }
+    }),
+  );
+}
+
+export interface HostsWaitRequest {
+  run: Runner;
+  context: string;
+  nodes: readonly string[];
+  clock: Clock;
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}
+
+/** Waits until every node maps REGISTRY_HOST to the registry Service's ClusterIP; returns that IP. */
+export async function waitForHostsEntries(request: HostsWaitRequest): Promise<string> {
+  const { run, context, nodes } = request;
+  if (nodes.length === 0) {
+    throw new ToolError(`k3d lists no server or agent node for ${context}`, 'check `k3d cluster list` and `docker ps -a --filter name=k3d-`, then run k3s-devreg up again');
+  }
+  let ip: string | undefined;
+  return waitFor({
+    what: `the ${REGISTRY_HOST} entry in /etc/hosts on every node (${nodes.join(', ')})`,
+    timeoutMs: request.timeoutMs ?? 90_000,
+    intervalMs: 2_000,
+    clock: request.clock,
+    ...(request.signal ? { signal: request.signal } : {}),
+    fix: `look at the ${HOSTS_NAME} pods: kubectl --context ${context} --namespace ${NAMESPACE} logs daemonset/${HOSTS_NAME}`,
+    probe: async () => {
+      ip ??= await getServiceClusterIp(run, context, NAMESPACE, SERVICE_NAME);
+      if (!ip) return { ready: false, seen: `the Service ${SERVICE_NAME} has no ClusterIP yet` };
+      const checks = await checkHostsEntries(run, nodes, ip);
+      const missing = checks.filter((c) => !c.ok);
+      if (missing.length === 0) return { ready: true, value: ip };
+      return { ready: false, seen: missing.map((c) => `${c.node}: ${c.detail}`).join('; ') };
+    },
+  });
+}

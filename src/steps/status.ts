@@ -1,0 +1,180 @@
+/**
+ * Read-only health checks: cluster running, nodes Ready, registry Ready, the NodePort answering
+ * (401 without, 200 with the saved credentials, over TLS trusted through the saved CA), the hosts
+ * entry on every node, and how long the registry certificate stays valid. A failing check says why
+ * and what to do; checks that depend on it are skipped.
+ */
+import { isKnownError } from '../errors.js';
+import { registerSecret } from '../redact.js';
+import { daysLeft } from '../render/pki.js';
+import { NAMESPACE, REGISTRY_HOST, SERVICE_NAME, kubeContext } from '../spec.js';
+import { parseCredentials } from '../state/credentials.js';
+import { statePath } from '../state/layout.js';
+import { readIfExists } from '../state/write-files.js';
+import { getDeployment, getNodes, getServiceClusterIp } from '../tools/kubectl.js';
+import type { Runner } from '../tools/run.js';
+import { checkDocker, inspectCluster, isOurs, isRunning, publishedRegistryPort, type ClusterFacts } from './preflight.js';
+import { checkHostsEntries, k3sNodes } from './readiness.js';
+import { probeProblem, probeRegistry } from './registry-probe.js';
+
+export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';
+
+export interface StatusCheck {
+  name: string;
+  status: CheckStatus;
+  detail: string;
+  fix?: string;
+}
+
+export interface StatusReport {
+  cluster: string;
+  context: string;
+  stateDir: string;
+  registry?: string;
+  healthy: boolean;
+  checks: StatusCheck[];
+}
+
+export interface StatusRequest {
+  run: Runner;
+  name: string;
+  stateDir: string;
+  now: Date;
+  probe?: typeof probeRegistry;
+}
+
+const UP = 'run k3s-devreg up';
+/** The server certificate is renewed by `up` when it has fewer days left than this. */
+const RENEW_DAYS = 30;
+
+type Outcome = Omit<StatusCheck, 'name'>;
+
+/** Runs one check; a known error (tool missing, no answer) becomes a failed check with its fix. */
+async function check(name: string, work: () => Promise<Outcome>): Promise<StatusCheck> {
+  try {
+    return { name, ...(await work()) };
+  } catch (error) {
+    if (isKnownError(error)) return { name, status: 'fail', detail: error.problem, fix: error.fix };
+    throw error;
+  }
+}
+
+const skipped = (name: string, why: string): StatusCheck => ({ name, status: 'skip', detail: why });
+
+export async function collectStatus(request: StatusRequest): Promise<StatusReport> {
+  const { run, name, stateDir } = request;
+  const context = kubeContext(name);
+  const checks: StatusCheck[] = [];
+  let facts: ClusterFacts | undefined;
+
+  checks.push(
+    await check('cluster', async () => {
+      await checkDocker(run);
+      facts = await inspectCluster(run, name);
+      const c = facts.cluster;
+      if (!c) return { status: 'fail', detail: `no k3d cluster named ${name}`, fix: UP };
+      if (!isOurs(facts)) return { status: 'fail', detail: `the k3d cluster ${name} was not created by k3s-devreg`, fix: 'choose another name with --name' };
+      const counts = `${c.serversRunning}/${c.serversCount} server(s), ${c.agentsRunning}/${c.agentsCount} agent(s) running`;
+      if (!isRunning(facts)) return { status: 'fail', detail: counts, fix: `${UP} to start it` };
+      return { status: 'ok', detail: counts };
+    }),
+  );
+  const clusterOk = checks[0]?.status === 'ok';
+  const why = 'the cluster is not running';
+
+  checks.push(
+    clusterOk
+      ? await check('nodes', async () => {
+          const nodes = await getNodes(run, context);
+          const notReady = nodes.filter((n) => !n.ready);
+          if (nodes.length === 0) return { status: 'fail', detail: 'no nodes registered', fix: `kubectl --context ${context} get nodes` };
+          if (notReady.length > 0) {
+            return { status: 'fail', detail: `not Ready: ${notReady.map((n) => `${n.name} (${n.reason})`).join(', ')}`, fix: `kubectl --context ${context} describe nodes` };
+          }
+          return { status: 'ok', detail: `${nodes.length}/${nodes.length} Ready` };
+        })
+      : skipped('nodes', why),
+  );
+
+  checks.push(
+    clusterOk
+      ? await check('registry pod', async () => {
+          const d = await getDeployment(run, context, NAMESPACE, SERVICE_NAME);
+          if (!d) return { status: 'fail', detail: `deployment/${SERVICE_NAME} is missing in namespace ${NAMESPACE}`, fix: UP };
+          if (d.desired === 0 || d.ready < d.desired) {
+            return { status: 'fail', detail: `${d.ready}/${d.desired} ready`, fix: `kubectl --context ${context} --namespace ${NAMESPACE} describe deployment/${SERVICE_NAME}` };
+          }
+          return { status: 'ok', detail: `${d.ready}/${d.desired} ready` };
+        })
+      : skipped('registry pod', why),
+  );
+
+  const port = facts ? publishedRegistryPort(facts) : undefined;
+  checks.push(
+    clusterOk
+      ? await check('registry port', async () => {
+          if (port === undefined) return { status: 'fail', detail: 'the loadbalancer publishes no port for the registry', fix: 'run k3s-devreg down, then up' };
+          const [caCert, credentialsText] = await Promise.all([readIfExists(statePath(stateDir, 'caCert')), readIfExists(statePath(stateDir, 'credentials'))]);
+          if (!caCert || !credentialsText) return { status: 'fail', detail: `the CA or credentials are missing from ${stateDir}`, fix: UP };
+          const credentials = parseCredentials(credentialsText, statePath(stateDir, 'credentials'));
+          registerSecret(credentials.password);
+          const result = await (request.probe ?? probeRegistry)({ port, caCert, credentials });
+          const problem = probeProblem(result);
+          if (problem) return { status: 'fail', detail: problem, fix: UP };
+          return { status: 'ok', detail: `https://localhost:${port}/v2/ answers 401 without and 200 with the credentials` };
+        })
+      : skipped('registry port', why),
+  );
+
+  checks.push(
+    clusterOk
+      ? await check('hosts entries', async () => {
+          const ip = await getServiceClusterIp(run, context, NAMESPACE, SERVICE_NAME);
+          if (!ip) return { status: 'fail', detail: `service/${SERVICE_NAME} has no ClusterIP`, fix: UP };
+          const nodes = k3sNodes(facts?.cluster);
+          const results = await checkHostsEntries(run, nodes, ip);
+          const bad = results.filter((r) => !r.ok);
+          if (bad.length > 0) {
+            return { status: 'fail', detail: bad.map((b) => `${b.node}: ${b.detail}`).join('; '), fix: `kubectl --context ${context} --namespace ${NAMESPACE} logs daemonset/registry-hosts` };
+          }
+          return { status: 'ok', detail: `${REGISTRY_HOST} -> ${ip} on ${nodes.length} node(s)` };
+        })
+      : skipped('hosts entries', why),
+  );
+
+  checks.push(
+    await check('certificate', async () => {
+      const pem = await readIfExists(statePath(stateDir, 'tlsCert'));
+      if (!pem) return { status: 'fail', detail: `no registry certificate in ${stateDir}`, fix: UP };
+      const days = daysLeft(pem, request.now);
+      if (days <= 0) return { status: 'fail', detail: 'the registry certificate has expired', fix: `${UP} to renew it` };
+      if (days < RENEW_DAYS) return { status: 'warn', detail: `${days} day(s) left`, fix: `${UP} to renew it` };
+      return { status: 'ok', detail: `${days} day(s) left` };
+    }),
+  );
+
+  const report: StatusReport = {
+    cluster: name,
+    context,
+    stateDir,
+    healthy: checks.every((c) => c.status === 'ok' || c.status === 'warn'),
+    checks,
+  };
+  if (port !== undefined) report.registry = `localhost:${port}`;
+  return report;
+}
+
+const MARK: Record<CheckStatus, string> = { ok: 'ok', warn: 'WARN', fail: 'FAIL', skip: 'skip' };
+
+/** A table for people: CHECK, STATUS, DETAIL, and the fix under each check that is not ok. */
+export function statusTable(report: StatusReport): string {
+  const width = Math.max(5, ...report.checks.map((c) => c.name.length));
+  const lines = [`${'CHECK'.padEnd(width)}  STATUS  DETAIL`];
+  for (const c of report.checks) {
+    lines.push(`${c.name.padEnd(width)}  ${MARK[c.status].padEnd(6)}  ${c.detail}`);
+    if (c.fix && c.status !== 'ok' && c.status !== 'skip') lines.push(`${''.padEnd(width)}          fix: ${c.fix}`);
+  }
+  lines.push('');
+  lines.push(report.healthy ? `healthy: cluster ${report.cluster} (context ${report.context})` : `not healthy: cluster ${report.cluster}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,69 @@
+/**
+ * `down` and `reset`: delete only what carries our labels. `down` keeps the state folder and the
+ * registry volume; `reset` removes both after confirmation.
+ */
+import { rm, stat } from 'node:fs/promises';
+import { relative, isAbsolute } from 'node:path';
+import { UserError } from '../errors.js';
+import type { Ask } from '../options.js';
+import { STATE_FILES } from '../state/layout.js';
+import { deleteCluster } from '../tools/k3d.js';
+import type { Runner } from '../tools/run.js';
+import { inspectCluster, refuseForeign } from './preflight.js';
+
+/** Deletes the cluster when it exists and is ours; a missing cluster is not an error. */
+export async function deleteOurCluster(run: Runner, name: string): Promise<'deleted' | 'absent'> {
+  const facts = await inspectCluster(run, name);
+  if (!facts.cluster) return 'absent';
+  refuseForeign(facts);
+  await deleteCluster(run, name);
+  return 'deleted';
+}
+
+/** Asks before reset destroys anything; --yes answers for the user; without a terminal, --yes is required. */
+export async function confirmReset(request: { name: string; stateDir: string; yes: boolean; canPrompt: boolean; ask?: Ask }): Promise<boolean> {
+  if (request.yes) return true;
+  if (!request.canPrompt || !request.ask) {
+    throw new UserError(
+      `reset deletes the cluster ${request.name}, its CA, credentials and pushed images, and needs confirmation`,
+      'run it again with --yes',
+    );
+  }
+  const answers = await request.ask([
+    {
+      name: 'confirm',
+      message: `Delete the cluster ${request.name}, ${request.stateDir} (CA, credentials) and every pushed image, then set up anew? (yes/no)`,
+      default: 'no',
+      validate: (value) => (/^(y|yes|n|no)$/i.test(value.trim()) ? true : 'answer yes or no'),
+    },
+  ]);
+  return /^y(es)?$/i.test((answers.confirm ?? '').trim());
+}
+
+/**
+ * Removes a state folder, but only one that is inside the state root and looks like ours
+ * (it holds one of our files), so a mistyped path can never erase anything else.
+ */
+export async function removeStateDir(stateDir: string, root: string): Promise<'removed' | 'absent'> {
+  const inside = relative(root, stateDir);
+  if (inside === '' || inside.startsWith('..') || isAbsolute(inside)) {
+    throw new UserError(`refusing to delete ${stateDir}: it is not inside ${root}`, `delete it yourself if you are sure`);
+  }
+  if (!(await exists(stateDir))) return 'absent';
+  const markers = [STATE_FILES.credentials, STATE_FILES.k3dConfig, STATE_FILES.caCert];
+  const ours = await Promise.all(markers.map((m) => exists(`${stateDir}/${m}`)));
+  if (!ours.some(Boolean)) {
+    throw new UserError(`refusing to delete ${stateDir}: it holds none of k3s-devreg's files`, 'delete it yourself if you are sure');
+  }
+  await rm(stateDir, { recursive: true, force: true });
+  return 'removed';
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * What `up` remembers between runs, so that a second run on a healthy setup changes nothing:
+ * which registries.yaml the nodes were started with, which manifests were applied to which
+ * cluster, and which setup was last verified. Lives in the state folder (no secret in it).
+ */
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { readIfExists, writeFileAtomic } from '../state/write-files.js';
+
+export const UP_STATE_FILE = 'up-state.json';
+
+export interface UpState {
+  /** docker id of k3d-<name>-server-0: a new id means a new cluster. */
+  clusterId?: string;
+  /** sha256 of the registries.yaml the nodes' k3s last started with. */
+  registriesSha256?: string;
+  /** sha256 of cluster id + manifests last applied. */
+  manifestsSha256?: string;
+  verified?: { fingerprint: string; at: string };
+}
+
+export const sha256 = (...parts: string[]): string => {
+  const hash = createHash('sha256');
+  for (const part of parts) hash.update(part, 'utf8').update('\0');
+  return hash.digest('hex');
+};
+
+export async function readUpState(stateDir: string): Promise<UpState> {
+  const text = await readIfExists(join(stateDir, UP_STATE_FILE));
+  if (!text) return {};
+  try {
+    const value = JSON.parse(text) as UpState;
+    return typeof value === 'object' && value !== null ? value : {};
+  } catch {
+    // A damaged bookkeeping file only costs a re-apply and a re-verify.
+    return {};
+  }
+}
+
+export async function writeUpState(stateDir: string, state: UpState): Promise<void> {
+  await writeFileAtomic(join(stateDir, UP_STATE_FILE), `${JSON.stringify(state, null, 2)}\n`, 0o644);
+}

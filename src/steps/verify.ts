@@ -1,0 +1,173 @@
+/**
+ * The round trip that proves the setup: log docker in to localhost:PORT (password on stdin),
+ * build the example/ image, push it, run a pod from container-registry.local:5000 (so a node pulls
+ * it through the hosts entry, the CA and the registries.yaml credentials), check that it says hello,
+ * and delete the pod. Each phase is timed.
+ */
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { parse, stringify } from 'yaml';
+import { ToolError } from '../errors.js';
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, kubeContext, registryAddress } from '../spec.js';
+import { dockerBuild, dockerLogin, dockerPush } from '../tools/docker.js';
+import { createYaml, deletePod, getPod, podLogs } from '../tools/kubectl.js';
+import type { Runner } from '../tools/run.js';
+import { serverContainer } from './preflight.js';
+import { waitFor, type Clock } from './wait.js';
+
+/** example/ ships in the package next to dist/ and src/. */
+export const EXAMPLE_DIR = fileURLToPath(new URL('../../example/', import.meta.url));
+export const EXAMPLE_REPOSITORY = 'hello-world-example';
+export const VERIFY_POD = 'k3s-devreg-verify';
+export const VERIFY_NAMESPACE = 'default';
+
+export interface VerifyRequest {
+  run: Runner;
+  /** Cluster name. */
+  name: string;
+  hostPort: number;
+  credentials: { username: string; password: string };
+  clock: Clock;
+  signal?: AbortSignal;
+  /** Image tag pushed and pulled (default latest, as in example/pod.yaml). */
+  tag?: string;
+  /** The example's base image (build arg BASE); default: the Dockerfile's own. */
+  baseImage?: string;
+  /** A DOCKER_CONFIG folder; default: the user's own, so docker stays logged in afterwards. */
+  dockerConfig?: string;
+  exampleDir?: string;
+  podTimeoutMs?: number;
+  /** Called as each phase starts, for progress. */
+  onPhase?: (phase: string) => void;
+}
+
+export interface PhaseTiming {
+  phase: string;
+  ms: number;
+}
+
+export const pushRef = (hostPort: number, tag: string) => `localhost:${hostPort}/${EXAMPLE_REPOSITORY}:${tag}`;
+export const clusterRef = (tag: string) => `${registryAddress()}/${EXAMPLE_REPOSITORY}:${tag}`;
+
+/** The pod verify runs: example/pod.yaml with our name, label, tag and a pull that always reaches the registry. */
+export async function verifyPodYaml(exampleDir: string, tag: string): Promise<string> {
+  const pod = parse(await readFile(`${exampleDir}/pod.yaml`, 'utf8')) as {
+    metadata?: Record<string, unknown>;
+    spec?: { containers?: Record<string, unknown>[] };
+  };
+  const container = pod.spec?.containers?.[0];
+  if (!container) throw new ToolError(`${exampleDir}/pod.yaml has no container`, 'restore example/pod.yaml from the package');
+  container.image = clusterRef(tag);
+  container.imagePullPolicy = 'Always';
+  pod.metadata = { name: VERIFY_POD, namespace: VERIFY_NAMESPACE, labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE } };
+  return stringify(pod);
+}
+
+const PULL_FAILURES = new Set(['ImagePullBackOff', 'InvalidImageName', 'ErrImageNeverPull']);
+
+export async function verifyRoundTrip(request: VerifyRequest): Promise<PhaseTiming[]> {
+  const { run, clock, credentials } = request;
+  const tag = request.tag ?? 'latest';
+  const exampleDir = request.exampleDir ?? EXAMPLE_DIR;
+  const context = kubeContext(request.name);
+  const registry = `localhost:${request.hostPort}`;
+  const dockerConfig = request.dockerConfig ? { dockerConfig: request.dockerConfig } : {};
+  const timings: PhaseTiming[] = [];
+  const phase = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
+    request.onPhase?.(name);
+    const started = clock.now();
+    try {
+      return await work();
+    } finally {
+      timings.push({ phase: name, ms: clock.now() - started });
+    }
+  };
+
+  await phase('docker login', () => dockerLogin(run, { registry, username: credentials.username, password: credentials.password, ...dockerConfig }));
+  await phase('build', () =>
+    dockerBuild(run, {
+      context: exampleDir,
+      tag: pushRef(request.hostPort, tag),
+      ...(request.baseImage ? { buildArgs: { BASE: request.baseImage } } : {}),
+      ...dockerConfig,
+    }),
+  );
+  await phase('push', () => dockerPush(run, { ref: pushRef(request.hostPort, tag), ...dockerConfig }));
+
+  const podYaml = await verifyPodYaml(exampleDir, tag);
+  let failed = false;
+  try {
+    await phase('run pod', async () => {
+      // A pod left by an interrupted run would make create fail; pods cannot be changed in place.
+      await deletePod(run, context, VERIFY_NAMESPACE, VERIFY_POD, true);
+      await createPod(run, context, podYaml, clock, request.signal);
+      await waitFor({
+        what: `the pod ${VERIFY_POD} running ${clusterRef(tag)}`,
+        timeoutMs: request.podTimeoutMs ?? 120_000,
+        intervalMs: 1_000,
+        clock,
+        ...(request.signal ? { signal: request.signal } : {}),
+        fix: `see \`kubectl --context ${context} describe pod ${VERIFY_POD}\`; when the pull fails, containerd's log on the node says why: docker exec ${serverContainer(request.name)} tail -n 50 /var/lib/rancher/k3s/agent/containerd/containerd.log`,
+        probe: async () => {
+          const pod = await getPod(run, context, VERIFY_NAMESPACE, VERIFY_POD);
+          if (!pod) return { ready: false, seen: 'no pod yet' };
+          if (pod.phase === 'Succeeded') return { ready: true, value: pod };
+          const detail = [pod.waitingReason, pod.message].filter(Boolean).join(': ');
+          if (pod.phase === 'Failed') return { ready: false, fatal: true, seen: `the container failed${detail ? ` (${detail})` : ''}` };
+          if (pod.waitingReason && PULL_FAILURES.has(pod.waitingReason)) {
+            return { ready: false, fatal: true, seen: `the node${pod.node ? ` ${pod.node}` : ''} could not pull the image (${detail})` };
+          }
+          return { ready: false, seen: `${pod.phase}${detail ? ` (${detail})` : ''}` };
+        },
+      });
+    });
+    await phase('check log', async () => {
+      const log = await podLogs(run, context, VERIFY_NAMESPACE, VERIFY_POD);
+      if (!/hello/i.test(log)) {
+        throw new ToolError(
+          `the pod ran but its log does not say hello (it says ${JSON.stringify(log.trim().slice(0, 200))})`,
+          `check example/Dockerfile; the image is ${pushRef(request.hostPort, tag)}`,
+        );
+      }
+    });
+  } catch (error) {
+    failed = true;
+    throw error;
+  } finally {
+    try {
+      await phase('clean up', () => deletePod(run, context, VERIFY_NAMESPACE, VERIFY_POD, false));
+    } catch (cleanupError) {
+      // The first failure is the one worth reporting.
+      if (!failed) throw cleanupError;
+    }
+  }
+  return timings;
+}
+
+/**
+ * Creates the pod; on a cluster a few seconds old the namespace's default ServiceAccount may not
+ * exist yet, which the API server reports as a refusal: that one is retried for a while.
+ */
+async function createPod(run: Runner, context: string, podYaml: string, clock: Clock, signal: AbortSignal | undefined): Promise<void> {
+  await waitFor({
+    what: `creating the pod ${VERIFY_POD}`,
+    timeoutMs: 60_000,
+    intervalMs: 2_000,
+    clock,
+    ...(signal ? { signal } : {}),
+    fix: `check \`kubectl --context ${context} get serviceaccount default\``,
+    probe: async () => {
+      try {
+        await createYaml(run, context, podYaml);
+        return { ready: true, value: undefined };
+      } catch (error) {
+        if (error instanceof ToolError && /serviceaccount.*not found/i.test(error.problem)) return { ready: false, seen: error.problem };
+        throw error;
+      }
+    },
+  });
+}
+
+export function formatTimings(timings: readonly PhaseTiming[]): string {
+  return timings.map((t) => `${t.phase} ${(t.ms / 1000).toFixed(1)}s`).join(', ');
+}

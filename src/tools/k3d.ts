@@ -1,0 +1,102 @@
+/**
+ * One tiny function per k3d command. `k3d version` and `k3d cluster list -o json` are parsed;
+ * the cluster itself is described only by the config file (which holds no secret).
+ */
+import { ToolError } from '../errors.js';
+import { ensureOk, K3D, parseJson } from './failure.js';
+import type { Runner } from './run.js';
+
+const QUICK_MS = 30_000;
+/** Creating pulls the k3s image on a first run; k3d's own wait is bounded by the config's timeout. */
+const CREATE_MS = 10 * 60_000;
+const START_STOP_MS = 5 * 60_000;
+
+export interface K3dVersion {
+  /** e.g. '5.6.0' */
+  k3d: string;
+  /** e.g. 'v1.27.4-k3s1', when reported */
+  k3s?: string;
+}
+
+export interface K3dNode {
+  name: string;
+  /** server | agent | loadbalancer | registry */
+  role: string;
+  running: boolean;
+}
+
+export interface K3dCluster {
+  name: string;
+  serversCount: number;
+  serversRunning: number;
+  agentsCount: number;
+  agentsRunning: number;
+  nodes: K3dNode[];
+}
+
+export async function k3dVersion(run: Runner): Promise<K3dVersion> {
+  const result = ensureOk(K3D, 'report its version', await run('k3d', ['version'], { timeoutMs: QUICK_MS }), K3D.install, QUICK_MS);
+  const k3d = /k3d version v?(\d+\.\d+\.\d+)/.exec(result.stdout)?.[1];
+  if (!k3d) {
+    throw new ToolError(`cannot read the k3d version from ${JSON.stringify(result.stdout.split('\n')[0] ?? '')}`, K3D.install);
+  }
+  const k3s = /k3s version (\S+)/.exec(result.stdout)?.[1];
+  return k3s ? { k3d, k3s } : { k3d };
+}
+
+interface RawCluster {
+  name?: string;
+  serversCount?: number;
+  serversRunning?: number;
+  agentsCount?: number;
+  agentsRunning?: number;
+  nodes?: { name?: string; role?: string; State?: { Running?: boolean } }[] | null;
+}
+
+export async function listClusters(run: Runner): Promise<K3dCluster[]> {
+  const action = 'list its clusters';
+  const result = ensureOk(
+    K3D,
+    action,
+    await run('k3d', ['cluster', 'list', '--output', 'json'], { timeoutMs: QUICK_MS }),
+    'check that docker is running and `k3d cluster list` works',
+    QUICK_MS,
+  );
+  const raw = parseJson<RawCluster[] | null>(K3D, action, result.stdout || '[]') ?? [];
+  return raw.map((c) => ({
+    name: c.name ?? '',
+    serversCount: c.serversCount ?? 0,
+    serversRunning: c.serversRunning ?? 0,
+    agentsCount: c.agentsCount ?? 0,
+    agentsRunning: c.agentsRunning ?? 0,
+    nodes: (c.nodes ?? []).map((n) => ({ name: n.name ?? '', role: n.role ?? '', running: n.State?.Running === true })),
+  }));
+}
+
+export async function createCluster(run: Runner, configFile: string): Promise<void> {
+  const result = await run('k3d', ['cluster', 'create', '--config', configFile], { timeoutMs: CREATE_MS });
+  ensureOk(K3D, `create the cluster from ${configFile}`, result, 'fix what k3d reports above (run with --verbose for the full log), then run k3s-devreg up again', CREATE_MS);
+}
+
+export async function startCluster(run: Runner, name: string): Promise<void> {
+  const result = await run('k3d', ['cluster', 'start', name], { timeoutMs: START_STOP_MS });
+  ensureOk(K3D, `start the cluster ${name}`, result, `see \`docker logs k3d-${name}-server-0\`; if it stays broken, run k3s-devreg down and then up`, START_STOP_MS);
+}
+
+export async function stopCluster(run: Runner, name: string): Promise<void> {
+  const result = await run('k3d', ['cluster', 'stop', name], { timeoutMs: START_STOP_MS });
+  ensureOk(K3D, `stop the cluster ${name}`, result, `check \`docker ps --filter name=k3d-${name}\`, then run k3s-devreg up again`, START_STOP_MS);
+}
+
+export async function deleteCluster(run: Runner, name: string): Promise<void> {
+  const result = await run('k3d', ['cluster', 'delete', name], { timeoutMs: START_STOP_MS });
+  ensureOk(K3D, `delete the cluster ${name}`, result, `check \`docker ps -a --filter name=k3d-${name}\` and try again`, START_STOP_MS);
+}
+
+/** Writes the cluster's context into the default kubeconfig, without switching to it. */
+export async function mergeKubeconfig(run: Runner, name: string): Promise<void> {
+  const result = await run('k3d', ['kubeconfig', 'merge', name, '--kubeconfig-merge-default', '--kubeconfig-switch-context=false'], {
+    timeoutMs: QUICK_MS,
+  });
+  ensureOk(K3D, `write the kubeconfig of ${name}`, result, `check that your kubeconfig (KUBECONFIG or ~/.kube/config) is writable`, QUICK_MS);
+}

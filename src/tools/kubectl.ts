@@ -1,0 +1,223 @@
+/**
+ * One tiny function per kubectl command. Always an explicit `--context` (never whatever context
+ * happens to be current), manifests on stdin (`-f -`), JSON output parsed into small records.
+ */
+import { ensureOk, KUBECTL, parseJson } from './failure.js';
+import type { Runner } from './run.js';
+
+const QUICK_MS = 30_000;
+const APPLY_MS = 120_000;
+
+const unreachableFix = (context: string) =>
+  `check that the cluster is running (k3s-devreg status) and that \`kubectl --context ${context} get nodes\` works`;
+
+export async function kubectlClientVersion(run: Runner): Promise<string> {
+  const action = 'report its version';
+  const result = ensureOk(KUBECTL, action, await run('kubectl', ['version', '--client', '--output', 'json'], { timeoutMs: QUICK_MS }), KUBECTL.install, QUICK_MS);
+  const parsed = parseJson<{ clientVersion?: { gitVersion?: string } }>(KUBECTL, action, result.stdout);
+  return parsed.clientVersion?.gitVersion ?? 'unknown';
+}
+
+/** The current kubeconfig context, or undefined when none is set. */
+export async function currentContext(run: Runner): Promise<string | undefined> {
+  const result = await run('kubectl', ['config', 'current-context'], { timeoutMs: QUICK_MS });
+  if (result.exitCode !== 0 && !result.notFound && !result.timedOut) return undefined;
+  ensureOk(KUBECTL, 'read the current context', result, 'check your kubeconfig (KUBECONFIG or ~/.kube/config)', QUICK_MS);
+  return result.stdout.trim() || undefined;
+}
+
+export async function contextExists(run: Runner, context: string): Promise<boolean> {
+  const result = await run('kubectl', ['config', 'get-contexts', context, '--output', 'name'], { timeoutMs: QUICK_MS });
+  if (result.exitCode !== 0 && !result.notFound && !result.timedOut && /not found/i.test(result.stderr)) return false;
+  ensureOk(KUBECTL, 'read the kubeconfig contexts', result, 'check your kubeconfig (KUBECONFIG or ~/.kube/config)', QUICK_MS);
+  return result.stdout.trim() === context;
+}
+
+/** `kubectl apply -f -` with the YAML on stdin; returns kubectl's one line per object. */
+export async function applyYaml(run: Runner, context: string, yaml: string): Promise<string[]> {
+  const result = await run('kubectl', ['--context', context, 'apply', '--filename', '-'], { input: yaml, timeoutMs: APPLY_MS });
+  ensureOk(KUBECTL, `apply the manifests to ${context}`, result, unreachableFix(context), APPLY_MS);
+  return result.stdout.split('\n').filter(Boolean);
+}
+
+/** `kubectl create -f -` with the YAML on stdin. */
+export async function createYaml(run: Runner, context: string, yaml: string): Promise<void> {
+  const result = await run('kubectl', ['--context', context, 'create', '--filename', '-'], { input: yaml, timeoutMs: QUICK_MS });
+  ensureOk(KUBECTL, `create objects in ${context}`, result, unreachableFix(context), QUICK_MS);
+}
+
+/** Which of the objects in the YAML exist (as `kind/name`); read-only. */
+export async function existingObjects(run: Runner, context: string, yaml: string): Promise<string[]> {
+  const result = await run('kubectl', ['--context', context, 'get', '--filename', '-', '--ignore-not-found', '--output', 'name'], {
+    input: yaml,
+    timeoutMs: QUICK_MS,
+  });
+  ensureOk(KUBECTL, `read objects from ${context}`, result, unreachableFix(context), QUICK_MS);
+  return result.stdout.split('\n').map((line) => line.trim()).filter(Boolean);
+}
+
+/** Waits (bounded by kubectl itself) until a Deployment or DaemonSet has rolled out. */
+export async function rolloutStatus(run: Runner, context: string, namespace: string, resource: string, timeoutSeconds: number): Promise<void> {
+  const result = await run(
+    'kubectl',
+    ['--context', context, '--namespace', namespace, 'rollout', 'status', resource, `--timeout=${timeoutSeconds}s`],
+    { timeoutMs: (timeoutSeconds + 30) * 1000 },
+  );
+  ensureOk(
+    KUBECTL,
+    `see ${resource} in namespace ${namespace} roll out within ${timeoutSeconds}s`,
+    result,
+    `look at \`kubectl --context ${context} --namespace ${namespace} describe ${resource}\` and its pods' events`,
+    (timeoutSeconds + 30) * 1000,
+  );
+}
+
+/** `kubectl get KIND NAME -o json`; undefined when it does not exist. */
+async function getJson<T>(run: Runner, context: string, namespace: string | undefined, kind: string, name?: string): Promise<T | undefined> {
+  const args = ['--context', context, ...(namespace ? ['--namespace', namespace] : []), 'get', kind, ...(name ? [name] : []), '--ignore-not-found', '--output', 'json'];
+  const action = `read ${kind}${name ? ` ${name}` : ''} from ${context}`;
+  const result = ensureOk(KUBECTL, action, await run('kubectl', args, { timeoutMs: QUICK_MS }), unreachableFix(context), QUICK_MS);
+  if (result.stdout.trim() === '') return undefined;
+  return parseJson<T>(KUBECTL, action, result.stdout);
+}
+
+interface Condition { type?: string; status?: string; reason?: string; message?: string }
+
+export interface NodeState { name: string; ready: boolean; reason: string }
+
+export async function getNodes(run: Runner, context: string): Promise<NodeState[]> {
+  const list = await getJson<{ items?: { metadata?: { name?: string }; status?: { conditions?: Condition[] } }[] }>(run, context, undefined, 'nodes');
+  return (list?.items ?? []).map((item) => {
+    const ready = item.status?.conditions?.find((c) => c.type === 'Ready');
+    return { name: item.metadata?.name ?? '', ready: ready?.status === 'True', reason: ready?.reason ?? ready?.message ?? 'no Ready condition' };
+  });
+}
+
+export async function getServiceClusterIp(run: Runner, context: string, namespace: string, name: string): Promise<string | undefined> {
+  const service = await getJson<{ spec?: { clusterIP?: string } }>(run, context, namespace, 'service', name);
+  const ip = service?.spec?.clusterIP;
+  return ip && ip !== 'None' ? ip : undefined;
+}
+
+export interface WorkloadState { desired: number; ready: number; updated: number }
+
+export async function getDeployment(run: Runner, context: string, namespace: string, name: string): Promise<WorkloadState | undefined> {
+  const d = await getJson<{ spec?: { replicas?: number }; status?: { readyReplicas?: number; updatedReplicas?: number } }>(run, context, namespace, 'deployment', name);
+  if (!d) return undefined;
+  return { desired: d.spec?.replicas ?? 1, ready: d.status?.readyReplicas ?? 0, updated: d.status?.updatedReplicas ?? 0 };
+}
+
+export interface PodState {
+  /** Pending | Running | Succeeded | Failed | Unknown */
+  phase: string;
+  /** e.g. ErrImagePull, ImagePullBackOff, CrashLoopBackOff: why the container is waiting. */
+  waitingReason?: string;
+  message?: string;
+  node?: string;
+}
+
+export async function getPod(run: Runner, context: string, namespace: string, name: string): Promise<PodState | undefined> {
+  const pod = await getJson<{
+    spec?: { nodeName?: string };
+    status?: {
+      phase?: string;
+      message?: string;
+      containerStatuses?: { state?: { waiting?: { reason?: string; message?: string }; terminated?: { reason?: string; exitCode?: number } } }[];
+    };
+  }>(run, context, namespace, 'pod', name);
+  if (!pod) return undefined;
+  const state: PodState = { phase: pod.status?.phase ?? 'Unknown' };
+  const container = pod.status?.containerStatuses?.[0]?.state;
+  const waiting = container?.waiting;
+  if (waiting?.reason) state.waitingReason = waiting.reason;
+  const message = waiting?.message ?? pod.status?.message ?? (container?.terminated ? `exited with ${container.terminated.exitCode ?? '?'} (${container.terminated.reason ?? ''})` : undefined);
+  if (message) state.message = message;
+  if (pod.spec?.nodeName) state.node = pod.spec.nodeName;
+  return state;
+}
+
+export async function podLogs(run: Runner, context: string, namespace: string, name: string): Promise<string> {
+  const result = await run('kubectl', ['--context', context, '--namespace', namespace, 'logs', `pod/${name}`], { timeoutMs: QUICK_MS });
+  ensureOk(KUBECTL, `read the log of pod ${name}`, result, unreachableFix(context), QUICK_MS);
+  return result.stdout;
+}
+
+export async function deletePod(run: Runner, context: string, namespace: string, name: string, wait: boolean): Promise<void> {
+  const result = await run(
+    'kubectl',
+    ['--context', context, '--namespace', namespace, 'delete', 'pod', name, '--ignore-not-found', `--wait=${wait}`],
+    { timeoutMs: 90_000 },
+  );
+  ensureOk(KUBECTL, `delete pod ${name}`, result, unreachableFix(context), 90_000);
+}
+
+// --- registries apply/status (existing k3s clusters) ---
+
+/** A Secret's data, decoded; undefined when it does not exist. The values are secrets: never log them. */
+export async function getSecretData(run: Runner, context: string, namespace: string, name: string): Promise<Record<string, string> | undefined> {
+  const secret = await getJson<{ data?: Record<string, string> }>(run, context, namespace, 'secret', name);
+  if (!secret) return undefined;
+  return Object.fromEntries(Object.entries(secret.data ?? {}).map(([key, value]) => [key, Buffer.from(value, 'base64').toString('utf8')]));
+}
+
+export interface DaemonSetState extends WorkloadState { templateAnnotations: Record<string, string> }
+
+export async function getDaemonSet(run: Runner, context: string, namespace: string, name: string): Promise<DaemonSetState | undefined> {
+  const ds = await getJson<{
+    spec?: { template?: { metadata?: { annotations?: Record<string, string> } } };
+    status?: { desiredNumberScheduled?: number; numberReady?: number; updatedNumberScheduled?: number };
+  }>(run, context, namespace, 'daemonset', name);
+  if (!ds) return undefined;
+  const status = ds.status ?? {};
+  return {
+    desired: status.desiredNumberScheduled ?? 0,
+    ready: status.numberReady ?? 0,
+    updated: status.updatedNumberScheduled ?? 0,
+    templateAnnotations: ds.spec?.template?.metadata?.annotations ?? {},
+  };
+}
+
+export interface InitContainerState { name: string; exitCode?: number; message?: string; waitingReason?: string }
+export interface PodSummary { name: string; node?: string; phase: string; annotations: Record<string, string>; init: InitContainerState[] }
+
+type PodJson = {
+  metadata?: { name?: string; annotations?: Record<string, string> };
+  spec?: { nodeName?: string };
+  status?: {
+    phase?: string;
+    initContainerStatuses?: { name?: string; state?: { waiting?: { reason?: string }; terminated?: { exitCode?: number; message?: string } } }[];
+  };
+};
+
+/** `kubectl get pods --selector ... -o json`, summarised with each init container's outcome. */
+export async function listPods(run: Runner, context: string, namespace: string, selector: string): Promise<PodSummary[]> {
+  const args = ['--context', context, '--namespace', namespace, 'get', 'pods', '--selector', selector, '--output', 'json'];
+  const action = `list pods ${selector} in namespace ${namespace}`;
+  const result = ensureOk(KUBECTL, action, await run('kubectl', args, { timeoutMs: QUICK_MS }), unreachableFix(context), QUICK_MS);
+  const list = parseJson<{ items?: PodJson[] }>(KUBECTL, action, result.stdout);
+  return (list.items ?? []).map((pod) => ({
+    name: pod.metadata?.name ?? '',
+    ...(pod.spec?.nodeName ? { node: pod.spec.nodeName } : {}),
+    phase: pod.status?.phase ?? 'Unknown',
+    annotations: pod.metadata?.annotations ?? {},
+    init: (pod.status?.initContainerStatuses ?? []).map((s) => {
+      const terminated = s.state?.terminated;
+      const state: InitContainerState = { name: s.name ?? '' };
+      if (terminated?.exitCode !== undefined) state.exitCode = terminated.exitCode;
+      if (terminated?.message) state.message = terminated.message;
+      if (s.state?.waiting?.reason) state.waitingReason = s.state.waiting.reason;
+      return state;
+    }),
+  }));
+}
+
+export interface NodeRole { name: string; controlPlane: boolean }
+
+/** Node names and whether each is a server (control plane): k3s restarts as `k3s` there, `k3s-agent` elsewhere. */
+export async function getNodeRoles(run: Runner, context: string): Promise<NodeRole[]> {
+  const list = await getJson<{ items?: { metadata?: { name?: string; labels?: Record<string, string> } }[] }>(run, context, undefined, 'nodes');
+  return (list?.items ?? []).map((item) => {
+    const labels = item.metadata?.labels ?? {};
+    return { name: item.metadata?.name ?? '', controlPlane: labels['node-role.kubernetes.io/control-plane'] === 'true' || labels['node-role.kubernetes.io/master'] === 'true' };
+  });
+}
