@@ -1,0 +1,161 @@
+/**
+ * The onboarding flow on a real k3d cluster, run as a user runs it (the built CLI, in a child
+ * process): up --yes, status, verify, images surviving a registry restart and down/up, reset --yes,
+ * down. Uses its own cluster name, port, state home, kubeconfig and docker config, so it never
+ * touches the developer's own setup. Without k3d, kubectl or docker it FAILS: it never skips.
+ */
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { request } from 'node:https';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const bin = fileURLToPath(new URL('../../dist/bin.js', import.meta.url));
+const name = `e2e-${randomBytes(3).toString('hex')}`;
+const work = mkdtempSync(join(tmpdir(), 'k3s-devreg-e2e-'));
+const home = join(work, 'home');
+const stateDir = join(home, name);
+let port = 0;
+
+const env: NodeJS.ProcessEnv = {
+  ...process.env,
+  K3S_DEVREG_HOME: home,
+  KUBECONFIG: join(work, 'kubeconfig'),
+  DOCKER_CONFIG: join(work, 'docker'),
+  CI: 'true',
+};
+mkdirSync(join(work, 'docker'), { recursive: true });
+
+function cli(...args: string[]): SpawnSyncReturns<string> & { all: string } {
+  const result = spawnSync(process.execPath, [bin, ...args], { env, encoding: 'utf8', timeout: 15 * 60_000 });
+  const all = `${result.stdout}${result.stderr}`;
+  return Object.assign(result, { all });
+}
+
+function tool(file: string, args: string[]): SpawnSyncReturns<string> {
+  return spawnSync(file, args, { env, encoding: 'utf8', timeout: 5 * 60_000 });
+}
+
+function credentials(): { username: string; password: string } {
+  return JSON.parse(readFileSync(join(stateDir, 'credentials.json'), 'utf8')) as { username: string; password: string };
+}
+
+function catalog(): Promise<string[]> {
+  const { username, password } = credentials();
+  const ca = readFileSync(join(stateDir, 'pki', 'ca.crt'), 'utf8');
+  return new Promise((resolve, reject) => {
+    request({ host: '127.0.0.1', port, path: '/v2/_catalog', ca, headers: { authorization: `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}` } }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString())).on('end', () => resolve((JSON.parse(body) as { repositories: string[] }).repositories));
+    })
+      .on('error', reject)
+      .end();
+  });
+}
+
+const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const server = createServer().once('error', reject).listen(0, '127.0.0.1', () => {
+      const { port: p } = server.address() as { port: number };
+      server.close(() => resolve(p));
+    });
+  });
+
+function expectOk(result: ReturnType<typeof cli>): void {
+  if (result.status !== 0) throw new Error(`exit ${result.status}:\n${result.all}`);
+}
+
+describe('onboarding on a real k3d cluster', () => {
+  beforeAll(async () => {
+    // Loud, not skipped: an e2e run without its tools is a failed run.
+    for (const [file, args, hint] of [
+      ['k3d', ['version'], 'install k3d v5.5+ (https://k3d.io)'],
+      ['kubectl', ['version', '--client'], 'install kubectl'],
+      ['docker', ['info'], 'start docker'],
+    ] as const) {
+      const r = tool(file, [...args]);
+      if (r.error || r.status !== 0) throw new Error(`the e2e suite needs ${file}, which is missing or not working (${r.error?.message ?? r.stderr}): ${hint}`);
+    }
+    port = await freePort();
+  });
+
+  afterAll(() => {
+    tool('k3d', ['cluster', 'delete', name]);
+    tool('docker', ['volume', 'rm', `k3s-devreg-${name}-registry`]);
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('up --yes creates everything and proves the round trip', () => {
+    const up = cli('up', '--yes', '--name', name, '--port', String(port));
+    expectOk(up);
+    expect(up.stdout).toContain(`docker push localhost:${port}/my-app:dev`);
+    expect(up.stdout).toContain('image: container-registry.local:5000/my-app:dev');
+    expect(up.stderr).toMatch(/Verified: pushed, pulled and ran hello-world-example/);
+    expect(up.all).not.toContain(credentials().password);
+  });
+
+  it('a second up changes nothing and is quick', () => {
+    const started = Date.now();
+    const again = cli('up', '--yes', '--name', name, '--port', String(port), '--verbose');
+    expectOk(again);
+    expect(Date.now() - started).toBeLessThan(30_000);
+    const commands = again.stderr.split('\n').filter((l) => l.startsWith('$ '));
+    const changing = commands.filter((l) => / (apply|create|delete|start|stop|login|push|build|merge)( |$)/.test(l) && !/ get /.test(l));
+    expect(changing).toEqual([]);
+  });
+
+  it('status is healthy, as a table and as JSON', () => {
+    const table = cli('status', '--name', name);
+    expectOk(table);
+    expect(table.stdout).toContain('healthy: cluster');
+    const json = cli('status', '--name', name, '--json');
+    expectOk(json);
+    const report = JSON.parse(json.stdout) as { healthy: boolean; checks: { name: string; status: string }[] };
+    expect(report.healthy).toBe(true);
+    expect(report.checks.every((c) => c.status === 'ok')).toBe(true);
+  });
+
+  it('verify runs the round trip alone', () => {
+    const verify = cli('verify', '--name', name);
+    expectOk(verify);
+    expect(verify.stdout).toMatch(/^Verified: .*docker login \d+\.\ds/m);
+  });
+
+  it('pushed images survive a registry pod restart', async () => {
+    expect(tool('docker', ['tag', `localhost:${port}/hello-world-example:latest`, `localhost:${port}/persist:1`]).status).toBe(0);
+    expect(tool('docker', ['push', `localhost:${port}/persist:1`]).status).toBe(0);
+    const context = `k3d-${name}`;
+    expect(tool('kubectl', ['--context', context, '-n', 'container-registry', 'delete', 'pod', '-l', 'app.kubernetes.io/name=registry', '--wait=true']).status).toBe(0);
+    expect(tool('kubectl', ['--context', context, '-n', 'container-registry', 'rollout', 'status', 'deployment/registry', '--timeout=180s']).status).toBe(0);
+    expect(await catalog()).toContain('persist');
+  });
+
+  it('down keeps the state folder and the images; up brings them back', async () => {
+    const down = cli('down', '--name', name);
+    expectOk(down);
+    expect(down.stdout).toContain(`Cluster ${name} deleted`);
+    expect(tool('docker', ['volume', 'inspect', `k3s-devreg-${name}-registry`]).status).toBe(0);
+    const password = credentials().password;
+    expectOk(cli('up', '--yes', '--name', name, '--port', String(port)));
+    expect(credentials().password).toBe(password);
+    expect(await catalog()).toContain('persist');
+  });
+
+  it('reset --yes starts over: new credentials, empty registry (but the verify image)', async () => {
+    const before = credentials().password;
+    expectOk(cli('reset', '--yes', '--name', name, '--port', String(port)));
+    expect(credentials().password).not.toBe(before);
+    expect(await catalog()).toEqual(['hello-world-example']);
+  });
+
+  it('down deletes the cluster; a second down has nothing to do and still succeeds', () => {
+    expectOk(cli('down', '--name', name));
+    const again = cli('down', '--name', name);
+    expectOk(again);
+    expect(again.stdout).toContain(`No k3d cluster named ${name}: nothing to delete.`);
+  });
+});

@@ -1,0 +1,281 @@
+/**
+ * A stateful stand-in for docker, k3d and kubectl, answering through recordingRunner the way the
+ * real tools answer (same argv, same JSON shapes), so whole commands run in unit tests: `k3d
+ * cluster create` makes a cluster from the config file it is given, `kubectl apply` stores the
+ * manifests, the hosts entry appears once they are applied, the verify pod succeeds.
+ * Every config and manifest passed in is kept for schema checks.
+ */
+import { readFileSync } from 'node:fs';
+import { parse, parseAllDocuments } from 'yaml';
+import { recordingRunner, type RecordedCall, type RecordingRunner, type Reply } from './recording-runner.js';
+
+export const SERVICE_IP = '10.43.17.5';
+
+export interface FakeCluster {
+  name: string;
+  agents: number;
+  running: boolean;
+  serverId: string;
+  labels: Record<string, string>;
+  hostPort?: number;
+}
+
+export interface FakeWorldOptions {
+  dockerRunning?: boolean;
+  k3dInstalled?: boolean;
+  k3dVersion?: string;
+  kubectlInstalled?: boolean;
+  cluster?: FakeCluster;
+  /** Host ports some other container publishes: port -> container name. */
+  publishedBy?: Record<number, string>;
+}
+
+export class FakeWorld {
+  readonly runner: RecordingRunner;
+  cluster: FakeCluster | undefined;
+  readonly volumes = new Map<string, Record<string, string>>();
+  /** Every k3d config passed to `k3d cluster create`, parsed. */
+  readonly k3dConfigs: unknown[] = [];
+  /** Every YAML stream passed to kubectl on stdin (apply, create, get -f -). */
+  readonly kubectlStdin: string[] = [];
+  applied = new Map<string, unknown>();
+  contextInKubeconfig = false;
+  pod: { phase: string; waitingReason?: string; message?: string } | undefined;
+  podLog = 'hello world from the k3s-devreg registry';
+  /** Answers a pod goes through on successive `get pod` calls before its final one. */
+  podPhases: { phase: string; waitingReason?: string; message?: string }[] = [{ phase: 'Pending', waitingReason: 'ContainerCreating' }, { phase: 'Succeeded' }];
+  /** Overrides: the first whose prefix matches the command line answers instead of the world. */
+  readonly overrides: { prefix: string; reply: Reply | ((call: RecordedCall) => Reply) }[] = [];
+  private ids = 0;
+
+  constructor(private readonly options: FakeWorldOptions = {}) {
+    this.cluster = options.cluster ? { ...options.cluster } : undefined;
+    if (this.cluster) this.contextInKubeconfig = true;
+    this.runner = recordingRunner((call) => this.answer(call));
+  }
+
+  /** Makes calls whose command line starts with prefix answer with reply (latest first). */
+  override(prefix: string, reply: Reply | ((call: RecordedCall) => Reply)): this {
+    this.overrides.unshift({ prefix, reply });
+    return this;
+  }
+
+  /** Puts a running cluster, created by us, with its manifests applied (what a finished `up` leaves). */
+  static ourCluster(name: string, hostPort: number, agents = 1): FakeCluster {
+    return {
+      name,
+      agents,
+      running: true,
+      serverId: 'existing-server-id',
+      labels: { 'app.kubernetes.io/managed-by': 'k3s-devreg', 'dev.k3s-devreg/cluster': name },
+      hostPort,
+    };
+  }
+
+  private answer(call: RecordedCall): Reply {
+    const line = [call.file, ...call.args].join(' ');
+    for (const o of this.overrides) {
+      if (line.startsWith(o.prefix)) return typeof o.reply === 'function' ? o.reply(call) : o.reply;
+    }
+    if (call.input !== undefined && call.file === 'kubectl') this.kubectlStdin.push(call.input);
+    switch (call.file) {
+      case 'docker':
+        return this.docker(call.args);
+      case 'k3d':
+        return this.k3d(call.args);
+      case 'kubectl':
+        return this.kubectl(call.args, call.input);
+      default:
+        throw new Error(`unscripted program ${line}`);
+    }
+  }
+
+  private docker(args: string[]): Reply {
+    if (this.options.dockerRunning === false) {
+      return { exitCode: 1, stderr: 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?' };
+    }
+    const line = args.join(' ');
+    const c = this.cluster;
+    if (line === 'version --format {{.Server.Version}}') return { stdout: '24.0.7' };
+    if (args[0] === 'container' && args[1] === 'inspect') {
+      const name = args[2];
+      if (c && name === `k3d-${c.name}-server-0`) {
+        return { stdout: JSON.stringify([{ Id: c.serverId, Name: `/${name}`, Config: { Labels: c.labels }, State: { Running: c.running, Status: c.running ? 'running' : 'exited' } }]) };
+      }
+      if (c && name === `k3d-${c.name}-serverlb`) {
+        const ports = c.hostPort ? { '31113/tcp': [{ HostIp: '127.0.0.1', HostPort: String(c.hostPort) }] } : {};
+        return { stdout: JSON.stringify([{ Id: 'lb', Name: `/${name}`, Config: { Labels: {} }, State: { Running: c.running }, HostConfig: { PortBindings: ports }, NetworkSettings: { Ports: c.running ? ports : {} } }]) };
+      }
+      return { exitCode: 1, stdout: '[]', stderr: `Error response from daemon: No such container: ${name}` };
+    }
+    if (args[0] === 'ps') {
+      const port = Number(/publish=(\d+)/.exec(line)?.[1]);
+      const holder = this.options.publishedBy?.[port];
+      return { stdout: holder ?? '' };
+    }
+    if (args[0] === 'volume' && args[1] === 'inspect') {
+      const labels = this.volumes.get(args[2]!);
+      if (!labels) return { exitCode: 1, stdout: '[]', stderr: `Error response from daemon: get ${args[2]}: no such volume` };
+      return { stdout: JSON.stringify([{ Name: args[2], Labels: labels }]) };
+    }
+    if (args[0] === 'volume' && args[1] === 'create') {
+      const labels: Record<string, string> = {};
+      for (let i = 2; i < args.length - 1; i++) {
+        if (args[i] === '--label') {
+          const [k, v] = args[++i]!.split('=');
+          labels[k!] = v!;
+        }
+      }
+      this.volumes.set(args.at(-1)!, labels);
+      return { stdout: args.at(-1)! };
+    }
+    if (args[0] === 'volume' && args[1] === 'rm') {
+      this.volumes.delete(args[2]!);
+      return { stdout: args[2]! };
+    }
+    if (args[0] === 'exec' && args.slice(2).join(' ') === 'cat /etc/hosts') {
+      const node = args[1]!;
+      if (!c || !c.running || !this.nodes().includes(node)) return { exitCode: 1, stderr: `Error response from daemon: Container ${node} is not running` };
+      const entry = this.applied.size > 0 ? `${SERVICE_IP} container-registry.local  # managed by k3s-devreg\n` : '';
+      return { stdout: `127.0.0.1\tlocalhost\n172.18.0.1 host.k3d.internal\n${entry}` };
+    }
+    if (args[0] === 'login' || args[0] === 'build' || args[0] === 'push') return { stdout: 'ok' };
+    throw new Error(`unscripted docker ${line}`);
+  }
+
+  nodes(): string[] {
+    const c = this.cluster;
+    if (!c) return [];
+    return [`k3d-${c.name}-server-0`, ...Array.from({ length: c.agents }, (_, i) => `k3d-${c.name}-agent-${i}`)];
+  }
+
+  private k3d(args: string[]): Reply {
+    if (this.options.k3dInstalled === false) return { exitCode: 127, notFound: true };
+    const line = args.join(' ');
+    const c = this.cluster;
+    if (line === 'version') return { stdout: `k3d version v${this.options.k3dVersion ?? '5.6.0'}\nk3s version v1.27.4-k3s1 (default)` };
+    if (line === 'cluster list --output json') {
+      if (!c) return { stdout: '[]' };
+      const nodes = [
+        ...this.nodes().map((name) => ({ name, role: name.includes('-server-') ? 'server' : 'agent', State: { Running: c.running, Status: c.running ? 'running' : 'exited' } })),
+        { name: `k3d-${c.name}-serverlb`, role: 'loadbalancer', State: { Running: c.running } },
+      ];
+      const running = c.running ? 1 : 0;
+      return { stdout: JSON.stringify([{ name: c.name, nodes, serversCount: 1, serversRunning: running, agentsCount: c.agents, agentsRunning: c.running ? c.agents : 0, hasLoadbalancer: true }]) };
+    }
+    if (args[0] === 'cluster' && args[1] === 'create' && args[2] === '--config') {
+      const config = parse(readFileSync(args[3]!, 'utf8')) as {
+        metadata: { name: string };
+        agents: number;
+        ports: { port: string }[];
+        options: { runtime: { labels: { label: string }[] } };
+      };
+      this.k3dConfigs.push(config);
+      const labels = Object.fromEntries(config.options.runtime.labels.map((l) => l.label.split('=') as [string, string]));
+      this.cluster = {
+        name: config.metadata.name,
+        agents: config.agents,
+        running: true,
+        serverId: `server-id-${++this.ids}`,
+        labels,
+        hostPort: Number(config.ports[0]!.port.split(':')[1]),
+      };
+      this.contextInKubeconfig = true;
+      this.applied.clear();
+      return { stderr: `INFO[0020] Cluster '${config.metadata.name}' created successfully!` };
+    }
+    if (args[0] === 'cluster' && args[1] === 'start' && c) {
+      c.running = true;
+      return {};
+    }
+    if (args[0] === 'cluster' && args[1] === 'stop' && c) {
+      c.running = false;
+      return {};
+    }
+    if (args[0] === 'cluster' && args[1] === 'delete') {
+      if (c && args[2] === c.name) {
+        this.cluster = undefined;
+        this.contextInKubeconfig = false;
+        this.applied.clear();
+      }
+      return {};
+    }
+    if (args[0] === 'kubeconfig' && args[1] === 'merge') {
+      this.contextInKubeconfig = true;
+      return {};
+    }
+    throw new Error(`unscripted k3d ${line}`);
+  }
+
+  private kubectl(args: string[], input: string | undefined): Reply {
+    if (this.options.kubectlInstalled === false) return { exitCode: 127, notFound: true };
+    const line = args.join(' ');
+    if (line === 'version --client --output json') return { stdout: JSON.stringify({ clientVersion: { gitVersion: 'v1.29.0' } }) };
+    if (line === 'config current-context') return this.contextInKubeconfig && this.cluster ? { stdout: `k3d-${this.cluster.name}` } : { exitCode: 1, stderr: 'error: current-context is not set' };
+    if (args[0] === 'config' && args[1] === 'get-contexts') {
+      return this.contextInKubeconfig ? { stdout: args[2]! } : { exitCode: 1, stderr: `error: context ${args[2]} not found` };
+    }
+    const c = this.cluster;
+    if (args[0] !== '--context' || !c || args[1] !== `k3d-${c.name}`) {
+      return { exitCode: 1, stderr: `error: context "${args[1]}" does not exist` };
+    }
+    if (!c.running) return { exitCode: 1, stderr: 'The connection to the server 0.0.0.0:6443 was refused - did you specify the right host or port?' };
+    const rest = args.slice(2);
+    const restLine = rest.join(' ');
+    const key = (o: { kind: string; metadata: { name: string } }) => `${o.kind.toLowerCase()}/${o.metadata.name}`;
+    if (restLine === 'apply --filename -') {
+      const objects = parseAllDocuments(input ?? '').map((d) => d.toJS() as { kind: string; metadata: { name: string } }).filter(Boolean);
+      for (const o of objects) this.applied.set(key(o), o);
+      return { stdout: objects.map((o) => `${key(o)} created`).join('\n') };
+    }
+    if (restLine === 'get --filename - --ignore-not-found --output name') {
+      const objects = parseAllDocuments(input ?? '').map((d) => d.toJS() as { kind: string; metadata: { name: string } }).filter(Boolean);
+      return { stdout: objects.filter((o) => this.applied.has(key(o))).map(key).join('\n') };
+    }
+    if (restLine === 'create --filename -') {
+      this.pod = this.podPhases[0];
+      this.podStep = 0;
+      return { stdout: 'pod/k3s-devreg-verify created' };
+    }
+    if (rest[2] === 'rollout' && rest[3] === 'status') return { stdout: `${rest[4]} successfully rolled out` };
+    if (rest[2] === 'get' && rest[3] === 'service') {
+      return this.applied.has('service/registry') ? { stdout: JSON.stringify({ spec: { clusterIP: SERVICE_IP } }) } : { stdout: '' };
+    }
+    if (rest[2] === 'get' && rest[3] === 'deployment') {
+      return this.applied.has('deployment/registry') ? { stdout: JSON.stringify({ spec: { replicas: 1 }, status: { readyReplicas: 1, updatedReplicas: 1 } }) } : { stdout: '' };
+    }
+    if (rest[0] === 'get' && rest[1] === 'nodes') {
+      return { stdout: JSON.stringify({ items: this.nodes().map((name) => ({ metadata: { name }, status: { conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady' }] } })) }) };
+    }
+    if (rest[2] === 'get' && rest[3] === 'pod') {
+      if (!this.pod) return { stdout: '' };
+      const pod = this.podPhases[Math.min(this.podStep, this.podPhases.length - 1)]!;
+      this.podStep++;
+      const status: Record<string, unknown> = { phase: pod.phase };
+      if (pod.waitingReason) status.containerStatuses = [{ state: { waiting: { reason: pod.waitingReason, message: pod.message } } }];
+      return { stdout: JSON.stringify({ spec: { nodeName: `k3d-${c.name}-agent-0` }, status }) };
+    }
+    if (rest[2] === 'logs') return { stdout: this.podLog };
+    if (rest[2] === 'delete' && rest[3] === 'pod') {
+      this.pod = undefined;
+      return { stdout: '' };
+    }
+    throw new Error(`unscripted kubectl ${line}`);
+  }
+
+  private podStep = 0;
+}
+
+/** Calls that only read. Everything else counts as a change (the "second up changes nothing" test). */
+export function isReadOnly(call: RecordedCall): boolean {
+  const line = [call.file, ...call.args].join(' ');
+  const kubectlRest = call.file === 'kubectl' && call.args[0] === '--context' ? call.args.slice(2) : call.args;
+  const verb = kubectlRest[0] === '--namespace' ? kubectlRest[2] : kubectlRest[0];
+  return (
+    /^docker (version|container inspect|volume inspect|ps) /.test(line) ||
+    /^docker exec \S+ cat \/etc\/hosts$/.test(line) ||
+    /^k3d (version|cluster list)( |$)/.test(line) ||
+    /^kubectl (version|config current-context|config get-contexts)( |$)/.test(line) ||
+    (call.file === 'kubectl' && (verb === 'get' || verb === 'logs' || (verb === 'rollout' && kubectlRest.includes('status'))))
+  );
+}

@@ -1,0 +1,128 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse, parseAllDocuments, stringify } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { renderK3dConfig } from '../../src/render/k3d-config.js';
+import { renderManifests } from '../../src/render/manifests.js';
+import type { ClusterSpec } from '../../src/spec.js';
+import { ensureCluster, ensureKubeContext, validateK3dConfigFile } from '../../src/steps/cluster.js';
+import { applyManifests, manifestStream, objectCount } from '../../src/steps/manifests.js';
+import { inspectCluster } from '../../src/steps/preflight.js';
+import { FakeWorld } from '../helpers/fake-cluster.js';
+import { schemaErrors } from '../helpers/schemas.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'k3s-devreg-cluster-'));
+const spec: ClusterSpec = { name: 'devreg', agents: 1, hostPort: 31113, username: 'devreg', registryImage: 'registry:2.8.3', hostsImage: 'busybox:1.36.1', stateDir: dir };
+const configFile = join(dir, 'k3d-config.yaml');
+writeFileSync(configFile, stringify(renderK3dConfig(spec, { nodeDir: join(dir, 'node') })));
+
+describe('validateK3dConfigFile', () => {
+  it('accepts the rendered config (which the test schema copy also accepts)', async () => {
+    await expect(validateK3dConfigFile(configFile)).resolves.toBeUndefined();
+    expect(schemaErrors('k3d', parse(readFileSync(configFile, 'utf8')))).toEqual([]);
+  });
+
+  it('refuses a config k3d would refuse, before k3d runs', async () => {
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, 'apiVersion: k3d.io/v1alpha5\nkind: Simple\nservers: 0\nvolume: []\n');
+    await expect(validateK3dConfigFile(bad)).rejects.toThrow(
+      "does not match k3d's k3d.io/v1alpha5 schema (/ must NOT have additional properties (volume); /servers must be >= 1): this is a bug in k3s-devreg",
+    );
+  });
+});
+
+describe('ensureCluster', () => {
+  const notes: string[] = [];
+  const say = (line: string) => notes.push(line);
+
+  it('creates from the config file when there is no cluster', async () => {
+    const world = new FakeWorld();
+    const facts = await inspectCluster(world.runner, 'devreg');
+    const result = await ensureCluster({ run: world.runner, facts, configFile, registriesStale: false, say });
+    expect(result.action).toBe('created');
+    expect(result.facts.server?.id).toBe('server-id-1');
+    expect(world.runner.lines().slice(1)).toEqual([
+      `k3d cluster create --config ${configFile}`,
+      'k3d cluster list --output json',
+      'docker container inspect k3d-devreg-server-0',
+      'docker container inspect k3d-devreg-serverlb',
+    ]);
+    expect(schemaErrors('k3d', world.k3dConfigs[0])).toEqual([]);
+  });
+
+  it('running with the current registries.yaml: no call at all', async () => {
+    const world = new FakeWorld({ cluster: FakeWorld.ourCluster('devreg', 31113) });
+    const facts = await inspectCluster(world.runner, 'devreg');
+    const before = world.runner.calls.length;
+    expect((await ensureCluster({ run: world.runner, facts, configFile, registriesStale: false, say })).action).toBe('running');
+    expect(world.runner.calls.length).toBe(before);
+  });
+
+  it('stopped: started (which re-reads registries.yaml)', async () => {
+    const world = new FakeWorld({ cluster: { ...FakeWorld.ourCluster('devreg', 31113), running: false } });
+    const facts = await inspectCluster(world.runner, 'devreg');
+    expect((await ensureCluster({ run: world.runner, facts, configFile, registriesStale: true, say })).action).toBe('started');
+    expect(world.runner.lines().filter((l) => l.startsWith('k3d cluster s'))).toEqual(['k3d cluster start devreg']);
+  });
+
+  it('running with a changed registries.yaml: stopped and started, and the user is told why', async () => {
+    const world = new FakeWorld({ cluster: FakeWorld.ourCluster('devreg', 31113) });
+    const facts = await inspectCluster(world.runner, 'devreg');
+    notes.length = 0;
+    expect((await ensureCluster({ run: world.runner, facts, configFile, registriesStale: true, say })).action).toBe('restarted');
+    expect(world.runner.lines().filter((l) => l.startsWith('k3d cluster s'))).toEqual(['k3d cluster stop devreg', 'k3d cluster start devreg']);
+    expect(notes).toEqual(['registries.yaml changed: restarting the nodes, because k3s reads it only when it starts']);
+  });
+
+  it('k3d reporting success for a cluster that does not run is an error with a next step', async () => {
+    const world = new FakeWorld({ cluster: { ...FakeWorld.ourCluster('devreg', 31113), running: false } }).override('k3d cluster start', {});
+    const facts = await inspectCluster(world.runner, 'devreg');
+    await expect(ensureCluster({ run: world.runner, facts, configFile, registriesStale: false, say })).rejects.toThrow(
+      /^k3d reported success but the cluster devreg is not running: look at `docker ps -a --filter name=k3d-devreg`/,
+    );
+  });
+});
+
+describe('ensureKubeContext', () => {
+  it('only reads when the context is there', async () => {
+    const world = new FakeWorld({ cluster: FakeWorld.ourCluster('devreg', 31113) });
+    expect(await ensureKubeContext(world.runner, 'devreg')).toEqual({ context: 'k3d-devreg', current: 'k3d-devreg', restored: false });
+    expect(world.runner.lines()).toEqual(['kubectl config get-contexts k3d-devreg --output name', 'kubectl config current-context']);
+  });
+});
+
+describe('applyManifests', () => {
+  const manifests = renderManifests(spec, { tlsCert: 'CERT', tlsKey: 'KEY', htpasswd: 'devreg:$2y$10$abc\n', hostsScript: '#!/bin/sh\n' });
+  const files = manifests.map((m) => {
+    const path = join(dir, m.file);
+    writeFileSync(path, stringify(m.object));
+    return path;
+  });
+
+  it('applies every manifest in order with one kubectl apply -f - and valid objects on stdin', async () => {
+    const world = new FakeWorld({ cluster: FakeWorld.ourCluster('devreg', 31113) });
+    const result = await applyManifests({ run: world.runner, context: 'k3d-devreg', manifestFiles: files, clusterId: 'id-1' });
+    expect(result.applied).toBe(true);
+    expect(world.runner.calls).toHaveLength(1);
+    const [call] = world.runner.calls;
+    expect(call!.args).toEqual(['--context', 'k3d-devreg', 'apply', '--filename', '-']);
+    expect(call!.input).toBe(await manifestStream(files));
+    const objects = parseAllDocuments(call!.input!).map((d) => d.toJS() as { kind: string });
+    expect(objects).toHaveLength(objectCount(call!.input!));
+    for (const o of objects) expect(schemaErrors(o.kind, o)).toEqual([]);
+  });
+
+  it('skips when the same manifests were applied to the same cluster and all objects exist', async () => {
+    const world = new FakeWorld({ cluster: FakeWorld.ourCluster('devreg', 31113) });
+    const first = await applyManifests({ run: world.runner, context: 'k3d-devreg', manifestFiles: files, clusterId: 'id-1' });
+    const second = await applyManifests({ run: world.runner, context: 'k3d-devreg', manifestFiles: files, clusterId: 'id-1', lastApplied: first.fingerprint });
+    expect(second).toEqual({ applied: false, fingerprint: first.fingerprint, lines: [] });
+    expect(world.runner.lines().at(-1)).toBe('kubectl --context k3d-devreg get --filename - --ignore-not-found --output name');
+
+    // The same manifests on a new cluster are applied again, without even asking.
+    const third = await applyManifests({ run: world.runner, context: 'k3d-devreg', manifestFiles: files, clusterId: 'id-2', lastApplied: first.fingerprint });
+    expect(third.applied).toBe(true);
+    expect(world.runner.lines().at(-1)).toBe('kubectl --context k3d-devreg apply --filename -');
+  });
+});

@@ -1,0 +1,231 @@
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { afterAll, describe, expect, it } from 'vitest';
+import { forgetSecretsForTests } from '../../src/redact.js';
+import { renderState } from '../../src/steps/render-state.js';
+import type { ClusterSpec } from '../../src/spec.js';
+import { hostsAddressOf, waitForHostsEntries, waitForRollouts } from '../../src/steps/readiness.js';
+import { collectStatus, statusTable } from '../../src/steps/status.js';
+import { confirmReset, removeStateDir } from '../../src/steps/teardown.js';
+import { EXAMPLE_DIR, verifyPodYaml, verifyRoundTrip } from '../../src/steps/verify.js';
+import { Interrupted, waitFor } from '../../src/steps/wait.js';
+import { FakeWorld, SERVICE_IP } from '../helpers/fake-cluster.js';
+import { fakeClock } from '../helpers/fake-clock.js';
+import { recordingRunner } from '../helpers/recording-runner.js';
+
+const PASSWORD = 'Verify-Password-2024';
+const credentials = { username: 'devreg', password: PASSWORD };
+const tmp = mkdtempSync(join(tmpdir(), 'k3s-devreg-steps-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe('waitFor', () => {
+  it('polls until ready, sleeping between probes', async () => {
+    const clock = fakeClock();
+    let n = 0;
+    const value = await waitFor({ what: 'x', timeoutMs: 10_000, intervalMs: 1_000, fix: 'f', clock, probe: async () => (++n < 3 ? { ready: false, seen: `try ${n}` } : { ready: true, value: n }) });
+    expect(value).toBe(3);
+    expect(clock.slept).toEqual([1_000, 1_000]);
+  });
+
+  it('gives up at the deadline naming what it waited for and what it last saw', async () => {
+    await expect(
+      waitFor({ what: 'the thing', timeoutMs: 5_000, intervalMs: 2_000, fix: 'do this', clock: fakeClock(), probe: async () => ({ ready: false, seen: 'still pending' }) }),
+    ).rejects.toThrow('the thing did not become ready within 5s (last seen: still pending): do this');
+  });
+
+  it('stops at once on Ctrl-C', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    await expect(waitFor({ what: 'x', timeoutMs: 5_000, intervalMs: 1, fix: 'f', clock: fakeClock(), signal: controller.signal, probe: async () => ({ ready: false, seen: '' }) })).rejects.toBeInstanceOf(Interrupted);
+  });
+});
+
+describe('readiness', () => {
+  it('reads the address a hosts file gives container-registry.local', () => {
+    expect(hostsAddressOf('127.0.0.1 localhost\n# 10.0.0.1 container-registry.local\n10.43.1.2\tfoo container-registry.local  # managed by k3s-devreg\n')).toBe('10.43.1.2');
+    expect(hostsAddressOf('10.43.1.2 container-registry.localdomain\n')).toBeUndefined();
+  });
+
+  it('waits for both rollouts with kubectl rollout status', async () => {
+    const run = recordingRunner();
+    await waitForRollouts(run, 'k3d-devreg', 60);
+    expect(run.lines()).toEqual([
+      'kubectl --context k3d-devreg --namespace container-registry rollout status deployment/registry --timeout=60s',
+      'kubectl --context k3d-devreg --namespace container-registry rollout status daemonset/registry-hosts --timeout=60s',
+    ]);
+  });
+
+  it('the hosts wait names the nodes whose entry is missing or wrong', async () => {
+    const run = recordingRunner((call) => {
+      if (call.file === 'kubectl') return { stdout: JSON.stringify({ spec: { clusterIP: '10.43.0.10' } }) };
+      return call.args[1] === 'k3d-devreg-server-0' ? { stdout: '10.43.0.10 container-registry.local\n' } : { stdout: '10.43.9.9 container-registry.local\n' };
+    });
+    await expect(waitForHostsEntries({ run, context: 'k3d-devreg', nodes: ['k3d-devreg-server-0', 'k3d-devreg-agent-0'], clock: fakeClock(), timeoutMs: 4_000 })).rejects.toThrow(
+      'the container-registry.local entry in /etc/hosts on every node (k3d-devreg-server-0, k3d-devreg-agent-0) did not become ready within 4s (last seen: k3d-devreg-agent-0: container-registry.local -> 10.43.9.9, but the registry Service is 10.43.0.10)',
+    );
+    // The ClusterIP is asked once; each node's hosts file on every round.
+    expect(run.lines().filter((l) => l.startsWith('kubectl'))).toHaveLength(1);
+    expect(run.lines().filter((l) => l.startsWith('docker exec k3d-devreg-agent-0 cat /etc/hosts')).length).toBeGreaterThan(1);
+  });
+});
+
+describe('verify', () => {
+  it('runs example/pod.yaml under its own name, pulling always from container-registry.local:5000', async () => {
+    expect(parse(await verifyPodYaml(EXAMPLE_DIR, 'v1'))).toEqual({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'k3s-devreg-verify', namespace: 'default', labels: { 'app.kubernetes.io/managed-by': 'k3s-devreg' } },
+      spec: { restartPolicy: 'Never', containers: [{ name: 'hello', image: 'container-registry.local:5000/hello-world-example:v1', imagePullPolicy: 'Always' }] },
+    });
+  });
+
+  it('logs in (password on stdin), builds, pushes, runs, checks the log and cleans up, timing each phase', async () => {
+    const world = new FakeWorld({ cluster: FakeWorld.ourCluster('devreg', 31113) });
+    const phases: string[] = [];
+    const timings = await verifyRoundTrip({
+      run: world.runner,
+      name: 'devreg',
+      hostPort: 31113,
+      credentials,
+      clock: fakeClock(),
+      tag: 'v1',
+      baseImage: 'k3s-devreg-test/busybox:local',
+      dockerConfig: join(tmp, 'docker'),
+      onPhase: (p) => phases.push(p),
+    });
+    expect(phases).toEqual(['docker login', 'build', 'push', 'run pod', 'check log', 'clean up']);
+    expect(timings.map((t) => t.phase)).toEqual(phases);
+    expect(timings.find((t) => t.phase === 'run pod')!.ms).toBe(1_000);
+    expect(world.runner.calls.map((c) => [c.file, ...c.args].join(' '))).toEqual([
+      'docker login localhost:31113 --username devreg --password-stdin',
+      `docker build --tag localhost:31113/hello-world-example:v1 --build-arg BASE=k3s-devreg-test/busybox:local ${EXAMPLE_DIR}`,
+      'docker push localhost:31113/hello-world-example:v1',
+      'kubectl --context k3d-devreg --namespace default delete pod k3s-devreg-verify --ignore-not-found --wait=true',
+      'kubectl --context k3d-devreg create --filename -',
+      'kubectl --context k3d-devreg --namespace default get pod k3s-devreg-verify --ignore-not-found --output json',
+      'kubectl --context k3d-devreg --namespace default get pod k3s-devreg-verify --ignore-not-found --output json',
+      'kubectl --context k3d-devreg --namespace default logs pod/k3s-devreg-verify',
+      'kubectl --context k3d-devreg --namespace default delete pod k3s-devreg-verify --ignore-not-found --wait=false',
+    ]);
+    for (const call of world.runner.calls.slice(0, 3)) expect(call.env).toEqual({ DOCKER_CONFIG: join(tmp, 'docker') });
+    expect(world.runner.calls[0]!.input).toBe(PASSWORD);
+    expect(world.runner.calls.filter((c) => c.input?.includes(PASSWORD))).toHaveLength(1);
+    expect(world.runner.calls[4]!.input).toBe(await verifyPodYaml(EXAMPLE_DIR, 'v1'));
+  });
+
+  it('on a brand-new cluster, retries creating the pod until the default ServiceAccount exists', async () => {
+    const world = new FakeWorld({ cluster: FakeWorld.ourCluster('devreg', 31113) });
+    let refusals = 2;
+    world.override('kubectl --context k3d-devreg create', () =>
+      refusals-- > 0
+        ? { exitCode: 1, stderr: 'Error from server (Forbidden): error when creating "STDIN": pods "k3s-devreg-verify" is forbidden: error looking up service account default/default: serviceaccount "default" not found' }
+        : ((world.pod = { phase: 'Succeeded' }), {}),
+    );
+    world.podPhases = [{ phase: 'Succeeded' }];
+    const clock = fakeClock();
+    await verifyRoundTrip({ run: world.runner, name: 'devreg', hostPort: 31113, credentials, clock });
+    expect(world.runner.lines().filter((l) => l.includes(' create '))).toHaveLength(3);
+    expect(clock.slept).toEqual([2_000, 2_000]);
+  });
+
+  it('a pod that fails is reported with its reason, and deleted', async () => {
+    const world = new FakeWorld({ cluster: FakeWorld.ourCluster('devreg', 31113) });
+    world.podPhases = [{ phase: 'Failed', waitingReason: 'CrashLoopBackOff', message: 'exec: "echo": not found' }];
+    await expect(verifyRoundTrip({ run: world.runner, name: 'devreg', hostPort: 31113, credentials, clock: fakeClock() })).rejects.toThrow(
+      'the pod k3s-devreg-verify running container-registry.local:5000/hello-world-example:latest failed: the container failed (CrashLoopBackOff: exec: "echo": not found)',
+    );
+    expect(world.runner.lines().at(-1)).toContain('delete pod k3s-devreg-verify');
+  });
+});
+
+describe('status', () => {
+  const spec: ClusterSpec = { name: 'devreg', agents: 1, hostPort: 31113, username: 'devreg', registryImage: 'registry:2.8.3', hostsImage: 'busybox:1.36.1', stateDir: join(tmp, 'devreg') };
+  const now = new Date();
+
+  it('all healthy: every check ok, a table and a JSON report', async () => {
+    forgetSecretsForTests();
+    await renderState({ spec, password: PASSWORD, strict: true, runner: recordingRunner(), env: {}, now });
+    const world = new FakeWorld({ cluster: FakeWorld.ourCluster('devreg', 31113) });
+    world.applied.set('service/registry', {});
+    world.applied.set('deployment/registry', {});
+    let probed: unknown;
+    const report = await collectStatus({ run: world.runner, name: 'devreg', stateDir: spec.stateDir, now, probe: async (p) => ((probed = p), { anonymous: 401, authenticated: 200 }) });
+    expect(report.healthy).toBe(true);
+    expect(report.registry).toBe('localhost:31113');
+    expect(report.checks.map((c) => [c.name, c.status])).toEqual([
+      ['cluster', 'ok'],
+      ['nodes', 'ok'],
+      ['registry pod', 'ok'],
+      ['registry port', 'ok'],
+      ['hosts entries', 'ok'],
+      ['certificate', 'ok'],
+    ]);
+    expect(probed).toMatchObject({ port: 31113, credentials: { username: 'devreg', password: PASSWORD } });
+    expect(report.checks.find((c) => c.name === 'hosts entries')!.detail).toBe(`container-registry.local -> ${SERVICE_IP} on 2 node(s)`);
+    expect(world.runner.calls.every((c) => !c.args.join(' ').includes(PASSWORD))).toBe(true);
+    const table = statusTable(report);
+    expect(table.split('\n')[0]).toBe('CHECK          STATUS  DETAIL');
+    expect(table).toContain('healthy: cluster devreg (context k3d-devreg)');
+    expect(JSON.stringify(report)).not.toContain(PASSWORD);
+  });
+
+  it('no cluster: the cluster check fails with the fix and the checks that need it are skipped', async () => {
+    const world = new FakeWorld();
+    const report = await collectStatus({ run: world.runner, name: 'devreg', stateDir: spec.stateDir, now });
+    expect(report.healthy).toBe(false);
+    expect(report.checks.map((c) => [c.name, c.status])).toEqual([
+      ['cluster', 'fail'],
+      ['nodes', 'skip'],
+      ['registry pod', 'skip'],
+      ['registry port', 'skip'],
+      ['hosts entries', 'skip'],
+      ['certificate', 'ok'],
+    ]);
+    expect(report.checks[0]).toEqual({ name: 'cluster', status: 'fail', detail: 'no k3d cluster named devreg', fix: 'run k3s-devreg up' });
+    expect(statusTable(report)).toContain('fix: run k3s-devreg up');
+  });
+
+  it('docker not running is a failed check, not a crash', async () => {
+    const report = await collectStatus({ run: new FakeWorld({ dockerRunning: false }).runner, name: 'devreg', stateDir: spec.stateDir, now });
+    expect(report.checks[0]).toMatchObject({ status: 'fail', detail: expect.stringContaining('the docker daemon is not reachable'), fix: expect.stringContaining('start Docker') });
+  });
+
+  it('a registry that lets anyone in, a missing hosts entry and an expiring certificate are reported', async () => {
+    const world = new FakeWorld({ cluster: FakeWorld.ourCluster('devreg', 31113) }).override('docker exec k3d-devreg-agent-0', { stdout: '127.0.0.1 localhost\n' });
+    world.applied.set('service/registry', {});
+    world.applied.set('deployment/registry', {});
+    const later = new Date(now.getTime() + 370 * 86_400_000);
+    const report = await collectStatus({ run: world.runner, name: 'devreg', stateDir: spec.stateDir, now: later, probe: async () => ({ anonymous: 200, authenticated: 200 }) });
+    expect(report.healthy).toBe(false);
+    const byName = Object.fromEntries(report.checks.map((c) => [c.name, c]));
+    expect(byName['registry port']).toMatchObject({ status: 'fail', detail: 'GET /v2/ without credentials answered 200, expected 401 (is authentication off?)' });
+    expect(byName['hosts entries']).toMatchObject({ status: 'fail', detail: 'k3d-devreg-agent-0: no container-registry.local line' });
+    expect(byName.certificate!.status).toMatch(/warn|fail/);
+  });
+});
+
+describe('reset safety', () => {
+  it('confirmReset: --yes needs no question; no terminal needs --yes; the answer decides', async () => {
+    const base = { name: 'devreg', stateDir: '/s' };
+    expect(await confirmReset({ ...base, yes: true, canPrompt: false })).toBe(true);
+    await expect(confirmReset({ ...base, yes: false, canPrompt: false })).rejects.toThrow('run it again with --yes');
+    expect(await confirmReset({ ...base, yes: false, canPrompt: true, ask: async () => ({ confirm: 'yes' }) })).toBe(true);
+    expect(await confirmReset({ ...base, yes: false, canPrompt: true, ask: async () => ({ confirm: 'n' }) })).toBe(false);
+  });
+
+  it('removeStateDir deletes only a folder inside the root that holds our files', async () => {
+    const root = join(tmp, 'root');
+    mkdirSync(join(root, 'ours'), { recursive: true });
+    writeFileSync(join(root, 'ours', 'credentials.json'), '{}');
+    mkdirSync(join(root, 'other'), { recursive: true });
+    writeFileSync(join(root, 'other', 'notes.txt'), 'keep me');
+    await expect(removeStateDir(join(root, 'other'), root)).rejects.toThrow("holds none of k3s-devreg's files");
+    await expect(removeStateDir(tmp, root)).rejects.toThrow('is not inside');
+    await expect(removeStateDir(root, root)).rejects.toThrow('is not inside');
+    expect(await removeStateDir(join(root, 'ours'), root)).toBe('removed');
+    expect(await removeStateDir(join(root, 'ours'), root)).toBe('absent');
+  });
+});
+

@@ -1,0 +1,463 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runDown } from '../../src/commands/down.js';
+import { runReset } from '../../src/commands/reset.js';
+import { runUp, type UpDeps } from '../../src/commands/up.js';
+import { runVerify } from '../../src/commands/verify.js';
+import { isKnownError } from '../../src/errors.js';
+import { withInterrupt } from '../../src/progress.js';
+import { forgetSecretsForTests } from '../../src/redact.js';
+import { Interrupted } from '../../src/steps/wait.js';
+import { FakeWorld, isReadOnly, SERVICE_IP } from '../helpers/fake-cluster.js';
+import { fakeClock } from '../helpers/fake-clock.js';
+import { captureIo, type CapturedIo } from '../helpers/io.js';
+import { schemaErrors } from '../helpers/schemas.js';
+
+const PASSWORD = 'Correct-Horse-Battery-9';
+let home: string;
+let env: NodeJS.ProcessEnv;
+
+beforeEach(() => {
+  home = mkdtempSync(join(tmpdir(), 'k3s-devreg-up-'));
+  env = { K3S_DEVREG_HOME: home, K3S_DEVREG_PASSWORD: PASSWORD };
+  forgetSecretsForTests();
+});
+afterEach(() => rmSync(home, { recursive: true, force: true }));
+
+function deps(world: FakeWorld, extra: Partial<UpDeps> = {}): UpDeps {
+  return { run: world.runner, clock: fakeClock(), signal: new AbortController().signal, portProbe: async () => true, ...extra };
+}
+
+/** Runs up the way cli.ts does: a known error becomes its exit code and one line on stderr. */
+async function up(world: FakeWorld, io: CapturedIo, parsed: Record<string, unknown> = { yes: true }, extra: Partial<UpDeps> = {}): Promise<number> {
+  try {
+    return await runUp(parsed as never, io, deps(world, extra));
+  } catch (error) {
+    if (!isKnownError(error)) throw error;
+    io.err(`error: ${error.message}`);
+    return error.exitCode;
+  }
+}
+
+function expectNoSecret(world: FakeWorld, io: CapturedIo): void {
+  expect(io.all()).not.toContain(PASSWORD);
+  for (const call of world.runner.calls) {
+    expect(call.args.join(' ')).not.toContain(PASSWORD);
+    // The password travels only to docker login, on stdin.
+    if (call.input?.includes(PASSWORD)) expect(call.args.slice(0, 1)).toEqual(['login']);
+  }
+}
+
+describe('up on a fresh machine', () => {
+  it('creates the volume and the cluster, applies manifests, waits, verifies, and prints the next steps', async () => {
+    const world = new FakeWorld();
+    const io = captureIo({ env });
+    expect(await up(world, io)).toBe(0);
+
+    const changing = world.runner.calls.filter((c) => !isReadOnly(c)).map((c) => [c.file, ...c.args].join(' '));
+    const state = join(home, 'devreg');
+    expect(changing).toEqual([
+      'docker volume create --label app.kubernetes.io/managed-by=k3s-devreg --label dev.k3s-devreg/cluster=devreg k3s-devreg-devreg-registry',
+      `k3d cluster create --config ${state}/k3d-config.yaml`,
+      'kubectl --context k3d-devreg apply --filename -',
+      'docker login localhost:31113 --username devreg --password-stdin',
+      `docker build --tag localhost:31113/hello-world-example:latest ${join(process.cwd(), 'example')}/`,
+      'docker push localhost:31113/hello-world-example:latest',
+      'kubectl --context k3d-devreg --namespace default delete pod k3s-devreg-verify --ignore-not-found --wait=true',
+      'kubectl --context k3d-devreg create --filename -',
+      'kubectl --context k3d-devreg --namespace default delete pod k3s-devreg-verify --ignore-not-found --wait=false',
+    ]);
+    const login = world.runner.calls.find((c) => c.args[0] === 'login');
+    expect(login?.input).toBe(PASSWORD);
+
+    // Every config and manifest handed to k3d and kubectl is valid against the upstream schemas.
+    expect(world.k3dConfigs).toHaveLength(1);
+    expect(schemaErrors('k3d', world.k3dConfigs[0])).toEqual([]);
+    const apply = world.runner.calls.find((c) => c.args.includes('apply'))!;
+    const objects = parseAllDocuments(apply.input!).map((d) => d.toJS() as { kind: string });
+    expect(objects.map((o) => o.kind)).toEqual(['Namespace', 'Secret', 'Deployment', 'Service', 'ConfigMap', 'DaemonSet', 'ConfigMap']);
+    for (const object of objects) expect(schemaErrors(object.kind, object)).toEqual([]);
+
+    const out = io.stdout.join('\n');
+    expect(out).toContain('docker push localhost:31113/my-app:dev');
+    expect(out).toContain('image: container-registry.local:5000/my-app:dev');
+    expect(out).toContain(`${state}/credentials.json`);
+    expect(out).toContain(`${state}/pki/ca.crt`);
+    expect(out).toContain('npx k3s-devreg down');
+    expect(out).toContain('kubectl uses the context k3d-devreg (now current)');
+    expect(io.stderr.join('\n')).toContain(`container-registry.local -> ${SERVICE_IP} on 2 node(s)`);
+    expect(io.stderr.join('\n')).toMatch(/Verified: pushed, pulled and ran hello-world-example \(docker login \d/);
+    expectNoSecret(world, io);
+  });
+
+  it('a second up makes no changing call and skips the round trip', async () => {
+    const world = new FakeWorld();
+    expect(await up(world, captureIo({ env }))).toBe(0);
+    const first = world.runner.calls.length;
+    const io = captureIo({ env });
+    expect(await up(world, io)).toBe(0);
+    const second = world.runner.calls.slice(first);
+    expect(second.filter((c) => !isReadOnly(c)).map((c) => [c.file, ...c.args].join(' '))).toEqual([]);
+    expect(second.length).toBeGreaterThan(5);
+    expect(io.stderr.join('\n')).toContain('Registry manifests: unchanged');
+    expect(io.stderr.join('\n')).toMatch(/Verified already on .* nothing changed since/);
+    expectNoSecret(world, io);
+  });
+
+  it('without K3S_DEVREG_PASSWORD a password is generated, stored 0600, and never printed', async () => {
+    delete env.K3S_DEVREG_PASSWORD;
+    const world = new FakeWorld();
+    const io = captureIo({ env });
+    expect(await up(world, io)).toBe(0);
+    const credentials = JSON.parse(readFileSync(join(home, 'devreg', 'credentials.json'), 'utf8')) as { password: string };
+    expect(credentials.password.length).toBeGreaterThanOrEqual(20);
+    expect(io.all()).not.toContain(credentials.password);
+    expect(world.runner.calls.find((c) => c.args[0] === 'login')?.input).toBe(credentials.password);
+  });
+
+  it('prompts through the injected Ask at a terminal, and uses the answers', async () => {
+    const world = new FakeWorld();
+    const io = captureIo({ env: { K3S_DEVREG_HOME: home }, tty: true });
+    const asked: string[] = [];
+    const code = await up(world, io, {}, {
+      ask: async (questions) => {
+        asked.push(...questions.map((q) => q.name));
+        return { name: 'team', agents: '0', username: 'alice', password: PASSWORD, port: '31999' };
+      },
+    });
+    expect(code).toBe(0);
+    expect(asked).toEqual(['name', 'agents', 'username', 'password', 'port']);
+    expect(world.cluster).toMatchObject({ name: 'team', agents: 0, hostPort: 31999 });
+    expect(world.runner.lines()).toContain('docker login localhost:31999 --username alice --password-stdin');
+    expect(io.stdout.join('\n')).toContain('npx k3s-devreg down --name team');
+    expect(io.all()).not.toContain(PASSWORD);
+  });
+});
+
+describe('up on an existing cluster', () => {
+  it('starts a stopped cluster of ours instead of creating one', async () => {
+    const world = new FakeWorld();
+    expect(await up(world, captureIo({ env }))).toBe(0);
+    world.cluster!.running = false;
+    const first = world.runner.calls.length;
+    expect(await up(world, captureIo({ env }))).toBe(0);
+    const changing = world.runner.calls.slice(first).filter((c) => !isReadOnly(c)).map((c) => [c.file, ...c.args].join(' '));
+    expect(changing).toEqual(['k3d cluster start devreg']);
+  });
+
+  it('restarts the nodes when registries.yaml changed, and says why', async () => {
+    const world = new FakeWorld();
+    expect(await up(world, captureIo({ env }))).toBe(0);
+    const first = world.runner.calls.length;
+    // A new password changes registries.yaml (the nodes' credentials) and the htpasswd Secret.
+    const io = captureIo({ env: { ...env, K3S_DEVREG_PASSWORD: 'Another-Password-42' } });
+    expect(await up(world, io)).toBe(0);
+    const changing = world.runner.calls.slice(first).filter((c) => !isReadOnly(c)).map((c) => [c.file, ...c.args].slice(0, 4).join(' '));
+    expect(changing.slice(0, 3)).toEqual(['k3d cluster stop devreg', 'k3d cluster start devreg', 'kubectl --context k3d-devreg apply']);
+    expect(io.stderr.join('\n')).toContain('registries.yaml changed: restarting the nodes, because k3s reads it only when it starts');
+    expect(io.all()).not.toContain('Another-Password-42');
+    expect(io.all()).not.toContain(PASSWORD);
+  });
+
+  it('re-applies when someone deleted the registry objects', async () => {
+    const world = new FakeWorld();
+    expect(await up(world, captureIo({ env }))).toBe(0);
+    world.applied.delete('deployment/registry');
+    const first = world.runner.calls.length;
+    expect(await up(world, captureIo({ env }))).toBe(0);
+    const changing = world.runner.calls.slice(first).filter((c) => !isReadOnly(c)).map((c) => [c.file, ...c.args].join(' '));
+    expect(changing[0]).toBe('kubectl --context k3d-devreg apply --filename -');
+  });
+
+  it('restores a kubeconfig context that was removed, without switching to it', async () => {
+    const world = new FakeWorld();
+    expect(await up(world, captureIo({ env }))).toBe(0);
+    world.contextInKubeconfig = false;
+    const first = world.runner.calls.length;
+    expect(await up(world, captureIo({ env }))).toBe(0);
+    const changing = world.runner.calls.slice(first).filter((c) => !isReadOnly(c)).map((c) => [c.file, ...c.args].join(' '));
+    expect(changing).toEqual(['k3d kubeconfig merge devreg --kubeconfig-merge-default --kubeconfig-switch-context=false']);
+  });
+
+  it('refuses a cluster of the same name that it did not create, before changing anything', async () => {
+    const world = new FakeWorld({ cluster: { ...FakeWorld.ourCluster('devreg', 31113), labels: {} } });
+    const io = captureIo({ env });
+    expect(await up(world, io)).toBe(2);
+    expect(io.stderr.at(-1)).toBe(
+      'error: a k3d cluster named devreg already exists and was not created by k3s-devreg (k3d-devreg-server-0 lacks the app.kubernetes.io/managed-by=k3s-devreg label): choose another name with --name, or delete that cluster yourself (k3d cluster delete devreg) if you no longer need it',
+    );
+    expect(world.runner.calls.filter((c) => !isReadOnly(c))).toEqual([]);
+    expectNoSecret(world, io);
+  });
+
+  it('refuses to change the agents of an existing cluster and says how', async () => {
+    const world = new FakeWorld();
+    expect(await up(world, captureIo({ env }))).toBe(0);
+    const io = captureIo({ env });
+    expect(await up(world, io, { yes: true, agents: '2' })).toBe(2);
+    expect(io.stderr.at(-1)).toContain('the cluster devreg has 1 agent node(s), not 2: run k3s-devreg down and then up');
+  });
+});
+
+describe('up failure paths: clear message, non-zero exit, nothing secret', () => {
+  const cases: { name: string; world: () => FakeWorld; parsed?: Record<string, unknown>; extra?: Partial<UpDeps>; code: number; message: RegExp }[] = [
+    {
+      name: 'docker not running',
+      world: () => new FakeWorld({ dockerRunning: false }),
+      code: 2,
+      message: /^error: the docker daemon is not reachable \(Cannot connect to the Docker daemon.*\): start Docker/,
+    },
+    {
+      name: 'k3d missing',
+      world: () => new FakeWorld({ k3dInstalled: false }),
+      code: 2,
+      message: /^error: k3d is not installed \(or not on PATH\): install it from https:\/\/k3d\.io \(v5\.5\.0 or newer\)/,
+    },
+    {
+      name: 'k3d too old',
+      world: () => new FakeWorld({ k3dVersion: '5.4.9' }),
+      code: 2,
+      message: /^error: k3d v5\.4\.9 is too old: k3s-devreg needs v5\.5\.0 or newer/,
+    },
+    {
+      name: 'kubectl missing',
+      world: () => new FakeWorld({ kubectlInstalled: false }),
+      code: 2,
+      message: /^error: kubectl is not installed \(or not on PATH\): install it from https:\/\/kubernetes\.io/,
+    },
+    {
+      name: 'port taken by a container',
+      world: () => new FakeWorld({ publishedBy: { 31113: 'old-registry' } }),
+      extra: { portProbe: async () => false },
+      code: 2,
+      message: /^error: port 31113 on 127\.0\.0\.1 is already in use by the container old-registry: stop it \(docker stop old-registry\) or choose another port with --port$/,
+    },
+    {
+      name: 'port taken by another program',
+      world: () => new FakeWorld(),
+      extra: { portProbe: async () => false },
+      code: 2,
+      message: /^error: port 31113 on 127\.0\.0\.1 is already in use by another program: stop that program .* or choose another port with --port$/,
+    },
+    {
+      name: 'k3d fails midway through create',
+      world: () =>
+        new FakeWorld().override('k3d cluster create', {
+          exitCode: 1,
+          stderr: 'INFO[0001] Prep: Network\nINFO[0003] Created image volume k3d-devreg-images\nERRO[0040] Failed Cluster Start: Failed to start server k3d-devreg-server-0: Node k3d-devreg-server-0 failed to get ready\nFATA[0041] Cluster creation FAILED, all changes have been rolled back!',
+        }),
+      code: 1,
+      message: /^error: k3d could not create the cluster from .*k3d-config\.yaml \(exit 1: Cluster creation FAILED, all changes have been rolled back!\): fix what k3d reports/,
+    },
+    {
+      name: 'kubectl times out applying',
+      world: () => new FakeWorld().override('kubectl --context k3d-devreg apply', { exitCode: 1, timedOut: true }),
+      code: 1,
+      message: /^error: kubectl could not apply the manifests to k3d-devreg: no answer within 120s: check that the cluster is running/,
+    },
+    {
+      name: 'the registry never rolls out',
+      world: () =>
+        new FakeWorld().override('kubectl --context k3d-devreg --namespace container-registry rollout status deployment/registry', {
+          exitCode: 1,
+          stderr: 'error: timed out waiting for the condition',
+        }),
+      code: 1,
+      message: /^error: the registry \(deployment\/registry in namespace container-registry\) did not become ready within 180s: .*timed out waiting for the condition.*: see why with `kubectl --context k3d-devreg --namespace container-registry describe deployment\/registry`/,
+    },
+    {
+      name: 'the hosts entry never appears',
+      world: () => {
+        const world = new FakeWorld();
+        return world.override('docker exec', { stdout: '127.0.0.1 localhost\n' });
+      },
+      code: 1,
+      message: /^error: the container-registry\.local entry in \/etc\/hosts on every node \(k3d-devreg-agent-0, k3d-devreg-server-0\) did not become ready within 90s \(last seen: k3d-devreg-agent-0: no container-registry\.local line; k3d-devreg-server-0: no container-registry\.local line\): look at the registry-hosts pods/,
+    },
+    {
+      name: 'the node cannot pull the verify image',
+      world: () => {
+        const world = new FakeWorld();
+        world.podPhases = [{ phase: 'Pending', waitingReason: 'ErrImagePull' }, { phase: 'Pending', waitingReason: 'ImagePullBackOff', message: 'Back-off pulling image "container-registry.local:5000/hello-world-example:latest"' }];
+        return world;
+      },
+      code: 1,
+      message: /^error: the pod k3s-devreg-verify running container-registry\.local:5000\/hello-world-example:latest failed: the node k3d-devreg-agent-0 could not pull the image \(ImagePullBackOff: Back-off pulling image .*\): see `kubectl --context k3d-devreg describe pod k3s-devreg-verify`; when the pull fails, containerd's log on the node says why/,
+    },
+    {
+      name: 'docker login refused',
+      world: () => new FakeWorld().override('docker login', { exitCode: 1, stderr: 'Error response from daemon: login attempt to https://localhost:31113/v2/ failed with status: 401 Unauthorized' }),
+      code: 1,
+      message: /^error: docker could not log in to localhost:31113 as devreg \(exit 1: .*401 Unauthorized\)/,
+    },
+  ];
+
+  for (const c of cases) {
+    it(c.name, async () => {
+      const world = c.world();
+      const io = captureIo({ env });
+      expect(await up(world, io, c.parsed ?? { yes: true }, c.extra ?? {})).toBe(c.code);
+      expect(io.stderr.at(-1)).toMatch(c.message);
+      expectNoSecret(world, io);
+    });
+  }
+
+  it('the verify pod is cleaned up even when the round trip fails', async () => {
+    const world = new FakeWorld();
+    world.podLog = 'something else';
+    const io = captureIo({ env });
+    expect(await up(world, io)).toBe(1);
+    expect(io.stderr.at(-1)).toContain('the pod ran but its log does not say hello');
+    expect(world.runner.lines().at(-1)).toBe('kubectl --context k3d-devreg --namespace default delete pod k3s-devreg-verify --ignore-not-found --wait=false');
+  });
+
+  it('after a failure half-way, the next up resumes: no second create, and the rest is done', async () => {
+    const world = new FakeWorld().override('kubectl --context k3d-devreg apply', { exitCode: 1, stderr: 'error: connection refused' });
+    expect(await up(world, captureIo({ env }))).toBe(1);
+    world.overrides.length = 0;
+    const first = world.runner.calls.length;
+    expect(await up(world, captureIo({ env }))).toBe(0);
+    const changing = world.runner.calls.slice(first).filter((c) => !isReadOnly(c)).map((c) => c.args.slice(0, 3).join(' '));
+    expect(changing).not.toContain('cluster create --config');
+    expect(changing[0]).toBe('--context k3d-devreg apply');
+  });
+});
+
+describe('Ctrl-C', () => {
+  it('an aborted signal stops a bounded wait at once and the command exits 130 with a resume hint', async () => {
+    const world = new FakeWorld().override('docker exec', { stdout: '' });
+    const controller = new AbortController();
+    const clock = fakeClock();
+    const io = captureIo({ env });
+    const code = await withInterrupt(io, 'run k3s-devreg up again to resume where it stopped', async () =>
+      runUp({ yes: true }, io, {
+        ...deps(world),
+        clock: { now: clock.now, sleep: async () => controller.abort() },
+        signal: controller.signal,
+      }),
+    );
+    expect(code).toBe(130);
+    expect(io.stderr.at(-1)).toBe('interrupted: run k3s-devreg up again to resume where it stopped');
+    // Nothing after the interrupted wait ran.
+    expect(world.runner.lines().some((l) => l.startsWith('docker login'))).toBe(false);
+  });
+
+  it('withInterrupt passes other errors through', async () => {
+    const io = captureIo();
+    await expect(withInterrupt(io, 'x', async () => { throw new Error('boom'); })).rejects.toThrow('boom');
+    expect(await withInterrupt(io, 'again', async () => { throw new Interrupted(); })).toBe(130);
+  });
+});
+
+describe('down and reset', () => {
+  it('down deletes our cluster and keeps the state folder and the volume; a second down is a no-op with exit 0', async () => {
+    const world = new FakeWorld();
+    expect(await up(world, captureIo({ env }))).toBe(0);
+    const io = captureIo({ env });
+    expect(await runDown({}, io, { run: world.runner })).toBe(0);
+    expect(world.runner.lines()).toContain('k3d cluster delete devreg');
+    expect(io.stdout.join('\n')).toContain(`Cluster devreg deleted. Kept ${join(home, 'devreg')} (credentials, CA) and the volume k3s-devreg-devreg-registry`);
+    expect(world.volumes.has('k3s-devreg-devreg-registry')).toBe(true);
+    expect(readFileSync(join(home, 'devreg', 'credentials.json'), 'utf8')).toContain(PASSWORD);
+
+    const again = captureIo({ env });
+    const before = world.runner.calls.length;
+    expect(await runDown({}, again, { run: world.runner })).toBe(0);
+    expect(again.stdout).toEqual(['No k3d cluster named devreg: nothing to delete.']);
+    expect(world.runner.calls.slice(before).filter((c) => !isReadOnly(c))).toEqual([]);
+  });
+
+  it('down refuses a cluster it did not create', async () => {
+    const world = new FakeWorld({ cluster: { ...FakeWorld.ourCluster('devreg', 31113), labels: { 'app.kubernetes.io/managed-by': 'someone-else' } } });
+    await expect(runDown({}, captureIo({ env }), { run: world.runner })).rejects.toMatchObject({ exitCode: 2, problem: expect.stringContaining('was not created by k3s-devreg') });
+    expect(world.runner.lines()).not.toContain('k3d cluster delete devreg');
+  });
+
+  it('down, then up brings back the same credentials and volume', async () => {
+    const world = new FakeWorld();
+    expect(await up(world, captureIo({ env }))).toBe(0);
+    await runDown({}, captureIo({ env }), { run: world.runner });
+    delete env.K3S_DEVREG_PASSWORD;
+    const first = world.runner.calls.length;
+    expect(await up(world, captureIo({ env }))).toBe(0);
+    const lines = world.runner.lines().slice(first);
+    expect(lines.filter((l) => l.startsWith('docker volume create'))).toEqual([]);
+    expect(lines.some((l) => l.startsWith('k3d cluster create'))).toBe(true);
+    expect(world.runner.calls.slice(first).find((c) => c.args[0] === 'login')?.input).toBe(PASSWORD);
+  });
+
+  it('reset without --yes and without a terminal refuses and changes nothing', async () => {
+    const world = new FakeWorld();
+    expect(await up(world, captureIo({ env }))).toBe(0);
+    const before = world.runner.calls.length;
+    await expect(runReset({}, captureIo({ env }), deps(world))).rejects.toMatchObject({ exitCode: 2, fix: 'run it again with --yes' });
+    expect(world.runner.calls.length).toBe(before);
+  });
+
+  it('reset asks through Ask; "no" changes nothing', async () => {
+    const world = new FakeWorld();
+    expect(await up(world, captureIo({ env }))).toBe(0);
+    const before = world.runner.calls.length;
+    const io = captureIo({ env, tty: true });
+    expect(await runReset({}, io, deps(world, { ask: async () => ({ confirm: 'no' }) }))).toBe(0);
+    expect(io.stdout).toEqual(['Nothing was changed.']);
+    expect(world.runner.calls.length).toBe(before);
+  });
+
+  it('reset --yes deletes cluster, state folder and volume, then sets up anew with new credentials', async () => {
+    delete env.K3S_DEVREG_PASSWORD;
+    const world = new FakeWorld();
+    expect(await up(world, captureIo({ env }))).toBe(0);
+    const oldPassword = (JSON.parse(readFileSync(join(home, 'devreg', 'credentials.json'), 'utf8')) as { password: string }).password;
+    const first = world.runner.calls.length;
+    const io = captureIo({ env });
+    expect(await runReset({ yes: true }, io, deps(world))).toBe(0);
+    const changing = world.runner.calls.slice(first).filter((c) => !isReadOnly(c)).map((c) => [c.file, ...c.args].slice(0, 4).join(' '));
+    expect(changing.slice(0, 4)).toEqual(['k3d cluster delete devreg', 'docker volume rm k3s-devreg-devreg-registry', 'docker volume create --label', 'k3d cluster create --config']);
+    const newPassword = (JSON.parse(readFileSync(join(home, 'devreg', 'credentials.json'), 'utf8')) as { password: string }).password;
+    expect(newPassword).not.toBe(oldPassword);
+    expect(io.all()).not.toContain(newPassword);
+    expect(io.all()).not.toContain(oldPassword);
+  });
+
+  it('reset leaves a volume of the same name that is not ours, and up then refuses it', async () => {
+    const world = new FakeWorld();
+    world.volumes.set('k3s-devreg-devreg-registry', {});
+    const io = captureIo({ env });
+    await expect(runReset({ yes: true }, io, deps(world))).rejects.toMatchObject({
+      exitCode: 2,
+      problem: 'a docker volume named k3s-devreg-devreg-registry exists but was not created by k3s-devreg',
+    });
+    expect(world.runner.lines()).not.toContain('docker volume rm k3s-devreg-devreg-registry');
+    expect(io.stderr.join('\n')).toContain('Kept (not created by k3s-devreg) the volume k3s-devreg-devreg-registry');
+  });
+});
+
+describe('verify', () => {
+  it('runs the round trip on the cluster up made, with the saved credentials, and prints the timings', async () => {
+    const world = new FakeWorld();
+    expect(await up(world, captureIo({ env }))).toBe(0);
+    const first = world.runner.calls.length;
+    const io = captureIo({ env: { K3S_DEVREG_HOME: home, K3S_DEVREG_EXAMPLE_BASE: 'k3s-devreg-test/busybox:local' } });
+    expect(await runVerify({}, io, { run: world.runner, clock: fakeClock(), signal: new AbortController().signal })).toBe(0);
+    const lines = world.runner.lines().slice(first);
+    expect(lines).toContain('docker login localhost:31113 --username devreg --password-stdin');
+    expect(lines.find((l) => l.startsWith('docker build'))).toContain('--build-arg BASE=k3s-devreg-test/busybox:local');
+    expect(world.runner.calls.slice(first).find((c) => c.args[0] === 'login')?.input).toBe(PASSWORD);
+    expect(io.stdout).toEqual([
+      'Verified: the cluster devreg pulls from its private registry. docker login 0.0s, build 0.0s, push 0.0s, run pod 1.0s, check log 0.0s, clean up 0.0s',
+    ]);
+    expectNoSecret(world, io);
+  });
+
+  it('without a cluster it says to run up, and changes nothing', async () => {
+    const world = new FakeWorld();
+    await expect(runVerify({}, captureIo({ env }), { run: world.runner, clock: fakeClock(), signal: new AbortController().signal })).rejects.toThrow(
+      'there is no k3d cluster named devreg: create it with k3s-devreg up',
+    );
+    expect(world.runner.calls.filter((c) => !isReadOnly(c))).toEqual([]);
+  });
+});
