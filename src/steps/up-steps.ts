@@ -1,0 +1,191 @@
+/**
+ * The steps of `up`, in order, over one typed context. Every step checks before it acts, so a second
+ * run on a healthy setup changes nothing, and a run stopped half-way resumes.
+ */
+import { readFile } from 'node:fs/promises';
+import type { Io } from '../io.js';
+import type { Ask, ResolvedOptions } from '../options.js';
+import type { Step } from '../progress.js';
+import { kubeContext, registryVolumeName } from '../spec.js';
+import type { Runner } from '../tools/run.js';
+import { ensureCluster, ensureKubeContext, type KubeContextState } from './cluster.js';
+import { applyManifests } from './manifests.js';
+import { checkHostPort, checkClusterShape, inspectCluster, refuseForeign, type ClusterFacts } from './preflight.js';
+import { k3sNodes, waitForHostsEntries, waitForRollouts } from './readiness.js';
+import { renderState, type RenderResult } from './render-state.js';
+import { sha256, writeUpState, type UpState } from './up-state.js';
+import { formatTimings, verifyRoundTrip } from './verify.js';
+import { ensureRegistryVolume } from './volume.js';
+import type { Clock } from './wait.js';
+
+export interface UpDeps {
+  run: Runner;
+  clock: Clock;
+  signal: AbortSignal;
+  ask?: Ask;
+  /** Checks the host port; injected by tests (default: try to listen on it). */
+  portProbe?: (port: number) => Promise<boolean>;
+  /** Bounds of the waits, in seconds (defaults: 180 for the rollouts, 90 for the hosts entries). */
+  waits?: { rolloutSeconds: number; hostsSeconds: number };
+}
+
+export interface UpContext {
+  io: Io;
+  deps: UpDeps;
+  resolved: ResolvedOptions;
+  upState: UpState;
+  facts?: ClusterFacts;
+  render?: RenderResult;
+  kube?: KubeContextState;
+  clusterAction?: string;
+  manifestsFingerprint?: string;
+  verified?: string;
+}
+
+export const requireValue = <T>(value: T | undefined, what: string): T => {
+  if (value === undefined) throw new Error(`internal: ${what} is not known yet`);
+  return value;
+};
+
+export const upSteps: Step<UpContext>[] = [
+  {
+    title: 'Checking the cluster name and the port',
+    run: async (ctx, step) => {
+      const { spec } = ctx.resolved;
+      const facts = await inspectCluster(ctx.deps.run, spec.name);
+      refuseForeign(facts);
+      checkClusterShape(spec, facts);
+      const port = await checkHostPort(ctx.deps.run, spec, facts, ctx.deps.portProbe);
+      ctx.facts = facts;
+      step.title(
+        facts.cluster
+          ? `Cluster ${spec.name} exists and is ours: reusing it (port ${spec.hostPort} ${port === 'ours' ? 'is its own' : 'is free'})`
+          : `Cluster name ${spec.name} and port ${spec.hostPort} are free`,
+      );
+    },
+  },
+  {
+    title: 'Writing the state folder',
+    run: async (ctx, step) => {
+      const { spec, password, registriesFile, strict } = ctx.resolved;
+      const render = await renderState({
+        spec,
+        strict,
+        runner: ctx.deps.run,
+        env: ctx.io.env,
+        now: new Date(ctx.deps.clock.now()),
+        ...(password !== undefined ? { password } : {}),
+        ...(registriesFile ? { registriesFile } : {}),
+      });
+      ctx.render = render;
+      step.title(`State folder ${spec.stateDir}: ${render.changed.length === 0 ? 'unchanged' : `${render.changed.length} file(s) written`}`);
+      for (const warning of render.warnings) step.note(`warning: ${warning}`);
+      if (render.registriesDiff && ctx.facts?.cluster) step.note(render.registriesDiff);
+    },
+  },
+  {
+    title: 'Checking the registry volume',
+    run: async (ctx, step) => {
+      const { name } = ctx.resolved.spec;
+      const result = await ensureRegistryVolume(ctx.deps.run, name);
+      step.title(`Registry volume ${registryVolumeName(name)}: ${result === 'created' ? 'created' : 'kept (holds the pushed images)'}`);
+    },
+  },
+  {
+    title: 'Creating or reusing the cluster',
+    run: async (ctx, step) => {
+      const render = requireValue(ctx.render, 'the rendered state');
+      const registriesSha = sha256(await readFile(render.files.registriesYaml, 'utf8'));
+      const facts = requireValue(ctx.facts, 'the cluster facts');
+      const stale = Boolean(facts.cluster) && (ctx.upState.registriesSha256 !== registriesSha || ctx.upState.clusterId !== facts.server?.id);
+      step.title(facts.cluster ? `Cluster ${facts.name}: checking` : `Cluster ${facts.name}: creating (the first run pulls the k3s image)`);
+      const result = await ensureCluster({ run: ctx.deps.run, facts, configFile: render.files.k3dConfig, registriesStale: stale, say: (line) => step.note(line) });
+      ctx.facts = result.facts;
+      ctx.clusterAction = result.action;
+      // Saved at once: a run stopped after this point must not restart the nodes again.
+      ctx.upState = { ...ctx.upState, clusterId: result.facts.server?.id ?? '', registriesSha256: registriesSha };
+      await writeUpState(ctx.resolved.spec.stateDir, ctx.upState);
+      step.title(`Cluster ${facts.name}: ${result.action === 'running' ? 'running' : result.action}`);
+    },
+  },
+  {
+    title: 'Checking the kubeconfig context',
+    run: async (ctx, step) => {
+      const kube = await ensureKubeContext(ctx.deps.run, ctx.resolved.spec.name);
+      ctx.kube = kube;
+      const current = kube.current === kube.context ? 'the current context' : `available (current context: ${kube.current ?? 'none'})`;
+      step.title(`Kubeconfig context ${kube.context}${kube.restored ? ' restored' : ''}: ${current}`);
+    },
+  },
+  {
+    title: 'Applying the registry manifests',
+    run: async (ctx, step) => {
+      const render = requireValue(ctx.render, 'the rendered state');
+      const result = await applyManifests({
+        run: ctx.deps.run,
+        context: kubeContext(ctx.resolved.spec.name),
+        manifestFiles: render.files.manifests,
+        clusterId: ctx.upState.clusterId ?? '',
+        ...(ctx.upState.manifestsSha256 ? { lastApplied: ctx.upState.manifestsSha256 } : {}),
+      });
+      ctx.manifestsFingerprint = result.fingerprint;
+      if (result.applied) {
+        ctx.upState = { ...ctx.upState, manifestsSha256: result.fingerprint };
+        await writeUpState(ctx.resolved.spec.stateDir, ctx.upState);
+      }
+      step.title(`Registry manifests: ${result.applied ? `applied (${result.lines.length} objects)` : 'unchanged'}`);
+    },
+  },
+  {
+    title: 'Waiting for the registry',
+    run: async (ctx, step) => {
+      await waitForRollouts(ctx.deps.run, kubeContext(ctx.resolved.spec.name), ctx.deps.waits?.rolloutSeconds ?? 180);
+      step.title('Registry ready');
+    },
+  },
+  {
+    title: 'Waiting for the hosts entry on every node',
+    run: async (ctx, step) => {
+      const nodes = k3sNodes(ctx.facts?.cluster);
+      const ip = await waitForHostsEntries({
+        run: ctx.deps.run,
+        context: kubeContext(ctx.resolved.spec.name),
+        nodes,
+        clock: ctx.deps.clock,
+        signal: ctx.deps.signal,
+        timeoutMs: (ctx.deps.waits?.hostsSeconds ?? 90) * 1000,
+      });
+      step.title(`container-registry.local -> ${ip} on ${nodes.length} node(s)`);
+    },
+  },
+  {
+    title: 'Verifying: push an image here, run it in the cluster',
+    run: async (ctx, step) => {
+      const render = requireValue(ctx.render, 'the rendered state');
+      const { spec } = ctx.resolved;
+      const fingerprint = sha256(ctx.upState.clusterId ?? '', ctx.manifestsFingerprint ?? '', ctx.upState.registriesSha256 ?? '', String(spec.hostPort));
+      if (ctx.upState.verified?.fingerprint === fingerprint) {
+        ctx.verified = ctx.upState.verified.at;
+        step.skip(`Verified already on ${ctx.upState.verified.at} and nothing changed since (run k3s-devreg verify to check again)`);
+        return;
+      }
+      const baseImage = ctx.io.env.K3S_DEVREG_EXAMPLE_BASE;
+      const timings = await verifyRoundTrip({
+        run: ctx.deps.run,
+        name: spec.name,
+        hostPort: spec.hostPort,
+        credentials: render.credentials,
+        clock: ctx.deps.clock,
+        signal: ctx.deps.signal,
+        ...(baseImage ? { baseImage } : {}),
+        onPhase: (phase) => step.title(`Verifying: ${phase}`),
+      });
+      const at = new Date(ctx.deps.clock.now()).toISOString();
+      ctx.upState = { ...ctx.upState, verified: { fingerprint, at } };
+      await writeUpState(spec.stateDir, ctx.upState);
+      ctx.verified = at;
+      step.title(`Verified: pushed, pulled and ran hello-world-example (${formatTimings(timings)})`);
+    },
+  },
+];
+
