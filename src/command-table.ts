@@ -95,9 +95,9 @@ export const COMMANDS: CommandSpec[] = [
     options: {
       context: { type: 'string', value: 'CTX', help: 'kubeconfig context of the k3s cluster' },
       file: { type: 'string', short: 'f', value: 'FILE', help: 'registries.yaml to apply' },
-      ca: { type: 'string', value: 'FILE', help: 'CA certificate to install next to it on every node' },
+      ca: { type: 'string', value: 'FILE', help: 'CA certificate, installed as /etc/k3s-devreg/ca.crt on every node' },
       dir: { type: 'string', short: 'd', value: 'DIR', help: 'output folder for registries render' },
-      'no-strict': specOptions['no-strict']!,
+      'no-strict': { type: 'boolean', help: 'report unknown keys and unreachable files in -f as warnings, not errors' },
       json,
       verbose,
       yes,

@@ -44,6 +44,8 @@ export const STATE_FILES = {
   nodeCaCert: 'node/ca.crt',
   k3dConfig: 'k3d-config.yaml',
   manifestsDir: 'manifests',
+  /** What `up` last did (nodes' registries.yaml, applied manifests, last verify), so re-runs skip it. */
+  upState: 'up-state.json',
 } as const;
 
 export type StateFileKey = keyof typeof STATE_FILES;

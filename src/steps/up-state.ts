@@ -4,10 +4,8 @@
  * cluster, and which setup was last verified. Lives in the state folder (no secret in it).
  */
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
+import { statePath } from '../state/layout.js';
 import { readIfExists, writeFileAtomic } from '../state/write-files.js';
-
-export const UP_STATE_FILE = 'up-state.json';
 
 export interface UpState {
   /** docker id of k3d-<name>-server-0: a new id means a new cluster. */
@@ -26,7 +24,7 @@ export const sha256 = (...parts: string[]): string => {
 };
 
 export async function readUpState(stateDir: string): Promise<UpState> {
-  const text = await readIfExists(join(stateDir, UP_STATE_FILE));
+  const text = await readIfExists(statePath(stateDir, 'upState'));
   if (!text) return {};
   try {
     const value = JSON.parse(text) as UpState;
@@ -38,5 +36,5 @@ export async function readUpState(stateDir: string): Promise<UpState> {
 }
 
 export async function writeUpState(stateDir: string, state: UpState): Promise<void> {
-  await writeFileAtomic(join(stateDir, UP_STATE_FILE), `${JSON.stringify(state, null, 2)}\n`, 0o644);
+  await writeFileAtomic(statePath(stateDir, 'upState'), `${JSON.stringify(state, null, 2)}\n`, 0o644);
 }
