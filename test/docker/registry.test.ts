@@ -5,33 +5,22 @@
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { request } from 'node:https';
-import { createServer } from 'node:net';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { htpasswdEntry } from '../../src/render/htpasswd.js';
 import { renderManifests } from '../../src/render/manifests.js';
 import { ensurePki, type Pki } from '../../src/render/pki.js';
 import { DEFAULT_HOSTS_IMAGE, REGISTRY_HOST, serviceDnsNames, type ClusterSpec } from '../../src/spec.js';
-import { docker, dockerAvailable } from '../helpers/docker.js';
-import { ensureBusyboxImage, ensureRegistryImage } from '../helpers/images.js';
+import { dockerAvailable } from '../helpers/docker.js';
+import { ensureBusyboxImage } from '../helpers/images.js';
+import { httpsGet, startRenderedRegistry, TEST_LABEL as LABEL, type Obj } from '../helpers/registry-container.js';
 
 const USER = 'devreg';
 const PASSWORD = 'p$a"ss w#rd:ü';
-const LABEL = 'dev.k3s-devreg/test=1';
 const suffix = randomBytes(4).toString('hex');
 const name = `k3s-devreg-test-registry-${suffix}`;
-type Obj = Record<string, any>;
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = createServer().once('error', reject).listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 
 /** docker CLI with its own config folder, so logins never touch the developer's ~/.docker. */
 function cli(args: string[], input?: string): { status: number | null; out: string } {
@@ -39,14 +28,9 @@ function cli(args: string[], input?: string): { status: number | null; out: stri
   return { status: r.status, out: `${r.stdout}${r.stderr}` };
 }
 
-function get(path: string, ca: string, auth?: string): Promise<{ status: number; headers: Obj; body: string }> {
-  const headers = auth ? { Authorization: `Basic ${Buffer.from(auth, 'utf8').toString('base64')}` } : {};
-  return new Promise((resolve, reject) => {
-    request({ host: 'localhost', port, path, ca, headers, timeout: 10_000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (c: string) => (body += c)).on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    }).on('error', reject).on('timeout', function (this: { destroy(e: Error): void }) { this.destroy(new Error('timeout')); }).end();
-  });
+async function get(path: string, ca: string, auth?: string): Promise<{ status: number; headers: Obj; body: string }> {
+  const reply = await httpsGet({ port, path, ca, ...(auth ? { auth } : {}) });
+  return { ...reply, body: reply.body.toString('utf8') };
 }
 
 let port = 0;
@@ -58,7 +42,6 @@ let repo = '';
 
 describe.skipIf(!dockerAvailable)('the registry as rendered', () => {
   beforeAll(async () => {
-    const image = ensureRegistryImage();
     dir = mkdtempSync(join(tmpdir(), 'k3s-devreg-registry-'));
     dockerConfig = join(dir, 'docker-config');
     mkdirSync(dockerConfig);
@@ -68,34 +51,8 @@ describe.skipIf(!dockerAvailable)('the registry as rendered', () => {
     const find = (kind: string): Obj => manifests.find((m) => m.object.kind === kind)!.object as Obj;
     deployment = find('Deployment');
     const secret = find('Secret');
-    const pod = deployment.spec.template.spec;
-    const [container] = pod.containers;
-    const mountArgs: string[] = [];
-    for (const mount of container.volumeMounts as Obj[]) {
-      const volume = (pod.volumes as Obj[]).find((v) => v.name === mount.name)!;
-      if (volume.secret) {
-        // The Secret volume as the kubelet lays it out: each item's key at its path.
-        const secretDir = join(dir, 'secret');
-        for (const item of volume.secret.items as Obj[]) {
-          const file = join(secretDir, item.path);
-          mkdirSync(dirname(file), { recursive: true });
-          writeFileSync(file, Buffer.from(secret.data[item.key], 'base64'), { mode: 0o600 });
-          if (item.key !== 'tls.key') chmodSync(file, 0o644);
-        }
-        mountArgs.push('-v', `${secretDir}:${mount.mountPath}${mount.readOnly ? ':ro' : ''}`);
-      } else {
-        // hostPath data: an anonymous volume at the same path, removed with the container.
-        mountArgs.push('-v', mount.mountPath);
-      }
-    }
-    port = await freePort();
-    docker(['run', '-d', '--label', LABEL, '--name', name, '-p', `127.0.0.1:${port}:${container.ports[0].containerPort}`,
-      ...container.env.flatMap((e: Obj) => ['-e', `${e.name}=${e.value}`]), ...mountArgs, image]);
+    port = await startRenderedRegistry({ name, dir, deployment, secret, ca: pki.caCert });
     repo = `localhost:${port}/k3s-devreg-test/busybox-${suffix}`;
-    for (let waited = 0; (await get('/', pki.caCert).then((r) => r.status, () => 0)) !== 200; waited += 250) {
-      if (waited > 30_000) throw new Error(`the registry did not become ready:\n${cli(['logs', name]).out}`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
   });
   afterAll(() => {
     spawnSync('docker', ['rm', '-f', '-v', name], { stdio: 'ignore' });

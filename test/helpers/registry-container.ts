@@ -1,0 +1,86 @@
+/**
+ * Runs the real registry (the local registry:2 stand-in) with exactly the env, mount paths and
+ * Secret contents of a rendered Deployment and Secret; only the image is swapped.
+ */
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import { docker } from './docker.js';
+import { ensureRegistryImage } from './images.js';
+
+export const TEST_LABEL = 'dev.k3s-devreg/test=1';
+// Rendered Kubernetes objects are plain JSON-shaped data; tests walk them freely.
+export type Obj = Record<string, any>;
+
+export const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const server = createServer().once('error', reject).listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+
+export interface HttpsReply {
+  status: number;
+  headers: Obj;
+  body: Buffer;
+}
+
+/** One HTTPS GET that trusts only `ca`; `servername` picks the name the certificate must carry. */
+export function httpsGet(options: { port: number; path: string; ca: string; auth?: string; servername?: string; headers?: Obj }): Promise<HttpsReply> {
+  const headers: Obj = { ...(options.headers ?? {}) };
+  if (options.auth) headers.Authorization = `Basic ${Buffer.from(options.auth, 'utf8').toString('base64')}`;
+  const host = options.servername ?? 'localhost';
+  if (options.servername) headers.Host = `${options.servername}:${options.port}`;
+  return new Promise((resolve, reject) => {
+    // Connect to loopback whatever the name: the name only has to match the certificate.
+    request({ host: '127.0.0.1', servername: host, port: options.port, path: options.path, ca: options.ca, headers, timeout: 10_000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c)).on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+    })
+      .on('error', reject)
+      .on('timeout', function (this: { destroy(e: Error): void }) {
+        this.destroy(new Error('timeout'));
+      })
+      .end();
+  });
+}
+
+/** Starts the registry as the rendered Deployment describes it; returns the published port. */
+export async function startRenderedRegistry(options: { name: string; dir: string; deployment: Obj; secret: Obj; ca: string }): Promise<number> {
+  const pod = options.deployment.spec.template.spec;
+  const [container] = pod.containers;
+  const mountArgs: string[] = [];
+  for (const mount of container.volumeMounts as Obj[]) {
+    const volume = (pod.volumes as Obj[]).find((v) => v.name === mount.name)!;
+    if (volume.secret) {
+      // The Secret volume as the kubelet lays it out: each item's key at its path.
+      const secretDir = join(options.dir, `secret-${mount.name}`);
+      for (const item of volume.secret.items as Obj[]) {
+        const file = join(secretDir, item.path);
+        mkdirSync(dirname(file), { recursive: true });
+        writeFileSync(file, Buffer.from(options.secret.data[item.key], 'base64'), { mode: 0o600 });
+        if (item.key !== 'tls.key') chmodSync(file, 0o644);
+      }
+      mountArgs.push('-v', `${secretDir}:${mount.mountPath}${mount.readOnly ? ':ro' : ''}`);
+    } else {
+      // hostPath data: an anonymous volume at the same path, removed with the container.
+      mountArgs.push('-v', mount.mountPath);
+    }
+  }
+  const port = await freePort();
+  docker([
+    'run', '-d', '--label', TEST_LABEL, '--name', options.name, '-p', `127.0.0.1:${port}:${container.ports[0].containerPort}`,
+    ...(container.env as Obj[]).flatMap((e) => ['-e', `${e.name}=${e.value}`]), ...mountArgs, ensureRegistryImage(),
+  ]);
+  for (let waited = 0; (await httpsGet({ port, path: '/', ca: options.ca }).then((r) => r.status, () => 0)) !== 200; waited += 250) {
+    if (waited > 30_000) {
+      const logs = spawnSync('docker', ['logs', options.name], { encoding: 'utf8' });
+      throw new Error(`the registry did not become ready:\n${logs.stdout}${logs.stderr}`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return port;
+}
