@@ -4,45 +4,18 @@
  * down. Uses its own cluster name, port, state home, kubeconfig and docker config, so it never
  * touches the developer's own setup. Without k3d, kubectl or docker it FAILS: it never skips.
  */
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSandbox, expectOk, freePort, readCredentials, requireE2eTools, runCli, runTool } from './helpers.js';
 
-const bin = fileURLToPath(new URL('../../dist/bin.js', import.meta.url));
-const name = `e2e-${randomBytes(3).toString('hex')}`;
-const work = mkdtempSync(join(tmpdir(), 'k3s-devreg-e2e-'));
-const home = join(work, 'home');
-const stateDir = join(home, name);
+const { name, work, stateDir, env } = createSandbox('e2e');
 let port = 0;
 
-const env: NodeJS.ProcessEnv = {
-  ...process.env,
-  K3S_DEVREG_HOME: home,
-  KUBECONFIG: join(work, 'kubeconfig'),
-  DOCKER_CONFIG: join(work, 'docker'),
-  CI: 'true',
-};
-mkdirSync(join(work, 'docker'), { recursive: true });
-
-function cli(...args: string[]): SpawnSyncReturns<string> & { all: string } {
-  const result = spawnSync(process.execPath, [bin, ...args], { env, encoding: 'utf8', timeout: 15 * 60_000 });
-  const all = `${result.stdout}${result.stderr}`;
-  return Object.assign(result, { all });
-}
-
-function tool(file: string, args: string[]): SpawnSyncReturns<string> {
-  return spawnSync(file, args, { env, encoding: 'utf8', timeout: 5 * 60_000 });
-}
-
-function credentials(): { username: string; password: string } {
-  return JSON.parse(readFileSync(join(stateDir, 'credentials.json'), 'utf8')) as { username: string; password: string };
-}
+const cli = (...args: string[]) => runCli(env, args);
+const tool = (file: string, args: string[]) => runTool(env, file, args);
+const credentials = () => readCredentials(stateDir);
 
 function catalog(): Promise<string[]> {
   const { username, password } = credentials();
@@ -57,29 +30,10 @@ function catalog(): Promise<string[]> {
   });
 }
 
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = createServer().once('error', reject).listen(0, '127.0.0.1', () => {
-      const { port: p } = server.address() as { port: number };
-      server.close(() => resolve(p));
-    });
-  });
-
-function expectOk(result: ReturnType<typeof cli>): void {
-  if (result.status !== 0) throw new Error(`exit ${result.status}:\n${result.all}`);
-}
-
 describe('onboarding on a real k3d cluster', () => {
   beforeAll(async () => {
     // Loud, not skipped: an e2e run without its tools is a failed run.
-    for (const [file, args, hint] of [
-      ['k3d', ['version'], 'install k3d v5.5+ (https://k3d.io)'],
-      ['kubectl', ['version', '--client'], 'install kubectl'],
-      ['docker', ['info'], 'start docker'],
-    ] as const) {
-      const r = tool(file, [...args]);
-      if (r.error || r.status !== 0) throw new Error(`the e2e suite needs ${file}, which is missing or not working (${r.error?.message ?? r.stderr}): ${hint}`);
-    }
+    requireE2eTools(env);
     port = await freePort();
   });
 
