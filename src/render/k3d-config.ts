@@ -13,7 +13,12 @@ import {
   type ClusterSpec,
 } from '../spec.js';
 
-const ALL_NODES = ['server:*', 'agent:*'];
+/**
+ * Every k3s node (k3d-io/k3d pkg/util/filter.go: `server:*` and `agent:*`; an empty group is fine).
+ * A fresh array each time: one shared array would be written as a YAML anchor and aliases (`&a1`,
+ * `*a1`), which k3d reads, but which is needlessly hard to read and to edit by hand.
+ */
+const allNodes = (): string[] => ['server:*', 'agent:*'];
 
 export interface K3dConfigInput {
   /** Absolute host path of the state folder's node/ subfolder. */
@@ -28,9 +33,9 @@ export function renderK3dConfig(spec: ClusterSpec, input: K3dConfigInput): Recor
     servers: 1,
     agents: spec.agents,
     volumes: [
-      { volume: `${input.nodeDir}:${NODE_CONFIG_DIR}:ro`, nodeFilters: ALL_NODES },
+      { volume: `${input.nodeDir}:${NODE_CONFIG_DIR}:ro`, nodeFilters: allNodes() },
       // A named docker volume: survives `down`/`up`, shared by every node, removed by `reset`.
-      { volume: `${registryVolumeName(spec.name)}:${NODE_REGISTRY_DATA_DIR}`, nodeFilters: ALL_NODES },
+      { volume: `${registryVolumeName(spec.name)}:${NODE_REGISTRY_DATA_DIR}`, nodeFilters: allNodes() },
     ],
     ports: [
       // Loopback only: the registry is for this machine, not the local network.
@@ -39,13 +44,13 @@ export function renderK3dConfig(spec: ClusterSpec, input: K3dConfigInput): Recor
     options: {
       k3d: { wait: true, timeout: '180s' },
       k3s: {
-        extraArgs: [{ arg: `--private-registry=${NODE_CONFIG_DIR}/registries.yaml`, nodeFilters: ALL_NODES }],
+        extraArgs: [{ arg: `--private-registry=${NODE_CONFIG_DIR}/registries.yaml`, nodeFilters: allNodes() }],
       },
       kubeconfig: { updateDefaultKubeconfig: true, switchCurrentContext: true },
       runtime: {
         labels: [
-          { label: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`, nodeFilters: ALL_NODES },
-          { label: `${CLUSTER_LABEL}=${spec.name}`, nodeFilters: ALL_NODES },
+          { label: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`, nodeFilters: allNodes() },
+          { label: `${CLUSTER_LABEL}=${spec.name}`, nodeFilters: allNodes() },
         ],
       },
     },

@@ -107,7 +107,9 @@ export async function verifyRoundTrip(request: VerifyRequest): Promise<PhaseTimi
         intervalMs: 1_000,
         clock,
         ...(request.signal ? { signal: request.signal } : {}),
-        fix: `see \`kubectl --context ${context} describe pod ${VERIFY_POD}\`; when the pull fails, containerd's log on the node says why: docker exec ${serverContainer(request.name)} tail -n 50 /var/lib/rancher/k3s/agent/containerd/containerd.log`,
+        // The pod is deleted below (finally), so `kubectl describe pod` would answer NotFound; its events
+        // outlive it (the API server keeps events for an hour by default).
+        fix: `see \`kubectl --context ${context} --namespace ${VERIFY_NAMESPACE} get events --field-selector involvedObject.name=${VERIFY_POD}\`; when the pull fails, containerd's log on the node says why: docker exec ${serverContainer(request.name)} tail -n 50 /var/lib/rancher/k3s/agent/containerd/containerd.log`,
         probe: async () => {
           const pod = await getPod(run, context, VERIFY_NAMESPACE, VERIFY_POD);
           if (!pod) return { ready: false, seen: 'no pod yet' };

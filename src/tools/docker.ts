@@ -27,6 +27,9 @@ export interface VolumeInfo {
 
 const NOT_RUNNING_FIX = 'start Docker (Docker Desktop, or `sudo systemctl start docker` on Linux) and check that `docker info` works';
 
+const PERMISSION_FIX =
+  'add your user to the docker group (`sudo usermod -aG docker $USER`, then log in again) or use a docker context you may access';
+
 const noSuch = (stderr: string) => /no such (container|object|volume)/i.test(stderr);
 
 /** The daemon's version; throws when docker is missing or its daemon cannot be reached. */
@@ -34,8 +37,16 @@ export async function dockerServerVersion(run: Runner): Promise<string> {
   const result = await run('docker', ['version', '--format', '{{.Server.Version}}'], { timeoutMs: QUICK_MS });
   if (result.notFound) throw notInstalled(DOCKER);
   if (result.exitCode !== 0 || result.timedOut || result.stdout.trim() === '') {
-    const said = lastMessage(result.stderr);
-    throw new UserError(`the docker daemon is not reachable${said ? ` (${said})` : ''}`, NOT_RUNNING_FIX);
+    // Older clients follow the connection error with a template error about the missing .Server
+    // (`nil pointer evaluating *types.ServerVersion.Version`): the connection line is the one that explains.
+    const connection = result.stderr
+      .split(/\r?\n/)
+      .map((line) => line.trim())
+      .find((line) => /cannot connect|error during connect|permission denied|docker daemon/i.test(line));
+    const said = connection ?? lastMessage(result.stderr);
+    // On Linux a user outside the docker group gets "permission denied ... /var/run/docker.sock".
+    const fix = /permission denied/i.test(said) ? PERMISSION_FIX : NOT_RUNNING_FIX;
+    throw new UserError(`the docker daemon is not reachable${said ? ` (${said})` : ''}`, fix);
   }
   return result.stdout.trim();
 }

@@ -16,11 +16,18 @@ export const DOCKER: ToolInfo = { name: 'docker', install: 'install Docker from 
 export const K3D: ToolInfo = { name: 'k3d', install: 'install it from https://k3d.io (v5.5.0 or newer) and make sure `k3d` is on your PATH' };
 export const KUBECTL: ToolInfo = { name: 'kubectl', install: 'install it from https://kubernetes.io/docs/tasks/tools/ and make sure `kubectl` is on your PATH' };
 
-/** The last line that says something, without k3d/logrus prefixes like `FATA[0003] `. */
+/** ANSI colour codes: k3d's logrus formatter is created with `ForceColors: true` (k3d-io/k3d cmd/root.go, initLogging). */
+const ANSI = /\x1b\[[0-9;]*m/g;
+
+/**
+ * The last line that says something, without k3d/logrus prefixes. k3d prints them coloured even into
+ * a pipe (`\x1b[31mFATA\x1b[0m[0003] `), and with LOG_TIMESTAMPS set as `FATA[2024-01-01T00:00:00Z] `.
+ */
 export function lastMessage(text: string): string {
   const lines = text
+    .replace(ANSI, '')
     .split(/\r?\n/)
-    .map((line) => line.replace(/^(?:[A-Z]{4}\[\d+\]|time="[^"]*" level=\w+ msg=)\s*/, '').trim())
+    .map((line) => line.replace(/^(?:(?:PANI|FATA|ERRO|WARN|INFO|DEBU|TRAC)\[[^\]]*\]|time="[^"]*" level=\w+ msg=)\s*/, '').trim())
     .filter((line) => line.length > 0);
   const last = lines.at(-1) ?? '';
   return last.length > 300 ? `${last.slice(0, 297)}...` : last;

@@ -62,7 +62,10 @@ export async function listClusters(run: Runner): Promise<K3dCluster[]> {
     'check that docker is running and `k3d cluster list` works',
     QUICK_MS,
   );
-  const raw = parseJson<RawCluster[] | null>(K3D, action, result.stdout || '[]') ?? [];
+  // k3d's logger writes INFO/DEBUG lines to stdout (k3d-io/k3d cmd/root.go, initLogging: a writer hook on
+  // os.Stdout); the JSON itself is one line printed with fmt.Println (cmd/cluster/clusterList.go).
+  const jsonLine = result.stdout.split(/\r?\n/).filter((line) => line.trimStart().startsWith('[')).at(-1) ?? result.stdout;
+  const raw = parseJson<RawCluster[] | null>(K3D, action, jsonLine.trim() || '[]') ?? [];
   return raw.map((c) => ({
     name: c.name ?? '',
     serversCount: c.serversCount ?? 0,
@@ -78,8 +81,15 @@ export async function createCluster(run: Runner, configFile: string): Promise<vo
   ensureOk(K3D, `create the cluster from ${configFile}`, result, 'fix what k3d reports above (run with --verbose for the full log), then run k3s-devreg up again', CREATE_MS);
 }
 
+/**
+ * `k3d cluster start` waits for the nodes by default (`--wait`), but with `--timeout` 0, i.e. for ever
+ * (k3d-io/k3d cmd/cluster/clusterStart.go). Bounded here, below the runner's limit, so k3d itself says
+ * which node did not come up.
+ */
+export const START_WAIT = '240s';
+
 export async function startCluster(run: Runner, name: string): Promise<void> {
-  const result = await run('k3d', ['cluster', 'start', name], { timeoutMs: START_STOP_MS });
+  const result = await run('k3d', ['cluster', 'start', name, `--timeout=${START_WAIT}`], { timeoutMs: START_STOP_MS });
   ensureOk(K3D, `start the cluster ${name}`, result, `see \`docker logs k3d-${name}-server-0\`; if it stays broken, run k3s-devreg down and then up`, START_STOP_MS);
 }
 

@@ -142,10 +142,15 @@ export async function podLogs(run: Runner, context: string, namespace: string, n
   return result.stdout;
 }
 
+/**
+ * Deletes a pod. With `--wait=true` kubectl's own `--timeout` defaults to 0, which it turns into a
+ * week (kubernetes/kubectl pkg/cmd/delete/delete.go: `effectiveTimeout = 168 * time.Hour`), so it is
+ * set here, below the runner's limit, and kubectl says what it was waiting for.
+ */
 export async function deletePod(run: Runner, context: string, namespace: string, name: string, wait: boolean): Promise<void> {
   const result = await run(
     'kubectl',
-    ['--context', context, '--namespace', namespace, 'delete', 'pod', name, '--ignore-not-found', `--wait=${wait}`],
+    ['--context', context, '--namespace', namespace, 'delete', 'pod', name, '--ignore-not-found', `--wait=${wait}`, ...(wait ? ['--timeout=60s'] : [])],
     { timeoutMs: 90_000 },
   );
   ensureOk(KUBECTL, `delete pod ${name}`, result, unreachableFix(context), 90_000);

@@ -171,7 +171,14 @@ export class FakeWorld {
         options: { runtime: { labels: { label: string }[] } };
       };
       this.k3dConfigs.push(config);
-      const labels = Object.fromEntries(config.options.runtime.labels.map((l) => l.label.split('=') as [string, string]));
+      // k3d puts the config's runtime labels on the node containers next to its own (k3d-io/k3d
+      // pkg/config/transform.go "RUNTIME LABELS", pkg/client/cluster.go nodeSetup, docker translate.go).
+      const labels = {
+        app: 'k3d',
+        'k3d.cluster': config.metadata.name,
+        'k3d.role': 'server',
+        ...Object.fromEntries(config.options.runtime.labels.map((l) => l.label.split('=') as [string, string])),
+      };
       this.cluster = {
         name: config.metadata.name,
         agents: config.agents,
@@ -182,7 +189,8 @@ export class FakeWorld {
       };
       this.contextInKubeconfig = true;
       this.applied.clear();
-      return { stderr: `INFO[0020] Cluster '${config.metadata.name}' created successfully!` };
+      // k3d logs INFO to stdout, coloured (k3d-io/k3d cmd/root.go, initLogging).
+      return { stdout: `\x1b[36mINFO\x1b[0m[0020] Cluster '${config.metadata.name}' created successfully!` };
     }
     if (args[0] === 'cluster' && args[1] === 'start' && c) {
       c.running = true;

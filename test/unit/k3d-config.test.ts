@@ -22,6 +22,12 @@ describe('k3d config', () => {
     expect(schemaErrors('k3d', config)).toEqual([]);
   });
 
+  it('is written without YAML anchors or aliases (each nodeFilters list is its own)', () => {
+    const text = stringify(config);
+    expect(text).not.toMatch(/[&*]a\d/);
+    expect(parse(text)).toEqual(config);
+  });
+
   it('the schema validator can fail (a typo is caught)', () => {
     expect(schemaErrors('k3d', { ...config, agent: 1 })).not.toEqual([]);
     expect(schemaErrors('k3d', { ...config, ports: [{ port: '1:2', nodeFilter: ['all'] }] })).not.toEqual([]);

@@ -63,7 +63,7 @@ describe('ensureCluster', () => {
     const world = new FakeWorld({ cluster: { ...FakeWorld.ourCluster('devreg', 31113), running: false } });
     const facts = await inspectCluster(world.runner, 'devreg');
     expect((await ensureCluster({ run: world.runner, facts, configFile, registriesStale: true, say })).action).toBe('started');
-    expect(world.runner.lines().filter((l) => l.startsWith('k3d cluster s'))).toEqual(['k3d cluster start devreg']);
+    expect(world.runner.lines().filter((l) => l.startsWith('k3d cluster s'))).toEqual(['k3d cluster start devreg --timeout=240s']);
   });
 
   it('running with a changed registries.yaml: stopped and started, and the user is told why', async () => {
@@ -71,7 +71,7 @@ describe('ensureCluster', () => {
     const facts = await inspectCluster(world.runner, 'devreg');
     notes.length = 0;
     expect((await ensureCluster({ run: world.runner, facts, configFile, registriesStale: true, say })).action).toBe('restarted');
-    expect(world.runner.lines().filter((l) => l.startsWith('k3d cluster s'))).toEqual(['k3d cluster stop devreg', 'k3d cluster start devreg']);
+    expect(world.runner.lines().filter((l) => l.startsWith('k3d cluster s'))).toEqual(['k3d cluster stop devreg', 'k3d cluster start devreg --timeout=240s']);
     expect(notes).toEqual(['registries.yaml changed: restarting the nodes, because k3s reads it only when it starts']);
   });
 

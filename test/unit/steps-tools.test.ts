@@ -18,6 +18,18 @@ describe('docker wrappers', () => {
     expect((error as UserError).message).toBe(
       'the docker daemon is not reachable (Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?): start Docker (Docker Desktop, or `sudo systemctl start docker` on Linux) and check that `docker info` works',
     );
+    // Older clients follow the connection error with a template error; the connection line is quoted.
+    const template = recordingRunner(() => ({
+      exitCode: 1,
+      stderr: 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?\ntemplate: :1:9: executing "" at <.Server.Version>: nil pointer evaluating *types.ServerVersion.Version',
+    }));
+    await expect(docker.dockerServerVersion(template)).rejects.toThrow(/^the docker daemon is not reachable \(Cannot connect to the Docker daemon at unix:\/\/\/var\/run\/docker\.sock/);
+    // A Linux user outside the docker group: the fix is the group, not starting Docker.
+    const denied = recordingRunner(() => ({
+      exitCode: 1,
+      stderr: 'permission denied while trying to connect to the Docker daemon socket at unix:///var/run/docker.sock: Get "http://%2Fvar%2Frun%2Fdocker.sock/v1.47/version": dial unix /var/run/docker.sock: connect: permission denied',
+    }));
+    await expect(docker.dockerServerVersion(denied)).rejects.toThrow(/add your user to the docker group/);
     const missing = await docker.dockerServerVersion(recordingRunner(() => ({ exitCode: 127, notFound: true }))).catch((e: unknown) => e);
     expect((missing as UserError).message).toMatch(/^docker is not installed \(or not on PATH\): install Docker from https:\/\/docs\.docker\.com/);
   });
@@ -137,6 +149,47 @@ describe('k3d wrappers', () => {
     expect(await k3d.listClusters(recordingRunner(() => ({ stdout: 'null' })))).toEqual([]);
   });
 
+  it('reads the JSON k3d prints, also after log lines k3d writes to stdout', async () => {
+    // The shape of k3d-io/k3d cmd/cluster/clusterList.go (jsonOutput embeds types.Cluster; Node has
+    // `name`, `role`, and `State` without a JSON tag, so capitalised; only k3d.* runtimeLabels are listed).
+    const printed = JSON.stringify([
+      {
+        name: 'devreg',
+        network: { name: 'k3d-devreg', id: 'f00', ipam: { ipPrefix: '172.18.0.0/16', ipsUsed: null, Managed: false }, Members: null },
+        nodes: [
+          {
+            name: 'k3d-devreg-server-0',
+            role: 'server',
+            image: 'docker.io/rancher/k3s:v1.31.5-k3s1',
+            volumes: ['/home/dev/.k3s-devreg/devreg/node:/etc/k3s-devreg:ro', 'k3s-devreg-devreg-registry:/var/lib/k3s-devreg/registry'],
+            runtimeLabels: { 'k3d.cluster': 'devreg', 'k3d.role': 'server' },
+            serverOpts: { kubeAPI: { HostIP: '0.0.0.0', HostPort: '41567' } },
+            State: { Running: true, Status: 'running', Started: '' },
+            IP: { IP: '172.18.0.3', Static: false },
+          },
+          { name: 'k3d-devreg-agent-0', role: 'agent', runtimeLabels: { 'k3d.cluster': 'devreg' }, State: { Running: true, Status: 'running', Started: '' } },
+          { name: 'k3d-devreg-serverlb', role: 'loadbalancer', State: { Running: true, Status: 'running', Started: '' } },
+        ],
+        InitNode: null,
+        imageVolume: 'k3d-devreg-images',
+        volumes: ['k3d-devreg-images'],
+        serversRunning: 1,
+        serversCount: 1,
+        agentsRunning: 1,
+        agentsCount: 1,
+        hasLoadbalancer: true,
+      },
+    ]);
+    const stdout = `\x1b[36mINFO\x1b[0m[0000] something k3d wanted to say\n${printed}\n`;
+    const [cluster] = await k3d.listClusters(recordingRunner(() => ({ stdout })));
+    expect(cluster).toMatchObject({ name: 'devreg', serversRunning: 1, agentsRunning: 1 });
+    expect(cluster?.nodes.map((n) => `${n.role}:${n.name}:${n.running}`)).toEqual([
+      'server:k3d-devreg-server-0:true',
+      'agent:k3d-devreg-agent-0:true',
+      'loadbalancer:k3d-devreg-serverlb:true',
+    ]);
+  });
+
   it('creates, starts, stops and deletes by argv; a failure quotes k3d without its log prefix', async () => {
     const run = recordingRunner((call) =>
       call.args[1] === 'delete' ? { exitCode: 1, stderr: 'INFO[0000] Deleting cluster\nERRO[0002] Failed to delete container k3d-devreg-agent-0' } : {},
@@ -150,7 +203,7 @@ describe('k3d wrappers', () => {
     await k3d.mergeKubeconfig(run, 'devreg');
     expect(run.lines()).toEqual([
       'k3d cluster create --config /state/k3d-config.yaml',
-      'k3d cluster start devreg',
+      'k3d cluster start devreg --timeout=240s',
       'k3d cluster stop devreg',
       'k3d cluster delete devreg',
       'k3d kubeconfig merge devreg --kubeconfig-merge-default --kubeconfig-switch-context=false',
@@ -160,6 +213,11 @@ describe('k3d wrappers', () => {
   it('lastMessage drops logrus prefixes and empty lines', () => {
     expect(lastMessage('INFO[0000] a\nFATA[0041] Cluster creation FAILED\n\n')).toBe('Cluster creation FAILED');
     expect(lastMessage('time="2024-01-01T00:00:00Z" level=fatal msg=boom')).toBe('boom');
+    // k3d's formatter forces colours (k3d-io/k3d cmd/root.go), and LOG_TIMESTAMPS gives full timestamps.
+    expect(lastMessage('\x1b[36mINFO\x1b[0m[0000] Prep: Network\n\x1b[31mFATA\x1b[0m[0041] Cluster creation FAILED, all changes have been rolled back!   ')).toBe(
+      'Cluster creation FAILED, all changes have been rolled back!',
+    );
+    expect(lastMessage('\x1b[31mFATA\x1b[0m[2024-05-01T10:00:00Z] No nodes found for given cluster')).toBe('No nodes found for given cluster');
   });
 });
 
@@ -229,9 +287,12 @@ describe('kubectl wrappers', () => {
     const run = recordingRunner(() => ({ stdout: 'hello' }));
     expect(await kubectl.podLogs(run, 'k3d-devreg', 'default', 'p')).toBe('hello');
     await kubectl.deletePod(run, 'k3d-devreg', 'default', 'p', false);
+    // Waiting is bounded by kubectl itself: its --timeout default (0) would mean a week.
+    await kubectl.deletePod(run, 'k3d-devreg', 'default', 'p', true);
     expect(run.lines()).toEqual([
       'kubectl --context k3d-devreg --namespace default logs pod/p',
       'kubectl --context k3d-devreg --namespace default delete pod p --ignore-not-found --wait=false',
+      'kubectl --context k3d-devreg --namespace default delete pod p --ignore-not-found --wait=true --timeout=60s',
     ]);
   });
 

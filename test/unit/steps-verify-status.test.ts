@@ -102,7 +102,7 @@ describe('verify', () => {
       'docker login localhost:31113 --username devreg --password-stdin',
       `docker build --tag localhost:31113/hello-world-example:v1 --build-arg BASE=k3s-devreg-test/busybox:local ${EXAMPLE_DIR}`,
       'docker push localhost:31113/hello-world-example:v1',
-      'kubectl --context k3d-devreg --namespace default delete pod k3s-devreg-verify --ignore-not-found --wait=true',
+      'kubectl --context k3d-devreg --namespace default delete pod k3s-devreg-verify --ignore-not-found --wait=true --timeout=60s',
       'kubectl --context k3d-devreg create --filename -',
       'kubectl --context k3d-devreg --namespace default get pod k3s-devreg-verify --ignore-not-found --output json',
       'kubectl --context k3d-devreg --namespace default get pod k3s-devreg-verify --ignore-not-found --output json',

@@ -66,7 +66,7 @@ describe('up on a fresh machine', () => {
       'docker login localhost:31113 --username devreg --password-stdin',
       `docker build --tag localhost:31113/hello-world-example:latest ${join(process.cwd(), 'example')}/`,
       'docker push localhost:31113/hello-world-example:latest',
-      'kubectl --context k3d-devreg --namespace default delete pod k3s-devreg-verify --ignore-not-found --wait=true',
+      'kubectl --context k3d-devreg --namespace default delete pod k3s-devreg-verify --ignore-not-found --wait=true --timeout=60s',
       'kubectl --context k3d-devreg create --filename -',
       'kubectl --context k3d-devreg --namespace default delete pod k3s-devreg-verify --ignore-not-found --wait=false',
     ]);
@@ -145,7 +145,7 @@ describe('up on an existing cluster', () => {
     const first = world.runner.calls.length;
     expect(await up(world, captureIo({ env }))).toBe(0);
     const changing = world.runner.calls.slice(first).filter((c) => !isReadOnly(c)).map((c) => [c.file, ...c.args].join(' '));
-    expect(changing).toEqual(['k3d cluster start devreg']);
+    expect(changing).toEqual(['k3d cluster start devreg --timeout=240s']);
   });
 
   it('restarts the nodes when registries.yaml changed, and says why', async () => {
@@ -247,7 +247,9 @@ describe('up failure paths: clear message, non-zero exit, nothing secret', () =>
       world: () =>
         new FakeWorld().override('k3d cluster create', {
           exitCode: 1,
-          stderr: 'INFO[0001] Prep: Network\nINFO[0003] Created image volume k3d-devreg-images\nERRO[0040] Failed Cluster Start: Failed to start server k3d-devreg-server-0: Node k3d-devreg-server-0 failed to get ready\nFATA[0041] Cluster creation FAILED, all changes have been rolled back!',
+          // As k3d prints it: INFO on stdout, ERRO/FATA on stderr, coloured even into a pipe (k3d-io/k3d cmd/root.go).
+          stdout: '\x1b[36mINFO\x1b[0m[0001] Prep: Network\n\x1b[36mINFO\x1b[0m[0003] Created image volume k3d-devreg-images',
+          stderr: '\x1b[31mERRO\x1b[0m[0040] Failed Cluster Start: Failed to start server k3d-devreg-server-0: Node k3d-devreg-server-0 failed to get ready\n\x1b[31mFATA\x1b[0m[0041] Cluster creation FAILED, all changes have been rolled back!',
         }),
       code: 1,
       message: /^error: k3d could not create the cluster from .*k3d-config\.yaml \(exit 1: Cluster creation FAILED, all changes have been rolled back!\): fix what k3d reports/,
@@ -285,7 +287,7 @@ describe('up failure paths: clear message, non-zero exit, nothing secret', () =>
         return world;
       },
       code: 1,
-      message: /^error: the pod k3s-devreg-verify running container-registry\.local:5000\/hello-world-example:latest failed: the node k3d-devreg-agent-0 could not pull the image \(ImagePullBackOff: Back-off pulling image .*\): see `kubectl --context k3d-devreg describe pod k3s-devreg-verify`; when the pull fails, containerd's log on the node says why/,
+      message: /^error: the pod k3s-devreg-verify running container-registry\.local:5000\/hello-world-example:latest failed: the node k3d-devreg-agent-0 could not pull the image \(ImagePullBackOff: Back-off pulling image .*\): see `kubectl --context k3d-devreg --namespace default get events --field-selector involvedObject.name=k3s-devreg-verify`; when the pull fails, containerd's log on the node says why/,
     },
     {
       name: 'docker login refused',
