@@ -80,7 +80,8 @@ export const upSteps: Step<UpContext>[] = [
       ctx.render = render;
       step.title(`State folder ${spec.stateDir}: ${render.changed.length === 0 ? 'unchanged' : `${render.changed.length} file(s) written`}`);
       for (const warning of render.warnings) step.note(`warning: ${warning}`);
-      if (render.registriesDiff && ctx.facts?.cluster) step.note(render.registriesDiff);
+      // Issue 4: a redacted diff whenever registries.yaml changes, and a redacted preview the first time.
+      if (render.registriesDiff) step.note(render.registriesDiff);
     },
   },
   {

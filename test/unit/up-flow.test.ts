@@ -107,6 +107,19 @@ describe('up on a fresh machine', () => {
     expectNoSecret(world, io);
   });
 
+  it('the first up shows a redacted preview of registries.yaml; a second up shows none', async () => {
+    const world = new FakeWorld();
+    const first = captureIo({ env });
+    expect(await up(world, first)).toBe(0);
+    const shown = first.stderr.join('\n');
+    expect(shown).toContain('registries.yaml: new file (secrets redacted)');
+    expect(shown).toMatch(/password: <REDACTED>/);
+    expectNoSecret(world, first);
+    const again = captureIo({ env });
+    expect(await up(world, again)).toBe(0);
+    expect(again.stderr.join('\n')).not.toContain('registries.yaml');
+  });
+
   it('without K3S_DEVREG_PASSWORD a password is generated, stored 0600, and never printed', async () => {
     delete env.K3S_DEVREG_PASSWORD;
     const world = new FakeWorld();
