@@ -4,7 +4,7 @@
  */
 import type { CommandMain, ParsedOptions } from '../command-table.js';
 import { UserError } from '../errors.js';
-import type { Io } from '../io.js';
+import { canPrompt, type Io } from '../io.js';
 import { applyRegistries } from '../registries/apply.js';
 import { renderRegistriesWriterFiles } from '../registries/render-writer.js';
 import { formatStatusTable, registriesStatus } from '../registries/status.js';
@@ -50,5 +50,7 @@ export const main: CommandMain = async (options, positionals, io) => {
     return renderRegistriesWriterFiles({ dir: requireText(options, 'dir', 'render'), file, ...(ca ? { ca } : {}), strict, json }, io, runner);
   }
   const context = requireText(options, 'context', 'apply');
-  return applyRegistries({ context, file, ...(ca ? { ca } : {}), strict, json, yes: options.yes === true }, io, runner);
+  const yes = options.yes === true;
+  const ask = canPrompt(io, yes) ? (await import('../prompt.js')).ask : undefined;
+  return applyRegistries({ context, file, ...(ca ? { ca } : {}), strict, json, yes, ...(ask ? { ask } : {}) }, io, runner);
 };

@@ -2,11 +2,12 @@
  * `registries apply`: show what would change on the nodes (redacted), confirm, apply the Secret,
  * ConfigMap and DaemonSet, wait for the writers, then report per node and say what to restart.
  */
-import { createInterface } from 'node:readline/promises';
 import { UserError } from '../errors.js';
-import { canPrompt, type Io } from '../io.js';
+import type { Io } from '../io.js';
+import type { Ask } from '../options.js';
 import { registriesWriterYaml, WRITER_NAME, WRITER_NAMESPACE } from '../render/registries-daemonset.js';
-import { applyYaml, getSecretData, rolloutStatus } from '../tools/kubectl.js';
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, NAMESPACE } from '../spec.js';
+import { applyYaml, getNamespaceLabels, getSecretData, rolloutStatus } from '../tools/kubectl.js';
 import type { Runner } from '../tools/run.js';
 import { redactedDiff } from './redacted-diff.js';
 import { formatStatusTable, registriesStatus, restartAdvice } from './status.js';
@@ -21,16 +22,29 @@ export interface ApplyRequest {
   json: boolean;
   /** Bound on waiting for every node's writer (image pulls included). */
   timeoutSeconds?: number;
+  /** The injected prompt; absent when prompting is not allowed (--yes, CI, no terminal). */
+  ask?: Ask;
 }
 
-async function confirm(io: Io, question: string): Promise<boolean> {
-  io.err(`${question} [y/N]`);
-  const lines = createInterface({ input: io.stdin, terminal: false });
-  try {
-    for await (const line of lines) return /^y(es)?$/i.test(line.trim());
-    return false;
-  } finally {
-    lines.close();
+async function confirm(ask: Ask, question: string): Promise<boolean> {
+  const answers = await ask([
+    { name: 'confirm', message: `${question} (yes/no)`, default: 'no', validate: (v) => (/^(y|yes|n|no)$/i.test(v.trim()) ? true : 'answer yes or no') },
+  ]);
+  return /^y(es)?$/i.test((answers.confirm ?? '').trim());
+}
+
+/**
+ * A cluster made by `up` reads registries.yaml from its read-only /etc/k3s-devreg mount (k3s runs
+ * with --private-registry), so a writer there would fail or write a file k3s never reads.
+ */
+async function refuseOurOwnK3dCluster(runner: Runner, context: string): Promise<void> {
+  if (!context.startsWith('k3d-')) return;
+  const labels = await getNamespaceLabels(runner, context, NAMESPACE);
+  if (labels?.[MANAGED_BY_LABEL] === MANAGED_BY_VALUE) {
+    throw new UserError(
+      `${context} was set up by k3s-devreg up, whose nodes read registries.yaml from the read-only /etc/k3s-devreg`,
+      `run k3s-devreg up --name ${context.slice('k3d-'.length)} --registries-file FILE instead`,
+    );
   }
 }
 
@@ -42,10 +56,7 @@ function caChange(previous: string | undefined, next: string | undefined): strin
 
 export async function applyRegistries(request: ApplyRequest, io: Io, runner: Runner): Promise<number> {
   const { context } = request;
-  if (context.startsWith('k3d-')) {
-    // k3d clusters made by `up` read registries.yaml from the read-only /etc/k3s-devreg mount instead.
-    io.err(`warning: ${context} looks like a k3d cluster; for one made by k3s-devreg use \`k3s-devreg up --registries-file FILE\``);
-  }
+  await refuseOurOwnK3dCluster(runner, context);
   const current = await getSecretData(runner, context, WRITER_NAMESPACE, WRITER_NAME);
   const prepared = await prepareWriter({
     file: request.file,
@@ -66,10 +77,10 @@ export async function applyRegistries(request: ApplyRequest, io: Io, runner: Run
   if (ca) show(ca);
 
   if (changed && !request.yes) {
-    if (!canPrompt(io, false)) {
+    if (!request.ask) {
       throw new UserError(`not changing the nodes of ${context} without confirmation`, 'review the diff above, then run again with --yes');
     }
-    if (!(await confirm(io, `Write this registries.yaml to every node of ${context}?`))) {
+    if (!(await confirm(request.ask, `Write this registries.yaml to every node of ${context}?`))) {
       io.err('Nothing applied.');
       return 1;
     }

@@ -158,6 +158,12 @@ export async function deletePod(run: Runner, context: string, namespace: string,
 
 // --- registries apply/status (existing k3s clusters) ---
 
+/** A namespace's labels; undefined when it does not exist. */
+export async function getNamespaceLabels(run: Runner, context: string, name: string): Promise<Record<string, string> | undefined> {
+  const namespace = await getJson<{ metadata?: { labels?: Record<string, string> } }>(run, context, undefined, 'namespace', name);
+  return namespace ? (namespace.metadata?.labels ?? {}) : undefined;
+}
+
 /** A Secret's data, decoded; undefined when it does not exist. The values are secrets: never log them. */
 export async function getSecretData(run: Runner, context: string, namespace: string, name: string): Promise<Record<string, string> | undefined> {
   const secret = await getJson<{ data?: Record<string, string> }>(run, context, namespace, 'secret', name);

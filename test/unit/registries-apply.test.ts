@@ -101,12 +101,40 @@ describe('registries apply', () => {
     expect(runner.lines()).toStrictEqual([line(GET_SECRET)]);
   });
 
-  it('asks a person at a terminal, and applies nothing on no', async () => {
+  it('asks through the injected Ask, and applies nothing on no', async () => {
     const runner = recordingRunner(fakeCluster());
-    const out = captureIo({ env: { REG_PASS: NEW_PASS }, cwd: dir, tty: true, stdin: 'n\n' });
-    expect(await applyRegistries({ ...request, yes: false }, out, runner)).toBe(1);
-    expect(out.stderr.join('\n')).toContain('[y/N]');
+    const out = captureIo({ env: { REG_PASS: NEW_PASS }, cwd: dir, tty: true });
+    const questions: string[] = [];
+    const ask = async (q: { message: string }[]) => {
+      questions.push(...q.map((x) => x.message));
+      return { confirm: 'no' };
+    };
+    expect(await applyRegistries({ ...request, yes: false, ask }, out, runner)).toBe(1);
+    expect(questions).toEqual(['Write this registries.yaml to every node of prod? (yes/no)']);
     expect(runner.lines()).toStrictEqual([line(GET_SECRET)]);
+  });
+
+  it('refuses, before reading or changing anything else, a k3d cluster that up set up', async () => {
+    const getNamespace = ['kubectl', '--context', 'k3d-devreg', 'get', 'namespace', 'container-registry', '--ignore-not-found', '--output', 'json'];
+    const runner = recordingRunner((call: RecordedCall) =>
+      line([call.file, ...call.args]) === line(getNamespace)
+        ? { stdout: JSON.stringify({ metadata: { labels: { 'app.kubernetes.io/managed-by': 'k3s-devreg' } } }) }
+        : { stdout: '' },
+    );
+    await expect(applyRegistries({ ...request, context: 'k3d-devreg' }, io(), runner)).rejects.toThrow(
+      /set up by k3s-devreg up.*k3s-devreg up --name devreg --registries-file FILE/,
+    );
+    expect(runner.lines()).toStrictEqual([line(getNamespace)]);
+  });
+
+  it('accepts a plain k3d cluster (no namespace of ours)', async () => {
+    const runner = recordingRunner(() => ({ stdout: '' }));
+    await applyRegistries({ ...request, context: 'k3d-plain' }, io(), runner).catch(() => 'the stand-in has no writer pods');
+    expect(runner.lines().slice(0, 3)).toStrictEqual([
+      'kubectl --context k3d-plain get namespace container-registry --ignore-not-found --output json',
+      'kubectl --context k3d-plain --namespace kube-system get secret k3s-devreg-registries --ignore-not-found --output json',
+      'kubectl --context k3d-plain apply --filename -',
+    ]);
   });
 
   it('needs no confirmation and advises no restart when nothing changed', async () => {
