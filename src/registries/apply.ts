@@ -11,7 +11,7 @@ import { applyYaml, getNamespaceLabels, getSecretData, rolloutStatus } from '../
 import type { Runner } from '../tools/run.js';
 import { redactedDiff } from './redacted-diff.js';
 import { formatStatusTable, registriesStatus, restartAdvice } from './status.js';
-import { prepareWriter } from './writer-manifests.js';
+import { prepareWriterFor } from './writer-manifests.js';
 
 export interface ApplyRequest {
   context: string;
@@ -58,15 +58,7 @@ export async function applyRegistries(request: ApplyRequest, io: Io, runner: Run
   const { context } = request;
   await refuseOurOwnK3dCluster(runner, context);
   const current = await getSecretData(runner, context, WRITER_NAMESPACE, WRITER_NAME);
-  const prepared = await prepareWriter({
-    file: request.file,
-    ...(request.ca !== undefined ? { ca: request.ca } : {}),
-    strict: request.strict,
-    runner,
-    env: io.env,
-    cwd: io.cwd,
-    ...(current?.salt ? { salt: current.salt } : {}),
-  });
+  const prepared = await prepareWriterFor(request, io, runner, current?.salt);
   for (const warning of prepared.warnings) io.err(`warning: ${warning}`);
   const diff = redactedDiff(current?.['registries.yaml'], prepared.registriesYaml, 'registries.yaml');
   const ca = caChange(current?.['ca.crt'], prepared.caCert);

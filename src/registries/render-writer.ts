@@ -11,7 +11,7 @@ import { ensureWritableDir, readIfExists, writeFiles } from '../state/write-file
 import type { Runner } from '../tools/run.js';
 import { redactedDiff } from './redacted-diff.js';
 import { isPlainObject } from './types.js';
-import { prepareWriter } from './writer-manifests.js';
+import { prepareWriterFor } from './writer-manifests.js';
 
 export const SECRET_FILE = 'registries-secret.yaml';
 export const WRITER_FILE = 'registries-writer.yaml';
@@ -39,15 +39,7 @@ function previousData(text: string | undefined): Record<string, string> {
 export async function renderRegistriesWriterFiles(request: RenderRequest, io: Io, runner: Runner): Promise<number> {
   const dir = resolve(io.cwd, request.dir);
   const previous = previousData(await readIfExists(join(dir, SECRET_FILE)).catch(() => undefined));
-  const prepared = await prepareWriter({
-    file: request.file,
-    ...(request.ca !== undefined ? { ca: request.ca } : {}),
-    strict: request.strict,
-    runner,
-    env: io.env,
-    cwd: io.cwd,
-    ...(previous.salt ? { salt: previous.salt } : {}),
-  });
+  const prepared = await prepareWriterFor(request, io, runner, previous.salt);
   for (const warning of prepared.warnings) io.err(`warning: ${warning}`);
   await ensureWritableDir(dir);
   const { secret, configMap, daemonSet } = prepared.rendered;

@@ -12,6 +12,7 @@ import {
   type RenderedRegistriesWriter,
 } from '../render/registries-daemonset.js';
 import { validateImage } from '../spec.js';
+import type { Io } from '../io.js';
 import type { Runner } from '../tools/run.js';
 import { loadRegistriesFile } from './load.js';
 import { redactedYaml } from './redacted-diff.js';
@@ -94,4 +95,17 @@ export async function prepareWriter(inputs: WriterInputs): Promise<PreparedWrite
     ...(pauseImage ? { pauseImage: validateImage(pauseImage, 'K3S_DEVREG_PAUSE_IMAGE') } : {}),
   });
   return { rendered, registriesYaml, ...(caCert !== undefined ? { caCert } : {}), warnings };
+}
+
+/** prepareWriter for a command: the file, CA and strictness it was given, read from the caller's folder. */
+export function prepareWriterFor(source: { file: string; ca?: string; strict: boolean }, io: Io, runner: Runner, salt: string | undefined): Promise<PreparedWriter> {
+  return prepareWriter({
+    file: source.file,
+    ...(source.ca !== undefined ? { ca: source.ca } : {}),
+    strict: source.strict,
+    runner,
+    env: io.env,
+    cwd: io.cwd,
+    ...(salt ? { salt } : {}),
+  });
 }
