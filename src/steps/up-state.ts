@@ -35,7 +35,7 @@ export async function readUpState(stateDir: string): Promise<UpState> {
   }
 }
 
-  // 0600: the hashes cover files that hold the password; a weak password could be guessed offline from them.
 export async function writeUpState(stateDir: string, state: UpState): Promise<void> {
+  // 0600: the hashes cover files that hold the password; a weak password could be guessed offline from them.
   await writeFileAtomic(statePath(stateDir, 'upState'), `${JSON.stringify(state, null, 2)}\n`, 0o600);
 }
