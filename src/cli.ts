@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { COMMANDS, type CommandSpec } from './command-table.js';
-import { isKnownError } from './errors.js';
+import { isKnownError, UserError } from './errors.js';
 import { processIo, type Io } from './io.js';
 import { redact } from './redact.js';
 
@@ -76,6 +76,11 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
       ]),
     );
     const parsed = parseArgs({ args: rest, options, allowPositionals: true, strict: true });
+    // A stray word (`down other`) must not fall back to the default cluster.
+    const [stray] = parsed.positionals;
+    if (!command.subcommands && stray !== undefined) {
+      throw new UserError(`unexpected argument ${JSON.stringify(stray)}`, `name the cluster with --name ${stray}, or see k3s-devreg ${command.name} --help`);
+    }
     const module = await command.load();
     return await module.main(parsed.values, parsed.positionals, io);
   } catch (error) {

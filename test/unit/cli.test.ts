@@ -33,6 +33,16 @@ describe('cli', () => {
     expect(badOption.stderr.join('\n')).toMatch(/^error: Unknown option '--bogus'.*--help/);
   });
 
+  it('a stray word is an error, never a fallback to the default cluster', async () => {
+    for (const command of ['down', 'reset', 'up', 'status', 'render', 'verify']) {
+      const io = captureIo();
+      expect(await runCli([command, 'other-cluster'], io)).toBe(2);
+      expect(io.stderr).toEqual([
+        `error: unexpected argument "other-cluster": name the cluster with --name other-cluster, or see k3s-devreg ${command} --help`,
+      ]);
+    }
+  });
+
   it('no command prints help and exits 2', async () => {
     const io = captureIo();
     expect(await runCli([], io)).toBe(2);

@@ -130,7 +130,7 @@ describe('renderManifests', () => {
     expect(find('ConfigMap', 'registry-hosts-script').data['hosts-inject.sh']).toBe(hostsScript);
   });
 
-  it('rolls the DaemonSet when the script changes, the registry when its certificate does', () => {
+  it('rolls the DaemonSet when the script changes, the registry when its certificate or htpasswd does', () => {
     const annotations = (kind: string, name: string, from = manifests): Obj => find(kind, name, from).spec.template.metadata.annotations;
     const script = renderManifests(spec, { ...input, hostsScript: `${hostsScript}# changed\n` });
     const cert = renderManifests(spec, { ...input, tlsCert: 'NEW-CERT-PEM\n' });
@@ -138,6 +138,10 @@ describe('renderManifests', () => {
     expect(annotations('DaemonSet', 'registry-hosts', script)).not.toEqual(annotations('DaemonSet', 'registry-hosts'));
     expect(annotations('Deployment', 'registry', script)).toEqual(annotations('Deployment', 'registry'));
     expect(annotations('Deployment', 'registry', cert)).not.toEqual(annotations('Deployment', 'registry'));
+    // A new password reaches the running registry only through a restart that up waits for.
+    const password = renderManifests(spec, { ...input, htpasswd: 'devreg:$2y$05$anotherhashanotherhashanotherhashanotherhashanotherhas\n' });
+    expect(annotations('Deployment', 'registry', password)).not.toEqual(annotations('Deployment', 'registry'));
+    expect(JSON.stringify(annotations('Deployment', 'registry'))).not.toContain(input.htpasswd.trim());
   });
 
   it('advertises the registry per KEP-1755', () => {

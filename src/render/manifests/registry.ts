@@ -63,8 +63,14 @@ export function deployment(spec: ClusterSpec, input: RegistrySecrets): KubeObjec
       template: {
         metadata: {
           labels: labels(COMPONENT),
-          // The registry reads its certificate once at start; a new one must restart the pod.
-          annotations: { [`${ANNOTATION_PREFIX}/tls-cert-sha256`]: sha256(input.tlsCert) },
+          // The registry reads its certificate once at start, and a changed Secret reaches a running
+          // pod only after the kubelet's next sync (up to a minute): either change restarts the pod,
+          // so a new password works the moment the rollout is done. (The htpasswd line is salted
+          // bcrypt, so its sha256 gives nothing to guess a password with.)
+          annotations: {
+            [`${ANNOTATION_PREFIX}/tls-cert-sha256`]: sha256(input.tlsCert),
+            [`${ANNOTATION_PREFIX}/htpasswd-sha256`]: sha256(input.htpasswd),
+          },
         },
         spec: {
           // A Service named "registry" would inject REGISTRY_PORT=tcp://... and friends into the
