@@ -1,9 +1,10 @@
 /**
  * Writes rendered files so that a reader never sees half a file and an unchanged file is left alone
- * (its mtime matters: the registry re-reads htpasswd when it changes).
+ * (its mtime matters: the registry re-reads htpasswd when it changes). A set of files is staged
+ * first and renamed into place only when every one of them could be written.
  */
-import { chmod, mkdir, readFile, rename, rm, writeFile, access, constants } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { chmod, mkdir, readFile, rename, rm, stat, writeFile, access, constants } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
 
 export interface RenderedFile {
@@ -19,53 +20,102 @@ export interface WriteResult {
   changed: boolean;
 }
 
+const code = (error: unknown): string => (error as NodeJS.ErrnoException).code ?? 'error';
+
 export async function readIfExists(path: string): Promise<string | undefined> {
   try {
     return await readFile(path, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    // Below a file (ENOTDIR) nothing can exist either; writing there fails later with a clear error.
+    if (code(error) === 'ENOENT' || code(error) === 'ENOTDIR') return undefined;
     throw error;
+  }
+}
+
+function cannotWrite(path: string, error: unknown): UserError {
+  return new UserError(
+    `cannot write ${path} (${code(error)})`,
+    'choose a folder you can write to with --dir (or K3S_DEVREG_HOME), or fix its permissions or free space',
+  );
+}
+
+/**
+ * `mkdir -p`, one level at a time: Node's recursive mkdir spins for ever below /proc, and a file
+ * where a folder should be must be reported, not looped on.
+ */
+async function makeDirs(dir: string): Promise<void> {
+  const missing: string[] = [];
+  for (let current = resolve(dir); ; current = dirname(current)) {
+    try {
+      if (!(await stat(current)).isDirectory()) throw Object.assign(new Error(`${current} is not a folder`), { code: 'ENOTDIR' });
+      break;
+    } catch (error) {
+      if (code(error) !== 'ENOENT' || dirname(current) === current) throw error;
+      missing.push(current);
+    }
+  }
+  for (const folder of missing.reverse()) {
+    await mkdir(folder, { mode: 0o700 }).catch((error: unknown) => {
+      if (code(error) !== 'EEXIST') throw error;
+    });
   }
 }
 
 /** Fails before anything is written when the folder cannot be created or written. */
 export async function ensureWritableDir(dir: string): Promise<void> {
   try {
-    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await makeDirs(dir);
     await access(dir, constants.W_OK);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? 'error';
-    throw new UserError(
-      `cannot write to ${dir} (${code})`,
-      'choose a folder you can write to with --dir, or fix its permissions',
-    );
+    throw cannotWrite(dir, error);
   }
 }
 
-export async function writeFileAtomic(path: string, content: string, mode: number): Promise<boolean> {
-  const current = await readIfExists(path);
-  if (current === content) {
+interface Staged {
+  temp: string;
+  path: string;
+}
+
+async function stage(path: string, content: string, mode: number): Promise<Staged | undefined> {
+  if ((await readIfExists(path)) === content) {
     await chmod(path, mode);
-    return false;
+    return undefined;
   }
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  const temp = join(dirname(path), `.${process.pid}.${Date.now()}.tmp`);
+  await makeDirs(dirname(path));
+  const temp = join(dirname(path), `.${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2)}.tmp`);
   try {
     await writeFile(temp, content, { mode });
     await chmod(temp, mode);
-    await rename(temp, path);
   } catch (error) {
     await rm(temp, { force: true });
     throw error;
   }
-  return true;
+  return { temp, path };
 }
 
 export async function writeFiles(dir: string, files: RenderedFile[]): Promise<WriteResult[]> {
+  const staged: Staged[] = [];
   const results: WriteResult[] = [];
-  for (const file of files) {
-    const path = join(dir, file.path);
-    results.push({ path, changed: await writeFileAtomic(path, file.content, file.mode) });
+  let current = dir;
+  try {
+    for (const file of files) {
+      current = join(dir, file.path);
+      const done = await stage(current, file.content, file.mode);
+      if (done) staged.push(done);
+      results.push({ path: current, changed: done !== undefined });
+    }
+    for (const { temp, path } of staged) {
+      current = path;
+      await rename(temp, path);
+    }
+  } catch (error) {
+    await Promise.all(staged.map(({ temp }) => rm(temp, { force: true })));
+    throw cannotWrite(current, error);
   }
   return results;
+}
+
+export async function writeFileAtomic(path: string, content: string, mode: number): Promise<boolean> {
+  const [result] = await writeFiles(dirname(path), [{ path: path.slice(dirname(path).length + 1), content, mode }]);
+  return result?.changed ?? false;
 }

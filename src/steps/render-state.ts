@@ -72,7 +72,6 @@ async function loadExisting(dir: string) {
 export async function renderState(request: RenderRequest): Promise<RenderResult> {
   const { spec } = request;
   const dir = spec.stateDir;
-  await ensureWritableDir(dir);
   const existing = await loadExisting(dir);
   if (existing.credentials) registerSecret(existing.credentials.password);
 
@@ -112,6 +111,8 @@ export async function renderState(request: RenderRequest): Promise<RenderResult>
     { path: STATE_FILES.k3dConfig, content: k3dConfig, mode: PUBLIC },
     ...manifestFiles,
   ];
+  // Only now, with everything rendered and checked, does the folder come into being.
+  await ensureWritableDir(dir);
   const written = await writeFiles(dir, files);
   const changed = written.filter((w) => w.changed).map((w) => w.path);
   const result: RenderResult = {

@@ -88,12 +88,31 @@ describe('renderState', () => {
       // root writes anywhere: use a path below a regular file instead
       const file = join(fresh(), 'not-a-dir');
       writeFileSync(file, '');
-      await expect(renderState(request(join(file, 'state')))).rejects.toThrow(/cannot write to .*--dir/);
+      await expect(renderState(request(join(file, 'state')))).rejects.toThrow(/cannot write .*--dir/);
       return;
     }
     const parent = fresh();
     chmodSync(parent, 0o500);
-    await expect(renderState(request(join(parent, 'state')))).rejects.toThrow(/cannot write to/);
+    await expect(renderState(request(join(parent, 'state')))).rejects.toThrow(/cannot write/);
+  });
+
+  it('a folder that cannot hold one of the files leaves every other file as it was', async () => {
+    const dir = fresh();
+    writeFileSync(join(dir, 'pki'), 'a file where the pki folder should be');
+    await expect(renderState(request(dir, { password: 'first-password' }))).rejects.toThrow(/cannot write .*pki.*ENOTDIR/);
+    expect(readdirSync(dir).sort()).toEqual(['pki']);
+  });
+
+  it('a folder below /proc is refused at once, not looped on', async () => {
+    await expect(renderState(request('/proc/k3s-devreg-test/state'))).rejects.toThrow(/cannot write \/proc\/k3s-devreg-test/);
+  });
+
+  it('a bad registries file creates no state folder at all', async () => {
+    const parent = fresh();
+    const registries = join(parent, 'registries.yaml');
+    writeFileSync(registries, 'mirrors:\n  docker.io:\n    endpoints: [https://mirror.example.com]\n');
+    await expect(renderState(request(join(parent, 'state'), { registriesFile: registries }))).rejects.toThrow(/endpoint/);
+    expect(readdirSync(parent)).toEqual(['registries.yaml']);
   });
 });
 
