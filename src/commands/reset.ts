@@ -8,6 +8,7 @@ import { ask as inquirerAsk } from '../prompt.js';
 import { runSteps, withInterrupt } from '../progress.js';
 import { registryVolumeName } from '../spec.js';
 import { stateRoot } from '../state/layout.js';
+import { checkTools } from '../steps/preflight.js';
 import { resolveTarget } from '../steps/target.js';
 import { confirmReset, removeStateDir } from '../steps/teardown.js';
 import { removeRegistryVolume } from '../steps/volume.js';
@@ -18,6 +19,9 @@ import { runUp, type UpDeps } from './up.js';
 
 export async function runReset(parsed: ParsedOptions, io: Io, deps: UpDeps): Promise<number> {
   const { name, stateDir } = await resolveTarget(parsed, io);
+  // Every tool that `up` needs is checked before anything is destroyed: a reset that deletes and
+  // then cannot set up again leaves the user worse off than before.
+  await checkTools(deps.run);
   const confirmed = await confirmReset({
     name,
     stateDir,
