@@ -2,13 +2,25 @@
  * What the k3d nodes get as registries.yaml: our own registry's entries, merged with the user's
  * --registries-file (kept as-is, checked strictly), and how a change to it is shown (redacted).
  */
+import { readdir } from 'node:fs/promises';
 import type { RegistriesConfig } from '../registries/types.js';
 import type { RegistriesDocument } from '../render/registries-yaml.js';
 import { NODE_CONFIG_DIR } from '../spec.js';
+import { statePath } from '../state/layout.js';
 import type { Runner } from '../tools/run.js';
 
-/** Folders a k3d node can read: ours (mounted) and the node image's own certificate folders. */
-export const K3D_NODE_VISIBLE_DIRS = [NODE_CONFIG_DIR, '/etc/ssl/certs', '/etc/pki'];
+/** The node image's own certificate folders, which every k3d node can read. */
+const NODE_IMAGE_CERT_DIRS = ['/etc/ssl/certs', '/etc/pki'];
+
+/**
+ * What a k3d node can read of ours: exactly the files in the state folder's node/ (mounted at
+ * NODE_CONFIG_DIR), plus the CA and registries.yaml that render writes there.
+ */
+async function nodeVisiblePaths(stateDir: string): Promise<string[]> {
+  const present = await readdir(statePath(stateDir, 'nodeDir')).catch(() => [] as string[]);
+  const names = new Set([...present, 'ca.crt', 'registries.yaml']);
+  return [...[...names].sort().map((name) => `${NODE_CONFIG_DIR}/${name}`), ...NODE_IMAGE_CERT_DIRS];
+}
 
 export interface NodesRegistries {
   document: RegistriesDocument;
@@ -18,7 +30,7 @@ export interface NodesRegistries {
 
 export async function registriesForNodes(
   ours: RegistriesDocument,
-  request: { registriesFile?: string; strict: boolean; runner: Runner; env: NodeJS.ProcessEnv },
+  request: { spec: { stateDir: string }; registriesFile?: string; strict: boolean; runner: Runner; env: NodeJS.ProcessEnv },
 ): Promise<NodesRegistries> {
   // Loaded only when needed: a re-run with nothing to merge or show starts faster (npm run bench).
   const diff = async (oldText: string | undefined, newText: string) =>
@@ -28,7 +40,8 @@ export async function registriesForNodes(
   const { mergeRegistries } = await import('../registries/merge.js');
   const theirs = await loadRegistriesFile(request.registriesFile, {
     strict: request.strict,
-    nodeVisibleDirs: K3D_NODE_VISIBLE_DIRS,
+    nodeVisibleDirs: await nodeVisiblePaths(request.spec.stateDir),
+    nodeFileHint: `put the file in ${statePath(request.spec.stateDir, 'nodeDir')}/ and it appears in ${NODE_CONFIG_DIR}/ on every node`,
     runner: request.runner,
     env: request.env,
   });

@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import { chmodSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -113,6 +113,32 @@ describe('renderState', () => {
     writeFileSync(registries, 'mirrors:\n  docker.io:\n    endpoints: [https://mirror.example.com]\n');
     await expect(renderState(request(join(parent, 'state'), { registriesFile: registries }))).rejects.toThrow(/endpoint/);
     expect(readdirSync(parent)).toEqual(['registries.yaml']);
+  });
+});
+
+describe('a registries file that names files on the nodes', () => {
+  const withCa = (caFile: string) =>
+    `configs:\n  registry.example.com:\n    tls:\n      ca_file: ${caFile}\n`;
+
+  it('accepts a ca_file that is in the state folder node/ (k3d nodes see it in /etc/k3s-devreg)', async () => {
+    const dir = fresh();
+    mkdirSync(join(dir, 'node'), { recursive: true });
+    writeFileSync(join(dir, 'node', 'company-ca.pem'), 'a CA\n');
+    const file = join(dir, 'registries.yaml');
+    writeFileSync(file, withCa('/etc/k3s-devreg/company-ca.pem'));
+    await expect(renderState(request(dir, { registriesFile: file }))).resolves.toBeDefined();
+  });
+
+  it('refuses a ca_file in /etc/k3s-devreg that is not in node/, and says where to put it', async () => {
+    const dir = fresh();
+    const file = join(dir, 'registries.yaml');
+    writeFileSync(file, withCa('/etc/k3s-devreg/company-ca.pem'));
+    await expect(renderState(request(dir, { registriesFile: file }))).rejects.toThrow(
+      new RegExp(`company-ca.pem is not known to exist on the nodes.*put the file in ${join(dir, 'node')}/`),
+    );
+    // The CA that render itself writes there is always visible.
+    writeFileSync(file, withCa('/etc/k3s-devreg/ca.crt'));
+    await expect(renderState(request(dir, { registriesFile: file }))).resolves.toBeDefined();
   });
 });
 
