@@ -3,6 +3,7 @@
  * happens to be current), manifests on stdin (`-f -`), JSON output parsed into small records.
  */
 import { ensureOk, KUBECTL, parseJson } from './failure.js';
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../spec.js';
 import type { Runner } from './run.js';
 
 const QUICK_MS = 30_000;
@@ -150,7 +151,9 @@ export async function podLogs(run: Runner, context: string, namespace: string, n
 export async function deletePod(run: Runner, context: string, namespace: string, name: string, wait: boolean): Promise<void> {
   const result = await run(
     'kubectl',
-    ['--context', context, '--namespace', namespace, 'delete', 'pod', name, '--ignore-not-found', `--wait=${wait}`, ...(wait ? ['--timeout=60s'] : [])],
+    // By name AND our label: a pod of the same name that we did not create is never deleted.
+    ['--context', context, '--namespace', namespace, 'delete', 'pod', '--selector', `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`,
+      '--field-selector', `metadata.name=${name}`, '--ignore-not-found', `--wait=${wait}`, ...(wait ? ['--timeout=60s'] : [])],
     { timeoutMs: 90_000 },
   );
   ensureOk(KUBECTL, `delete pod ${name}`, result, unreachableFix(context), 90_000);

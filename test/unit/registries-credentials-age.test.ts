@@ -57,7 +57,9 @@ describe.skipIf(!ageAvailable)('credentials from an age-encrypted file', () => {
     const error = await loadRegistriesFile(join(dir, 'wrong-key.yaml'), { strict: true, nodeVisibleDirs: [], runner, env: {} }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ToolError);
     const message = (error as ToolError).message;
-    expect(message).toContain('`age -d -i other-key.txt pass.age` failed with exit code 1');
+    expect(message).toContain('`age -d -i other-key.txt pass.age` (credential for configs."registry.example.com".auth.password, line ');
+    expect(message).toContain(') failed with exit code 1: ');
+    expect(message).not.toContain('\n');
     expect(message).toMatch(/no identity matched/i);
     expect(message).not.toContain(SECRET);
   });

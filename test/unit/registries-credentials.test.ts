@@ -63,16 +63,33 @@ describe('credential references', () => {
     await expect(loadRegistriesFile(ok, { ...base, runner: recordingRunner(), env: { REG_TOKEN: 'tok-1234' } })).resolves.toBeDefined();
   });
 
-  it('gives a failing command\'s exit code and stderr, never its stdout or a known secret', async () => {
-    const runner = recordingRunner(() => ({ exitCode: 3, stdout: 'half-printed-secret-77', stderr: 'decryption failed for env-user-7c6d' }));
+  it('gives a failing command\'s exit code and last stderr line in one line, never its stdout or a known secret', async () => {
+    const runner = recordingRunner(() => ({
+      exitCode: 3,
+      stdout: 'half-printed-secret-77\nsecond-line-secret-88\n',
+      stderr: 'starting\ndecryption of half-printed-secret-77 failed for env-user-7c6d\n\n',
+    }));
     const file = write('fail.yaml', withAuth('      username: {fromEnv: REG_USER}\n      password: {fromCommand: [sops, -d, pass.enc]}\n'));
     const error = await failure(loadRegistriesFile(file, { ...base, runner, env: { REG_USER: 'env-user-7c6d' } }));
     expect(error).toBeInstanceOf(ToolError);
-    expect(error.message).toContain('configs."registry.example.com".auth.password (line 5)');
-    expect(error.message).toContain('`sops -d pass.enc` failed with exit code 3');
-    expect(error.message).toContain('decryption failed for <REDACTED>');
-    expect(error.message).not.toContain('half-printed-secret-77');
-    expect(error.message).not.toContain('env-user-7c6d');
+    expect(error.message).toBe(
+      '`sops -d pass.enc` (credential for configs."registry.example.com".auth.password, line 5) failed with exit code 3: ' +
+        'decryption of <REDACTED> failed for <REDACTED>: fix the command or run it by hand to see why',
+    );
+    // Whatever it printed on stdout may be the secret: no later line carries it either.
+    expect(redact('half-printed-secret-77 second-line-secret-88')).toBe('<REDACTED> <REDACTED>');
+  });
+
+  it('keeps the secret out of the error when a real command echoes it on stderr and fails', async () => {
+    const secret = 'echoed-secret-3141';
+    write('leaky.sh', `echo ${secret}\necho "could not store ${secret}" >&2\nexit 3\n`, 0o700);
+    const file = write('leaky.yaml', withAuth('      password: {fromCommand: [sh, leaky.sh]}\n'));
+    const error = await failure(loadRegistriesFile(file, { ...base, runner: createRunner(), env: {} }));
+    expect(error.message).not.toContain(secret);
+    expect(error.message).not.toContain('\n');
+    expect(error.message).toContain('`sh leaky.sh` (credential for configs."registry.example.com".auth.password, line 4) failed with exit code 3: could not store <REDACTED>: fix the command');
+    const silent = write('silent.yaml', withAuth('      password: {fromCommand: [sh, -c, "exit 4"]}\n'));
+    expect((await failure(loadRegistriesFile(silent, { ...base, runner: createRunner(), env: {} }))).message).toContain('failed with exit code 4 and no error output: fix the command');
   });
 
   it('says clearly when a command is missing or prints nothing', async () => {

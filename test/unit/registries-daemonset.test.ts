@@ -37,8 +37,10 @@ describe('renderRegistriesWriter', () => {
   });
 
   it('also validates with a CA and custom images', () => {
-    const withCa = renderRegistriesWriter({ ...spec, caCert: '-----BEGIN CERTIFICATE-----\nx\n', writerImage: 'w:1', pauseImage: 'p:2' });
+    const withCa = renderRegistriesWriter({ ...spec, caCert: '-----BEGIN CERTIFICATE-----\nx\n', writerImage: 'w:1' });
     expect(schemaErrors('DaemonSet', withCa.daemonSet)).toStrictEqual([]);
+    const podSpec = (withCa.daemonSet as Obj).spec.template.spec;
+    expect([...podSpec.initContainers, ...podSpec.containers].map((c: Obj) => c.image)).toStrictEqual(['w:1', 'w:1']);
     expect(schemaErrors('Secret', withCa.secret)).toStrictEqual([]);
   });
 
@@ -52,11 +54,35 @@ describe('renderRegistriesWriter', () => {
   it('runs on every node, tolerating every taint, and writes the host file from an init container', () => {
     expect(pod.tolerations).toStrictEqual([{ operator: 'Exists' }]);
     expect(pod.initContainers.map((c: Obj) => c.image)).toStrictEqual(['busybox:1.36.1']);
-    expect(pod.containers.map((c: Obj) => c.image)).toStrictEqual(['rancher/mirrored-pause:3.6']);
+    expect(pod.containers.map((c: Obj) => c.image)).toStrictEqual(['busybox:1.36.1']);
     expect(pod.volumes).toContainEqual({ name: 'host-k3s', hostPath: { path: '/etc/rancher/k3s', type: 'DirectoryOrCreate' } });
     expect(pod.volumes.find((v: Obj) => v.name === 'host-ca')).toBeUndefined();
     expect(pod.automountServiceAccountToken).toBe(false);
     expect(pod.initContainers[0].securityContext.capabilities).toStrictEqual({ drop: ['ALL'] });
+  });
+
+  it('keeps a tiny container whose readiness probe checks, every 10s, that the host file still matches the Secret', () => {
+    const [check] = pod.containers as Obj[];
+    expect(check!.name).toBe('check');
+    expect(check!.readinessProbe).toStrictEqual({
+      exec: { command: ['sh', '/run/k3s-devreg/bin/registries-writer.sh', 'check'] },
+      periodSeconds: 10,
+      timeoutSeconds: 5,
+      successThreshold: 1,
+      failureThreshold: 1,
+    });
+    // It only reads: the host folders and the Secret are mounted read-only, and it has no /tmp.
+    expect(check!.volumeMounts).toStrictEqual([
+      { name: 'config', mountPath: '/run/k3s-devreg/config', readOnly: true },
+      { name: 'script', mountPath: '/run/k3s-devreg/bin', readOnly: true },
+      { name: 'host-k3s', mountPath: '/host/etc/rancher/k3s', readOnly: true },
+    ]);
+    const withCa = (renderRegistriesWriter({ ...spec, caCert: 'ca' }).daemonSet as Obj).spec.template.spec;
+    expect(withCa.containers[0].volumeMounts).toContainEqual({ name: 'host-ca', mountPath: '/host/etc/k3s-devreg', readOnly: true });
+    expect(check!.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
+    expect(check!.resources).toStrictEqual({ requests: { cpu: '1m', memory: '8Mi' }, limits: { cpu: '50m', memory: '16Mi' } });
+    // A shell that sleeps, and ends at once on SIGTERM (PID 1 ignores it unless trapped).
+    expect(check!.command).toStrictEqual(['sh', '-c', "trap 'exit 0' TERM; while :; do sleep 3600 & wait $!; done"]);
   });
 
   it('keeps the file and a pre-redacted copy in a Secret, and no secret anywhere else', () => {

@@ -1,12 +1,16 @@
 /** Every diff and preview of a registries.yaml is free of secrets, old and new. */
 import { afterEach, describe, expect, it } from 'vitest';
-import { forgetSecretsForTests, REDACTED, registerSecret } from '../../src/redact.js';
+import { parse } from 'yaml';
+import { forgetSecretsForTests, redact, REDACTED, registerSecret } from '../../src/redact.js';
 import { redactedDiff } from '../../src/registries/redacted-diff.js';
+import { registerConfigSecrets } from '../../src/registries/serialize.js';
 
-const OLD_SECRETS = ['old-user-4711', 'old-pass-Zq9!x', 'b2xkLXVzZXI6b2xkLXBhc3M=', 'old-identity-tok-1', 'mirror-pass-old'];
-const NEW_SECRETS = ['new-user-0815', 'new-pass-Yw8?y', 'bmV3LXVzZXI6bmV3LXBhc3M=', 'new-identity-tok-2', 'mirror-pass-new'];
+// The last two sit under keys that are not auth fields (a typo'd `token`, an unknown key): --no-strict
+// lets them through, and they are secrets all the same.
+const OLD_SECRETS = ['old-user-4711', 'old-pass-Zq9!x', 'b2xkLXVzZXI6b2xkLXBhc3M=', 'old-identity-tok-1', 'mirror-pass-old', 's3cr3t-token-old', 'unknown-key-val-old'];
+const NEW_SECRETS = ['new-user-0815', 'new-pass-Yw8?y', 'bmV3LXVzZXI6bmV3LXBhc3M=', 'new-identity-tok-2', 'mirror-pass-new', 's3cr3t-token-new', 'unknown-key-val-new'];
 
-const file = ([user, pass, auth, token, urlPass]: string[], endpoint: string) => `
+const file = ([user, pass, auth, token, urlPass, typo, unknown]: string[], endpoint: string) => `
 # a comment that mentions ${pass} should never be shown
 mirrors:
   docker.io:
@@ -25,9 +29,23 @@ configs:
       insecure_skip_verify: false
   flow.example.com:
     auth: {username: ${user}, password: ${pass}}
+  typo.example.com:
+    auth:
+      username: bob
+      token: ${typo}
+      bearer_secret: ${unknown}
+      nothing: null
+    tls: {insecure_skip_verify: true}
+  typo-flow.example.com:
+    auth: {username: bob, token: ${typo}, pin: [${unknown}]}
   unknown.example.com:
     extra:
       password: ${pass}
+auths:
+  legacy.example.com:
+    username: ${user}
+    tokn: ${typo}
+    misc: {deeper: ${unknown}}
 `;
 
 const OLD = file(OLD_SECRETS, 'https://old-mirror.example.com');
@@ -94,5 +112,33 @@ describe('redactedDiff', () => {
 
   it('keeps nulls visible: they hold nothing', () => {
     expect(redactedDiff(undefined, 'configs:\n  r:\n    auth:\n      password: null\n', 'x')).toContain('password: null');
+  });
+
+  it('redacts every value under auth and auths whatever its key, keeping the keys and nulls', () => {
+    const output = redactedDiff(undefined, NEW, 'registries.yaml');
+    expectNoSecret(output);
+    expect(output).toContain(`      auth:\n        username: ${REDACTED}\n        token: ${REDACTED}\n        bearer_secret: ${REDACTED}\n        nothing: null\n      tls:\n        insecure_skip_verify: true`);
+    expect(output).toContain(`    legacy.example.com:\n      username: ${REDACTED}\n      tokn: ${REDACTED}\n      misc:\n        deeper: ${REDACTED}`);
+    expect(output).not.toContain('bob');
+  });
+
+  it('names a changed typo\'d credential without showing it', () => {
+    const output = redactedDiff(OLD, file(NEW_SECRETS, 'https://old-mirror.example.com'), 'registries.yaml');
+    expectNoSecret(output);
+    expect(output).toContain('configs."typo.example.com".auth.token');
+    expect(output).toContain('configs."typo.example.com".auth.bearer_secret');
+    expect(output).toContain('auths."legacy.example.com".misc.deeper');
+  });
+});
+
+describe('registerConfigSecrets', () => {
+  afterEach(() => forgetSecretsForTests());
+
+  it('registers every value under auth and auths, whatever its key, so no log line can carry it', () => {
+    registerConfigSecrets(parse(NEW, { version: '1.1' }));
+    const line = NEW_SECRETS.filter((s) => !s.includes('user')).join(' ');
+    expect(redact(line)).toBe(NEW_SECRETS.filter((s) => !s.includes('user')).map(() => REDACTED).join(' '));
+    // A username is shown nowhere in a diff, but ordinary words like it are not hidden everywhere.
+    expect(redact('bob')).toBe('bob');
   });
 });

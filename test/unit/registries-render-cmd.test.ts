@@ -63,6 +63,21 @@ describe('registries render', () => {
     expect((error as UserError).message).toContain('--ca FILE installs a CA as /etc/k3s-devreg/ca.crt');
   });
 
+  it('with --no-strict, keeps a typo\'d auth key\'s value out of the output and out of the pre-redacted copy', async () => {
+    const TOKEN = 's3cr3t-token-value';
+    writeFileSync(join(cwd, 'typo.yaml'), `configs:\n  r.example.com:\n    auth: {username: bob, token: ${TOKEN}, other_key: ${TOKEN}-2}\n`);
+    const io = captureIo({ cwd });
+    await renderRegistriesWriterFiles({ ...request, file: 'typo.yaml', dir: 'typo', ca: undefined, strict: false, json: false }, io, recordingRunner());
+    for (const line of io.all().split('\n')) expect(line).not.toContain(TOKEN);
+    expect(io.stderr.join('\n')).toContain('configs."r.example.com".auth.token');
+    const secret = parse(readFileSync(join(cwd, 'typo', 'registries-secret.yaml'), 'utf8')) as Obj;
+    const redacted = Buffer.from(secret.data['registries.redacted.yaml'], 'base64').toString();
+    expect(redacted).not.toContain(TOKEN);
+    expect(redacted).toContain('token: <REDACTED>');
+    expect(redacted).toContain('other_key: <REDACTED>');
+    expect(readFileSync(join(cwd, 'typo', 'registries-writer.yaml'), 'utf8')).not.toContain(TOKEN);
+  });
+
   it('warns when --ca is given but no entry uses it', async () => {
     writeFileSync(join(cwd, 'plain.yaml'), 'mirrors:\n  docker.io: null\n');
     const io = captureIo({ cwd });

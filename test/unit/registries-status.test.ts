@@ -18,10 +18,20 @@ const EXPECTED_ARGV = [
   'kubectl --context lab get nodes --ignore-not-found --output json',
 ];
 
-const pod = (node: string, writer: Obj, podAnnotations: Obj = annotations) => ({
+/** The long-running container: its readiness probe says whether the host file matches the Secret NOW. */
+const READY = { ready: true, state: { running: { startedAt: '2024-01-01T00:00:00Z' } } };
+const NOT_READY = { ready: false, state: { running: { startedAt: '2024-01-01T00:00:00Z' } } };
+const STARTING = { ready: false, state: { waiting: { reason: 'ContainerCreating' } } };
+
+const pod = (node: string, writer: Obj, podAnnotations: Obj = annotations, check: Obj = READY) => ({
   metadata: { name: `w-${node}`, annotations: podAnnotations },
   spec: { nodeName: node },
-  status: { phase: 'Pending', initContainerStatuses: [{ name: 'writer', ...writer }] },
+  status: {
+    phase: writer.state?.terminated?.exitCode === 0 ? 'Running' : 'Pending',
+    conditions: [{ type: 'Initialized', status: 'True' }, { type: 'Ready', status: check.ready ? 'True' : 'False' }],
+    initContainerStatuses: [{ name: 'writer', ...writer }],
+    containerStatuses: [{ name: 'check', ...check }],
+  },
 });
 const done = (checksum: string, ca = 'none', result = 'updated') => ({ state: { terminated: { exitCode: 0, message: `result=${result} checksum=${checksum} ca=${ca}\n` } } });
 
@@ -29,13 +39,16 @@ const PODS = [
   pod('ok', done(GOOD)),
   pod('stale', done(OLD)),
   pod('ca', done(GOOD, 'c'.repeat(64))),
-  pod('broken', { state: { terminated: { exitCode: 1, message: 'mv: can\'t rename: Read-only file system\n' } } }),
-  pod('pulling', { state: { waiting: { reason: 'ImagePullBackOff' } } }),
+  pod('broken', { state: { terminated: { exitCode: 1, message: 'mv: can\'t rename: Read-only file system\n' } } }, annotations, STARTING),
+  pod('pulling', { state: { waiting: { reason: 'ImagePullBackOff' } } }, annotations, STARTING),
   // During a rollout the old pod may still be there; the current one counts.
   pod('rolling', done(OLD), { [ANNOTATION_REGISTRIES]: OLD }),
   pod('rolling', done(GOOD, 'none', 'unchanged')),
+  // The writer wrote the right file, but it was edited on the host since: the probe says so now.
+  pod('edited', done(GOOD), annotations, NOT_READY),
+  pod('starting', done(GOOD), annotations, STARTING),
 ];
-const NODES = ['ok', 'stale', 'ca', 'broken', 'pulling', 'rolling', 'tainted'];
+const NODES = ['ok', 'stale', 'ca', 'broken', 'pulling', 'rolling', 'edited', 'starting', 'tainted'];
 
 function cluster(withDaemonSet = true) {
   return (call: RecordedCall) => {
@@ -65,6 +78,8 @@ describe('registriesStatus', () => {
       ['broken', 'failed'],
       ['pulling', 'pending'],
       ['rolling', 'matches'],
+      ['edited', 'differs'],
+      ['starting', 'pending'],
       ['tainted', 'no-pod'],
     ]);
     const byNode = Object.fromEntries(rows.map((r) => [r.node, r]));
@@ -74,6 +89,9 @@ describe('registriesStatus', () => {
     expect(byNode.pulling!.detail).toContain('ImagePullBackOff');
     expect(byNode.rolling!.result).toBe('unchanged');
     expect(byNode.ca!.detail).toContain('CA');
+    expect(byNode.edited!.detail).toContain('changed on the host since the writer ran');
+    expect(byNode.starting!.detail).toContain('ContainerCreating');
+    expect(byNode.ok!.detail).toContain('checked every 10s');
     expect(formatStatusTable(rows).split('\n')[0]).toMatch(/^NODE\s+ROLE\s+FILE\s+DETAIL$/);
   });
 

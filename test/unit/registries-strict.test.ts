@@ -57,11 +57,18 @@ describe('checkRegistries', () => {
     );
   });
 
-  it('lists every problem at once', () => {
-    const message = problemOf(() => strict({ mirrors: { a: { endpoints: [] } }, configs: { b: { auth: { token: 'x' } } } }));
-    expect(message).toContain('2 problems');
-    expect(message).toContain('endpoints');
-    expect(message).toContain('token');
+  it('lists every problem at once, in one line', () => {
+    const message = problemOf(() => strict({ mirrors: { a: { endpoints: [] } }, configs: { b: { auth: { token: 'x' } }, c: { tls: { insecure_skip_verify: 'yes' } } } }));
+    expect(message).toBe(
+      'the registries file has 3 problems: ' +
+        '(1) mirrors.a.endpoints: unknown key, which k3s ignores without a word; did you mean endpoint?; ' +
+        '(2) configs.b.auth.token: unknown key, which k3s ignores without a word; did you mean identity_token?; ' +
+        '(3) configs.c.tls.insecure_skip_verify: must be true or false: ' +
+        'fix them, or pass --no-strict to only warn about unknown keys and paths the nodes may not see',
+    );
+    expect(problemOf(() => lenient({ configs: { r: { auth: { password: 1234 } } } }))).toBe(
+      'the registries file has 1 problem: configs.r.auth.password: must be a string (quote the value in YAML): fix it (k3s would fail to read the file)',
+    );
   });
 
   it('accepts valid files, nulls and wildcards without a word', () => {
@@ -117,9 +124,11 @@ describe('loadRegistriesFile', () => {
   it('names the line of each problem', async () => {
     const file = write('typo.yaml', 'mirrors:\n  docker.io:\n    endpoints:\n      - https://m\nconfigs:\n  r:\n    auth:\n      token: x\n');
     const error = await loadRegistriesFile(file, options).catch((e: unknown) => e);
-    expect((error as UserError).message).toContain('mirrors."docker.io".endpoints (line 3)');
-    expect((error as UserError).message).toContain('configs.r.auth.token (line 8)');
-    expect((error as UserError).message).toContain(file);
+    const message = (error as UserError).message;
+    expect(message).toContain(`${file} has 2 problems: (1) mirrors."docker.io".endpoints (line 3): unknown key`);
+    expect(message).toContain('; (2) configs.r.auth.token (line 8): unknown key');
+    expect(message).toMatch(/: fix them, or pass --no-strict [^\n]*$/);
+    expect(message).not.toContain('\n');
   });
 
   it('reports a YAML syntax error with its line', async () => {

@@ -291,8 +291,8 @@ describe('kubectl wrappers', () => {
     await kubectl.deletePod(run, 'k3d-devreg', 'default', 'p', true);
     expect(run.lines()).toEqual([
       'kubectl --context k3d-devreg --namespace default logs pod/p',
-      'kubectl --context k3d-devreg --namespace default delete pod p --ignore-not-found --wait=false',
-      'kubectl --context k3d-devreg --namespace default delete pod p --ignore-not-found --wait=true --timeout=60s',
+      'kubectl --context k3d-devreg --namespace default delete pod --selector app.kubernetes.io/managed-by=k3s-devreg --field-selector metadata.name=p --ignore-not-found --wait=false',
+      'kubectl --context k3d-devreg --namespace default delete pod --selector app.kubernetes.io/managed-by=k3s-devreg --field-selector metadata.name=p --ignore-not-found --wait=true --timeout=60s',
     ]);
   });
 

@@ -102,12 +102,12 @@ describe('verify', () => {
       'docker login localhost:31113 --username devreg --password-stdin',
       `docker build --tag localhost:31113/hello-world-example:v1 --build-arg BASE=k3s-devreg-test/busybox:local ${EXAMPLE_DIR}`,
       'docker push localhost:31113/hello-world-example:v1',
-      'kubectl --context k3d-devreg --namespace default delete pod k3s-devreg-verify --ignore-not-found --wait=true --timeout=60s',
+      'kubectl --context k3d-devreg --namespace default delete pod --selector app.kubernetes.io/managed-by=k3s-devreg --field-selector metadata.name=k3s-devreg-verify --ignore-not-found --wait=true --timeout=60s',
       'kubectl --context k3d-devreg create --filename -',
       'kubectl --context k3d-devreg --namespace default get pod k3s-devreg-verify --ignore-not-found --output json',
       'kubectl --context k3d-devreg --namespace default get pod k3s-devreg-verify --ignore-not-found --output json',
       'kubectl --context k3d-devreg --namespace default logs pod/k3s-devreg-verify',
-      'kubectl --context k3d-devreg --namespace default delete pod k3s-devreg-verify --ignore-not-found --wait=false',
+      'kubectl --context k3d-devreg --namespace default delete pod --selector app.kubernetes.io/managed-by=k3s-devreg --field-selector metadata.name=k3s-devreg-verify --ignore-not-found --wait=false',
     ]);
     for (const call of world.runner.calls.slice(0, 3)) expect(call.env).toEqual({ DOCKER_CONFIG: join(tmp, 'docker') });
     expect(world.runner.calls[0]!.input).toBe(PASSWORD);
@@ -136,7 +136,7 @@ describe('verify', () => {
     await expect(verifyRoundTrip({ run: world.runner, name: 'devreg', hostPort: 31113, credentials, clock: fakeClock() })).rejects.toThrow(
       'the pod k3s-devreg-verify running container-registry.local:5000/hello-world-example:latest failed: the container failed (CrashLoopBackOff: exec: "echo": not found)',
     );
-    expect(world.runner.lines().at(-1)).toContain('delete pod k3s-devreg-verify');
+    expect(world.runner.lines().at(-1)).toContain('delete pod --selector app.kubernetes.io/managed-by=k3s-devreg --field-selector metadata.name=k3s-devreg-verify');
   });
 });
 

@@ -66,9 +66,9 @@ describe('up on a fresh machine', () => {
       'docker login localhost:31113 --username devreg --password-stdin',
       `docker build --tag localhost:31113/hello-world-example:latest ${join(process.cwd(), 'example')}/`,
       'docker push localhost:31113/hello-world-example:latest',
-      'kubectl --context k3d-devreg --namespace default delete pod k3s-devreg-verify --ignore-not-found --wait=true --timeout=60s',
+      'kubectl --context k3d-devreg --namespace default delete pod --selector app.kubernetes.io/managed-by=k3s-devreg --field-selector metadata.name=k3s-devreg-verify --ignore-not-found --wait=true --timeout=60s',
       'kubectl --context k3d-devreg create --filename -',
-      'kubectl --context k3d-devreg --namespace default delete pod k3s-devreg-verify --ignore-not-found --wait=false',
+      'kubectl --context k3d-devreg --namespace default delete pod --selector app.kubernetes.io/managed-by=k3s-devreg --field-selector metadata.name=k3s-devreg-verify --ignore-not-found --wait=false',
     ]);
     const login = world.runner.calls.find((c) => c.args[0] === 'login');
     expect(login?.input).toBe(PASSWORD);
@@ -326,7 +326,7 @@ describe('up failure paths: clear message, non-zero exit, nothing secret', () =>
     const io = captureIo({ env });
     expect(await up(world, io)).toBe(1);
     expect(io.stderr.at(-1)).toContain('the pod ran but its log does not say hello');
-    expect(world.runner.lines().at(-1)).toBe('kubectl --context k3d-devreg --namespace default delete pod k3s-devreg-verify --ignore-not-found --wait=false');
+    expect(world.runner.lines().at(-1)).toBe('kubectl --context k3d-devreg --namespace default delete pod --selector app.kubernetes.io/managed-by=k3s-devreg --field-selector metadata.name=k3s-devreg-verify --ignore-not-found --wait=false');
   });
 
   it('after a failure half-way, the next up resumes: no second create, and the rest is done', async () => {
