@@ -1,8 +1,10 @@
 #!/bin/sh
-# Init container of the k3s-devreg registries writer DaemonSet (POSIX sh, busybox applets only).
+# Init container of the k3s-devreg registries writer DaemonSet (POSIX sh, busybox applets only);
+# with the argument `check`, the readiness probe of the pod's long-running container (see below).
 # On its node it writes /etc/rancher/k3s/registries.yaml (and the CA) from the mounted Secret, only
 # when the content differs, atomically (temp file in the same folder + mv), and logs a unified diff
-# in which every username/password/auth/identity_token value is <REDACTED>. It never prints a secret:
+# in which every username/password/auth/identity_token value, and every value under an auth: or
+# auths: key whatever its key, is <REDACTED>. It never prints a secret:
 # the new side comes pre-redacted from the Secret, the old side is redacted here BEFORE diffing.
 set -eu
 umask 077
@@ -16,34 +18,84 @@ NODE=${NODE_NAME:-$(hostname)}
 DEST=$DEST_DIR/registries.yaml
 TMP=$DEST.k3s-devreg-tmp.$$
 CA_TMP=$CA_DEST_DIR/ca.crt.k3s-devreg-tmp.$$
+
+# `check`: the readiness probe of the pod's long-running container (every 10s). Exit 0 only while
+# the host holds exactly the Secret's file (and CA) NOW, so `registries status` sees later edits.
+# Reads only (its mounts are read-only); the one line it prints (in pod events) names no value.
+if [ "${1:-}" = check ]; then
+  # Salted, like the summary below: the same checksum `registries status` expects.
+  salted() { cat "$SRC_DIR/salt" "$1" | sha256sum | cut -d ' ' -f 1; }
+  if [ ! -f "$DEST" ]; then echo "$SHOWN is missing"; exit 1; fi
+  if [ "$(salted "$DEST")" != "$(salted "$SRC_DIR/registries.yaml")" ]; then
+    echo "$SHOWN differs from the Secret (edited on the host since the writer ran, or the Secret changed)"; exit 1
+  fi
+  if [ -f "$SRC_DIR/ca.crt" ] && ! cmp -s "$SRC_DIR/ca.crt" "$CA_DEST_DIR/ca.crt"; then
+    echo "/etc/k3s-devreg/ca.crt differs from the Secret"; exit 1
+  fi
+  exit 0
+fi
+
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK" "$TMP" "$CA_TMP"' EXIT
 
 # Secret values of a registries.yaml on the host, which a person may have written in any style:
 # block (key: value, quoted, multi-line, block scalars), flow ({password: x}) and URL user:pass@.
-# Comment lines are dropped (they may mention a password). Unsure means redacted.
+# Every username/password/auth/identity_token value is a secret, and so is EVERY value nested under
+# an auth: or auths: key, whatever its key (a typo such as token: that --no-strict let through); only
+# keys and nulls are shown there. Comment lines are dropped (they may mention a password). Unsure
+# means redacted.
 redact() {
-  awk '
-    BEGIN { skip = -1; KEY = "[\"'"'"']?(username|password|auth|identity_token)[\"'"'"']?[ \t]*:" }
+  awk -v q="'" '
+    BEGIN {
+      skip = -1; block = -1
+      KEY = "[\"" q "]?(username|password|auth|auths|identity_token)[\"" q "]?[ \t]*:"
+      # Any mapping key: quoted, or plain (a plain key cannot hold ": ", so it never eats the value).
+      ANYKEY = "(\"[^\"]*\"|" q "[^" q "]*" q "|[^ \t:#\"" q "{\\[,]([^:\t#]|:[^ \t])*)[ \t]*:([ \t]|$)"
+      # Values that hold nothing: null, and an empty mapping or list.
+      EMPTY = "^(null|Null|NULL|~|\\{\\}|\\[\\])[ \t]*(#.*)?$"
+    }
     {
       line = $0
+      # Comment lines go first, so that one at column 0 inside a block neither ends it nor shows.
+      if (line ~ /^[ \t]*#/) next
       match(line, /^[ -]*/); col = RLENGTH
+      # Continuation lines of a value already shown as <REDACTED>.
       if (skip >= 0) {
         if (line ~ /^[ \t]*$/) next
-        if (col > skip && !(nested && line ~ /^[ -]*["'"'"']?[A-Za-z_][A-Za-z0-9_-]*["'"'"']?[ \t]*:([ \t]|$)/)) next
-        skip = -1; nested = 0
+        if (col > skip) next
+        skip = -1
       }
-      if (line ~ /^[ \t]*#/) next
+      # Leaving an auth:/auths: block: a line indented no deeper than its key.
+      if (block >= 0 && line !~ /^[ \t]*$/ && col <= block) block = -1
       gsub(/:\/\/[^\/@ \t]+@/, "://<REDACTED>@", line)
+      if (block >= 0) {
+        if (line ~ /^[ \t]*$/) { print line; next }
+        if (match(line, "^[ -]*" ANYKEY)) {
+          head = substr(line, 1, RLENGTH); rest = substr(line, RLENGTH + 1)
+          sub(/[ \t]+$/, "", head); sub(/^[ \t]+/, "", rest)
+          if (rest ~ EMPTY) { sub(/[ \t]*#.*$/, "", rest); print head " " rest; next }
+          # "key:" alone opens a mapping or a list (processed line by line), or starts a multi-line
+          # plain value (its lines have no key and are dropped below).
+          if (rest ~ /^(#.*)?$/) { print head; next }
+          print head " <REDACTED>"; skip = col; next
+        }
+        # A list item with a value: the dash stays, the value goes with its continuation lines.
+        if (match(line, /^[ \t]*-([ \t]|$)/)) { print substr(line, 1, RLENGTH) (line ~ /^[ \t]*-[ \t]*$/ ? "" : "<REDACTED>"); skip = col; next }
+        # Anything else inside the block is part of a value.
+        next
+      }
       if (match(line, "^[ -]*" KEY)) {
         head = substr(line, 1, RLENGTH); rest = substr(line, RLENGTH + 1)
         sub(/^[ \t]+/, "", rest)
-        if (rest ~ /^(null|Null|NULL|~)[ \t]*(#.*)?$/) { sub(/[ \t]*#.*$/, "", rest); print head " " rest; next }
-        # The value may continue on more indented lines; "auth:" alone may open a mapping instead.
-        skip = col; nested = (rest ~ /^(#.*)?$/ && head ~ /auth["'"'"']?[ \t]*:$/)
-        print (nested ? head : head " <REDACTED>"); next
+        if (rest ~ EMPTY) { sub(/[ \t]*#.*$/, "", rest); print head " " rest; next }
+        # "auth:"/"auths:" alone opens a block whose every value is a secret.
+        if (rest ~ /^(#.*)?$/ && head ~ ("auths?[\"" q "]?[ \t]*:$")) { block = col; print head; next }
+        # The value may continue on more indented lines.
+        skip = col
+        print head " <REDACTED>"; next
       }
-      if (match(line, "[{,][ \t]*" KEY)) { print substr(line, 1, RSTART + RLENGTH - 1) " <REDACTED>"; next }
+      # Flow style: everything after the key goes, and so do the lines a flow collection continues on.
+      if (match(line, "[{,][ \t]*" KEY)) { print substr(line, 1, RSTART + RLENGTH - 1) " <REDACTED>"; skip = col; next }
       print line
     }' "$1"
 }

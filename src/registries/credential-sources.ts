@@ -11,6 +11,14 @@ import { formatCommand, type Runner } from '../tools/run.js';
 
 export type CredentialReference = { fromEnv: string } | { fromFile: string } | { fromCommand: string[] };
 
+/** Where a reference sits in the registries file: its path (formatPath) and, when known, its line. */
+export interface Site {
+  path: string;
+  line?: number;
+}
+
+export const describeSite = (site: Site): string => `${site.path}${site.line ? ` (line ${site.line})` : ''}`;
+
 export interface ResolveContext {
   runner: Runner;
   env: NodeJS.ProcessEnv;
@@ -28,6 +36,7 @@ function finish(value: string, where: string, source: string): string {
   if (value.length === 0) throw new UserError(`${where}: ${source} gave an empty value`, 'make it print or hold the secret');
   registerSecret(value);
   if (/[\r\n]/.test(value)) {
+    for (const line of value.split(/\r?\n/)) registerSecret(line.trim());
     throw new UserError(`${where}: ${source} gave more than one line`, 'make it print only the secret, on one line');
   }
   return value;
@@ -59,28 +68,47 @@ function fromEnv(name: string, where: string, context: ResolveContext): string {
   return finish(value, where, `environment variable ${name}`);
 }
 
-async function fromCommand(argv: string[], where: string, context: ResolveContext): Promise<string> {
+/**
+ * One line of what a failing command wrote on stderr: the last one that reads like an error, else
+ * the last one (tools like age end with a "report bugs at ..." line after the real reason).
+ */
+function reasonLine(text: string): string {
+  const lines = text.split(/\r?\n/).map((line) => line.trim()).filter(Boolean);
+  const errors = lines.filter((line) => /\b(error|failed|fatal|denied|invalid|cannot|can't|unable|no such|not found)\b/i.test(line));
+  return errors.at(-1) ?? lines.at(-1) ?? '';
+}
+
+async function fromCommand(argv: string[], site: Site, context: ResolveContext): Promise<string> {
   const [file, ...args] = argv as [string, ...string[]];
   const shown = formatCommand(file, args);
+  const where = describeSite(site);
   const timeoutMs = context.timeoutMs ?? 120_000;
   const result = await context.runner(file, args, { cwd: context.baseDir, timeoutMs });
   if (result.notFound) throw new UserError(`${where}: command ${file} not found`, `install ${file}, or fix the fromCommand list`);
+  if (result.exitCode !== 0 || result.timedOut) {
+    // A half-working command may have printed the secret on stdout before failing, and echo it on
+    // stderr too: every stdout line is a secret from now on, so neither this error nor any later
+    // line shows it. stdout itself is never shown.
+    registerSecret(result.stdout.trim());
+    for (const line of result.stdout.split(/\r?\n/)) registerSecret(line.trim());
+  }
+  const credential = `\`${shown}\` (credential for ${site.path}${site.line ? `, line ${site.line}` : ''})`;
   if (result.timedOut) {
-    throw new ToolError(`${where}: \`${shown}\` did not finish within ${timeoutMs / 1000}s`, 'make sure it runs without waiting for input');
+    throw new ToolError(`${credential} did not finish within ${timeoutMs / 1000}s`, 'make sure it runs without waiting for input');
   }
   if (result.exitCode !== 0) {
-    // stdout is never shown: a half-working command may have printed the secret before failing.
-    const stderr = redact(result.stderr.trim().split('\n').slice(-5).join('\n  '));
+    const said = redact(reasonLine(result.stderr));
     throw new ToolError(
-      `${where}: \`${shown}\` failed with exit code ${result.exitCode}${stderr ? `:\n  ${stderr}` : ' and no error output'}`,
-      'run the command yourself to see why, then try again',
+      `${credential} failed with exit code ${result.exitCode}${said ? `: ${said}` : ' and no error output'}`,
+      'fix the command or run it by hand to see why',
     );
   }
   return finish(stripNewline(result.stdout), where, `\`${shown}\``);
 }
 
-export function resolveReference(ref: CredentialReference, where: string, context: ResolveContext): Promise<string> {
+export function resolveReference(ref: CredentialReference, site: Site, context: ResolveContext): Promise<string> {
+  const where = describeSite(site);
   if ('fromEnv' in ref) return Promise.resolve().then(() => fromEnv(ref.fromEnv, where, context));
   if ('fromFile' in ref) return fromFile(ref.fromFile, where, context);
-  return fromCommand(ref.fromCommand, where, context);
+  return fromCommand(ref.fromCommand, site, context);
 }

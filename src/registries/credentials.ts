@@ -10,7 +10,7 @@
  * allows strings only). fromCommand is an argv list, run without a shell.
  */
 import { UserError } from '../errors.js';
-import { resolveReference, type CredentialReference, type ResolveContext } from './credential-sources.js';
+import { describeSite, resolveReference, type CredentialReference, type ResolveContext } from './credential-sources.js';
 import { suggestKey } from './suggest.js';
 import { formatPath, isPlainObject, isSecretKey, SECRET_KEYS } from './types.js';
 
@@ -55,8 +55,9 @@ export async function resolveCredentialReferences(
 ): Promise<unknown> {
   const walk = async (node: unknown, path: string[]): Promise<unknown> => {
     const line = context.locate?.(path);
-    const where = `${formatPath(path)}${line ? ` (line ${line})` : ''}`;
-    if (isSecretSlot(path) && isPlainObject(node)) return resolveReference(parseReference(node, where), where, context);
+    const site = { path: formatPath(path), ...(line ? { line } : {}) };
+    const where = describeSite(site);
+    if (isSecretSlot(path) && isPlainObject(node)) return resolveReference(parseReference(node, where), site, context);
     const [section, , middle, field] = path;
     if (looksLikeReference(node) && section === 'configs' && middle === 'auth' && path.length === 4) {
       throw new UserError(`${where}: ${field} is not an auth field k3s reads; ${suggestKey(field ?? '', SECRET_KEYS)}`, 'use username, password, auth or identity_token');

@@ -7,17 +7,12 @@ import { createTwoFilesPatch } from 'diff';
 import { parse } from 'yaml';
 import { redact } from '../redact.js';
 import { redactRegistries, serializeRegistries } from './serialize.js';
-import { formatPath, isPlainObject, isSecretKey } from './types.js';
+import { formatPath, mapScalars } from './types.js';
 
 /** Every secret value by its path, to say which credentials changed without showing any. */
-function secretValues(node: unknown, path: string[] = [], found = new Map<string, string>()): Map<string, string> {
-  if (Array.isArray(node)) node.forEach((item, i) => secretValues(item, [...path, String(i)], found));
-  else if (isPlainObject(node)) {
-    for (const [key, value] of Object.entries(node)) {
-      if (isSecretKey(key) && value !== null && !isPlainObject(value)) found.set(formatPath([...path, key]), JSON.stringify(value));
-      else secretValues(value, [...path, key], found);
-    }
-  }
+function secretValues(node: unknown): Map<string, string> {
+  const found = new Map<string, string>();
+  mapScalars(node, (path, value) => found.set(formatPath(path), JSON.stringify(value)));
   return found;
 }
 

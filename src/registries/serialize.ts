@@ -5,7 +5,7 @@
  */
 import { stringify } from 'yaml';
 import { REDACTED, registerSecret } from '../redact.js';
-import { isPlainObject, isSecretKey } from './types.js';
+import { mapScalars } from './types.js';
 
 // lineWidth 0: a long token folded over two lines could not be redacted line by line on the node.
 export const serializeRegistries = (config: unknown): string => stringify(config ?? {}, { version: '1.1', lineWidth: 0 });
@@ -14,27 +14,35 @@ const URL_USERINFO = /([a-z][a-z0-9+.-]*:\/\/)([^/@\s]+)@/gi;
 
 /**
  * A copy with every username, password, auth and identity_token value (at any depth, so also in
- * unknown keys) replaced by <REDACTED>, and credentials in URLs (https://user:pass@host) too.
- * Nulls stay: they hold nothing, and showing them keeps the diff honest.
+ * unknown keys), every value under an auth/auths mapping whatever its key (a typo such as `token`
+ * that --no-strict let through), and credentials in URLs (https://user:pass@host) replaced by
+ * <REDACTED>. Nulls stay: they hold nothing, and showing them keeps the diff honest.
  */
 export function redactRegistries(value: unknown): unknown {
-  const walk = (node: unknown, key?: string): unknown => {
-    if (key !== undefined && isSecretKey(key) && node !== null && !isPlainObject(node)) return REDACTED;
-    if (typeof node === 'string') return node.replace(URL_USERINFO, `$1${REDACTED}@`);
-    if (Array.isArray(node)) return node.map((item) => walk(item));
-    if (!isPlainObject(node)) return node;
-    return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, walk(v, k)]));
-  };
-  return walk(value);
+  return mapScalars(value, () => REDACTED, (scalar) => (typeof scalar === 'string' ? scalar.replace(URL_USERINFO, `$1${REDACTED}@`) : scalar));
 }
 
-/** Literal secrets in a user's file are registered too, so no log line or error can carry them. */
+/**
+ * Literal secrets in a user's file are registered too, so no log line or error can carry them: every
+ * value redactRegistries hides, except usernames (a literal `username: admin` would otherwise hide the
+ * word everywhere; diffs still show it redacted), and credentials in URLs. Booleans are never secrets
+ * (registering "true" would hide the word).
+ */
 export function registerConfigSecrets(value: unknown): void {
-  const walk = (node: unknown, key?: string): void => {
-    if (key !== undefined && key !== 'username' && isSecretKey(key) && typeof node === 'string') registerSecret(node);
-    if (typeof node === 'string') for (const match of node.matchAll(URL_USERINFO)) registerSecret(match[2]);
-    if (Array.isArray(node)) node.forEach((item) => walk(item));
-    if (isPlainObject(node)) Object.entries(node).forEach(([k, v]) => walk(v, k));
+  const register = (scalar: unknown): void => {
+    // A block scalar (`identity_token: |`) ends in a newline, which a log line would not carry.
+    if (typeof scalar === 'string') [scalar, scalar.trim(), ...scalar.split('\n').map((l) => l.trim())].forEach(registerSecret);
+    else if (typeof scalar === 'number') registerSecret(String(scalar));
+    else if (Array.isArray(scalar)) scalar.forEach(register);
   };
-  walk(value);
+  mapScalars(
+    value,
+    (path, scalar) => {
+      if (path.at(-1) !== 'username') register(scalar);
+    },
+    (scalar) => {
+      // user:pass, and the password on its own (a tool may print it without the user).
+      if (typeof scalar === 'string') for (const match of scalar.matchAll(URL_USERINFO)) [match[2], match[2]?.split(':').slice(1).join(':')].forEach(registerSecret);
+    },
+  );
 }

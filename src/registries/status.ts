@@ -1,19 +1,22 @@
 /**
- * Per node: does /etc/rancher/k3s/registries.yaml hold what the Secret holds? Each writer pod
- * reports the salted checksum of the file it wrote or found (its termination message); the
- * DaemonSet's template carries the expected one. All of it comes from three read-only kubectl calls.
+ * Per node: does /etc/rancher/k3s/registries.yaml hold what the Secret holds, now? Each pod's writer
+ * reports what it did and the salted checksum of the file it left (its termination message); the
+ * pod's check container then re-checks the host file every CHECK_PERIOD_SECONDS (readiness probe), so
+ * an edit on the host after the writer ran shows as the pod turning unready. The DaemonSet's
+ * template carries the expected checksum. All of it comes from three read-only kubectl calls.
  */
 import { UserError } from '../errors.js';
 import {
   ANNOTATION_CA,
   ANNOTATION_REGISTRIES,
-  WRITER_INIT_CONTAINER,
+  CHECK_PERIOD_SECONDS,
   WRITER_NAME,
   WRITER_NAMESPACE,
   WRITER_SELECTOR,
 } from '../render/registries-daemonset.js';
-import { getDaemonSet, getNodeRoles, listPods, type PodSummary } from '../tools/kubectl.js';
+import { getDaemonSet, getNodeRoles } from '../tools/kubectl.js';
 import type { Runner } from '../tools/run.js';
+import { listWriterPods, type WriterPod } from './writer-pods.js';
 
 export type NodeFileState = 'matches' | 'differs' | 'pending' | 'failed' | 'no-pod';
 export type WriteResult = 'created' | 'updated' | 'unchanged';
@@ -32,9 +35,9 @@ export interface NodeRegistriesStatus {
 export const SELECTOR = Object.entries(WRITER_SELECTOR).map(([k, v]) => `${k}=${v}`).join(',');
 const SUMMARY = /result=(created|updated|unchanged) checksum=([0-9a-f]{64}) ca=(\S+)/;
 
-function nodeState(pod: PodSummary | undefined, expected: string, expectedCa: string): Omit<NodeRegistriesStatus, 'node' | 'role' | 'restart'> {
+function nodeState(pod: WriterPod | undefined, expected: string, expectedCa: string): Omit<NodeRegistriesStatus, 'node' | 'role' | 'restart'> {
   if (!pod) return { state: 'no-pod', detail: 'no writer pod on this node (is it schedulable and Linux?)' };
-  const writer = pod.init.find((c) => c.name === WRITER_INIT_CONTAINER);
+  const { writer, check } = pod;
   if (!writer || writer.exitCode === undefined) {
     return { state: 'pending', detail: writer?.waitingReason ? `writer waiting: ${writer.waitingReason}` : `writer not finished (pod ${pod.phase})` };
   }
@@ -44,9 +47,22 @@ function nodeState(pod: PodSummary | undefined, expected: string, expectedCa: st
     return { state: 'failed', detail: `writer exited with ${writer.exitCode}${said ? `: ${said}` : ''}` };
   }
   const result = summary[1] as WriteResult;
-  if (summary[2] !== expected) return { state: 'differs', result, detail: 'the file on the host is not the one in the Secret (an older pod, or edited since)' };
+  if (summary[2] !== expected) return { state: 'differs', result, detail: 'the writer on this node wrote another version (an older pod)' };
   if (summary[3] !== expectedCa) return { state: 'differs', result, detail: 'the CA on the host is not the one in the Secret' };
-  return { state: 'matches', result, detail: result === 'unchanged' ? 'already up to date' : `${result} by the writer` };
+  // What the writer left was right; whether it still is, the check container's probe says.
+  if (pod.ready) {
+    const did = result === 'unchanged' ? 'already up to date' : `${result} by the writer`;
+    return { state: 'matches', result, detail: `${did}; checked every ${CHECK_PERIOD_SECONDS}s` };
+  }
+  if (!check?.running || pod.terminating) {
+    const why = pod.terminating ? 'pod terminating' : check?.waitingReason ? `check waiting: ${check.waitingReason}` : `check not started (pod ${pod.phase})`;
+    return { state: 'pending', result, detail: why };
+  }
+  return {
+    state: 'differs',
+    result,
+    detail: `the file (or CA) was changed on the host since the writer ran: run registries apply, or delete pod ${pod.name} to rewrite it`,
+  };
 }
 
 export async function registriesStatus(runner: Runner, context: string): Promise<NodeRegistriesStatus[]> {
@@ -59,7 +75,7 @@ export async function registriesStatus(runner: Runner, context: string): Promise
   }
   const expected = daemonSet.templateAnnotations[ANNOTATION_REGISTRIES] ?? '';
   const expectedCa = daemonSet.templateAnnotations[ANNOTATION_CA] ?? 'none';
-  const pods = await listPods(runner, context, WRITER_NAMESPACE, SELECTOR);
+  const pods = await listWriterPods(runner, context, SELECTOR);
   const nodes = await getNodeRoles(runner, context);
   return nodes.map(({ name, controlPlane }) => {
     const onNode = pods.filter((p) => p.node === name);

@@ -132,9 +132,14 @@ export function checkRegistries(value: unknown, options: CheckOptions): { warnin
   const fatal = problems.filter((p) => options.strict || !p.demotable);
   const warnings = [...problems.filter((p) => !fatal.includes(p)), ...advice(config)].map(describe);
   if (fatal.length) {
-    const list = fatal.map((p) => `\n  - ${describe(p)}`).join('');
-    const tail = fatal.some((p) => p.demotable) ? 'correct them, or pass --no-strict to report unknown keys and paths as warnings' : 'correct them';
-    throw new UserError(`${label} has ${fatal.length} problem${fatal.length > 1 ? 's' : ''}:${list}\n  (k3s would ignore or reject these)`, tail);
+    // One line (problem: fix), numbered because a problem's own text may hold "; ".
+    const one = fatal.length === 1;
+    const list = one ? describe(fatal[0]!) : fatal.map((p, i) => `(${i + 1}) ${describe(p)}`).join('; ');
+    const them = one ? 'it' : 'them';
+    const fix = fatal.some((p) => p.demotable)
+      ? `fix ${them}, or pass --no-strict to only warn about unknown keys and paths the nodes may not see`
+      : `fix ${them} (k3s would fail to read the file)`;
+    throw new UserError(`${label} has ${fatal.length} problem${one ? '' : 's'}: ${list}`, fix);
   }
   return { warnings };
 }

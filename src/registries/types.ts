@@ -43,6 +43,32 @@ export type SecretKey = (typeof SECRET_KEYS)[number];
 
 export const isSecretKey = (key: string): key is SecretKey => (SECRET_KEYS as readonly string[]).includes(key);
 
+/**
+ * A copy of `value` in which every secret scalar is replaced by `secret(path, value)` and every other
+ * scalar by `other(value)`. Secret: the value of a SECRET_KEYS key (a list there counts as one value)
+ * and every non-null scalar at any depth under a mapping held by auth, auths or another SECRET_KEYS
+ * key. configs.<host>.auth and the deprecated auths.<host> hold nothing but credentials, so a typo
+ * that --no-strict lets through (`token:`) is a secret too. Matched by key name at any depth, as
+ * SECRET_KEYS are: unsure means secret. Nulls hold nothing and stay.
+ */
+export function mapScalars(value: unknown, secret: (path: string[], scalar: unknown) => unknown, other: (scalar: unknown) => unknown = (s) => s): unknown {
+  const walk = (node: unknown, path: string[], underAuth: boolean): unknown => {
+    if (node === null || node === undefined) return node;
+    const key = path.at(-1);
+    const secretKey = key !== undefined && isSecretKey(key);
+    if (Array.isArray(node)) {
+      if (secretKey && !underAuth) return secret(path, node);
+      return node.map((item, i) => walk(item, [...path, String(i)], underAuth));
+    }
+    if (isPlainObject(node)) {
+      const opens = underAuth || secretKey || key === 'auths';
+      return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, walk(v, [...path, k], opens)]));
+    }
+    return underAuth || secretKey ? secret(path, node) : other(node);
+  };
+  return walk(value, [], false);
+}
+
 /** The fields that name a file on the node (not on the developer's machine). */
 export const NODE_FILE_KEYS = ['ca_file', 'cert_file', 'key_file'] as const;
 

@@ -83,7 +83,6 @@ export async function prepareWriter(inputs: WriterInputs): Promise<PreparedWrite
   }
   const registriesYaml = HOST_FILE_HEADER + serializeRegistries(loaded.config);
   const writerImage = inputs.env.K3S_DEVREG_WRITER_IMAGE;
-  const pauseImage = inputs.env.K3S_DEVREG_PAUSE_IMAGE;
   const writerScript = await readFile(new URL('../../assets/registries-writer.sh', import.meta.url), 'utf8');
   const rendered = renderRegistriesWriter({
     registriesYaml,
@@ -92,7 +91,6 @@ export async function prepareWriter(inputs: WriterInputs): Promise<PreparedWrite
     salt: inputs.salt ?? newSalt(),
     writerScript,
     ...(writerImage ? { writerImage: validateImage(writerImage, 'K3S_DEVREG_WRITER_IMAGE') } : {}),
-    ...(pauseImage ? { pauseImage: validateImage(pauseImage, 'K3S_DEVREG_PAUSE_IMAGE') } : {}),
   });
   return { rendered, registriesYaml, ...(caCert !== undefined ? { caCert } : {}), warnings };
 }

@@ -1,7 +1,9 @@
 /**
  * Manifests that put a registries.yaml (and a CA) on every node of an existing k3s cluster: a Secret
  * with the content, a ConfigMap with assets/registries-writer.sh, and a DaemonSet whose init container
- * runs the script against the host's /etc/rancher/k3s and exits; a pause container then holds the pod.
+ * runs the script against the host's /etc/rancher/k3s and exits. A tiny container (the same image,
+ * asleep) then holds the pod, and its readiness probe (`registries-writer.sh check`, read-only) says
+ * every 10s whether the host file still matches the Secret: `registries status` reads pod readiness.
  * Pure: the caller reads the script and supplies the salt.
  */
 import { createHash } from 'node:crypto';
@@ -13,9 +15,10 @@ export const WRITER_NAMESPACE = 'kube-system';
 export const WRITER_NAME = 'k3s-devreg-registries';
 export const WRITER_SELECTOR = { 'app.kubernetes.io/name': WRITER_NAME };
 export const WRITER_INIT_CONTAINER = 'writer';
+/** The long-running container whose readiness probe compares the host file with the Secret. */
+export const WRITER_CHECK_CONTAINER = 'check';
+export const CHECK_PERIOD_SECONDS = 10;
 export const DEFAULT_WRITER_IMAGE = 'busybox:1.36.1';
-/** The sandbox image k3s itself uses, so every node already has it. */
-export const DEFAULT_PAUSE_IMAGE = 'rancher/mirrored-pause:3.6';
 /** Where the CA lands on each host: the same path as on k3d nodes (NODE_CONFIG_DIR), so ca_file works on both. */
 export const HOST_CA_DIR = '/etc/k3s-devreg';
 export const HOST_CA_FILE = `${HOST_CA_DIR}/ca.crt`;
@@ -33,7 +36,6 @@ export interface RegistriesWriterSpec {
   salt: string;
   writerScript: string;
   writerImage?: string;
-  pauseImage?: string;
 }
 
 export interface RenderedRegistriesWriter {
@@ -49,6 +51,8 @@ const base64 = (text: string): string => Buffer.from(text, 'utf8').toString('bas
 const labels = { ...WRITER_SELECTOR, [MANAGED_BY_LABEL]: MANAGED_BY_VALUE };
 const metadata = (name: string) => ({ name, namespace: WRITER_NAMESPACE, labels });
 const locked = { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } };
+const SCRIPT_DIR = '/run/k3s-devreg/bin';
+const SCRIPT = `${SCRIPT_DIR}/registries-writer.sh`;
 
 export const registriesChecksum = (salt: string, registriesYaml: string): string => sha256(salt + registriesYaml);
 
@@ -63,13 +67,18 @@ export function renderRegistriesWriter(spec: RegistriesWriterSpec): RenderedRegi
   const configMap = { apiVersion: 'v1', kind: 'ConfigMap', metadata: metadata(`${WRITER_NAME}-writer`), data: { 'registries-writer.sh': spec.writerScript } };
   const checksum = registriesChecksum(spec.salt, spec.registriesYaml);
   const hasCa = spec.caCert !== undefined;
-  const mounts = [
+  const readOnly = [
     { name: 'config', mountPath: '/run/k3s-devreg/config', readOnly: true },
-    { name: 'script', mountPath: '/run/k3s-devreg/bin', readOnly: true },
+    { name: 'script', mountPath: SCRIPT_DIR, readOnly: true },
+  ];
+  const mounts = [
+    ...readOnly,
     { name: 'host-k3s', mountPath: '/host/etc/rancher/k3s' },
     { name: 'tmp', mountPath: '/tmp' },
     ...(hasCa ? [{ name: 'host-ca', mountPath: `/host${HOST_CA_DIR}` }] : []),
   ];
+  const image = spec.writerImage ?? DEFAULT_WRITER_IMAGE;
+  const rootNoCapabilities = { ...locked, runAsUser: 0, runAsGroup: 0 };
   const volumes = [
     { name: 'config', secret: { secretName: WRITER_NAME, defaultMode: 0o400 } },
     { name: 'script', configMap: { name: `${WRITER_NAME}-writer`, defaultMode: 0o555 } },
@@ -79,22 +88,38 @@ export function renderRegistriesWriter(spec: RegistriesWriterSpec): RenderedRegi
   ];
   const writer = {
     name: WRITER_INIT_CONTAINER,
-    image: spec.writerImage ?? DEFAULT_WRITER_IMAGE,
+    image,
     imagePullPolicy: 'IfNotPresent',
-    command: ['sh', '/run/k3s-devreg/bin/registries-writer.sh'],
+    command: ['sh', SCRIPT],
     env: [{ name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } }],
     volumeMounts: mounts,
     // The script's summary line, or on failure its last log lines: `registries status` reads it from the pod.
     terminationMessagePolicy: 'FallbackToLogsOnError',
     // Root only to write root-owned files on the host; no capabilities beyond that.
-    securityContext: { ...locked, runAsUser: 0, runAsGroup: 0 },
+    securityContext: rootNoCapabilities,
     resources: { requests: { cpu: '10m', memory: '16Mi' }, limits: { memory: '64Mi' } },
   };
-  const pause = {
-    name: 'pause',
-    image: spec.pauseImage ?? DEFAULT_PAUSE_IMAGE,
+  const check = {
+    name: WRITER_CHECK_CONTAINER,
+    image,
     imagePullPolicy: 'IfNotPresent',
-    securityContext: { ...locked, runAsNonRoot: true, runAsUser: 65535, runAsGroup: 65535 },
+    // Sleeps; PID 1 ignores SIGTERM unless trapped, and `wait` lets the trap run at once.
+    command: ['sh', '-c', "trap 'exit 0' TERM; while :; do sleep 3600 & wait $!; done"],
+    readinessProbe: {
+      exec: { command: ['sh', SCRIPT, 'check'] },
+      periodSeconds: CHECK_PERIOD_SECONDS,
+      timeoutSeconds: 5,
+      successThreshold: 1,
+      failureThreshold: 1,
+    },
+    // Reads only: the host folders are mounted read-only here.
+    volumeMounts: [
+      ...readOnly,
+      { name: 'host-k3s', mountPath: '/host/etc/rancher/k3s', readOnly: true },
+      ...(hasCa ? [{ name: 'host-ca', mountPath: `/host${HOST_CA_DIR}`, readOnly: true }] : []),
+    ],
+    // Root (no capabilities) only to read the 0600 host file and the 0400 Secret files.
+    securityContext: rootNoCapabilities,
     resources: { requests: { cpu: '1m', memory: '8Mi' }, limits: { memory: '16Mi' } },
   };
   const annotations = {
@@ -108,7 +133,7 @@ export function renderRegistriesWriter(spec: RegistriesWriterSpec): RenderedRegi
     metadata: metadata(WRITER_NAME),
     spec: {
       selector: { matchLabels: WRITER_SELECTOR },
-      // The pods do nothing once written, so all nodes may roll at once.
+      // The pods only check once written, so all nodes may roll at once.
       updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: '100%' } },
       revisionHistoryLimit: 3,
       template: {
@@ -121,7 +146,7 @@ export function renderRegistriesWriter(spec: RegistriesWriterSpec): RenderedRegi
           enableServiceLinks: false,
           terminationGracePeriodSeconds: 5,
           initContainers: [writer],
-          containers: [pause],
+          containers: [check],
           volumes,
         },
       },
@@ -130,8 +155,10 @@ export function renderRegistriesWriter(spec: RegistriesWriterSpec): RenderedRegi
   return { secret, configMap, daemonSet, registriesChecksum: checksum };
 }
 
+// aliasDuplicateObjects false: objects shared between containers are written out in full, not as
+// YAML anchors (&a1/*a1), which some GitOps tools and reviewers stumble over.
 export const manifestsYaml = (objects: Record<string, unknown>[]): string =>
-  objects.map((o) => stringify(o, { lineWidth: 0 })).join('---\n');
+  objects.map((o) => stringify(o, { lineWidth: 0, aliasDuplicateObjects: false })).join('---\n');
 
 /** One multi-document YAML for `kubectl apply -f -`; the Secret first so the pods find it. */
 export const registriesWriterYaml = (r: RenderedRegistriesWriter): string => manifestsYaml([r.secret, r.configMap, r.daemonSet]);

@@ -20,7 +20,7 @@ type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-exp
 const SCRIPT = fileURLToPath(new URL('../../assets/registries-writer.sh', import.meta.url));
 const SALT = 'test-salt-0123456789';
 const CA = '-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n';
-const SECRETS = ['first-pass-Aa11', 'second-pass-Bb22', 'hand-pass-Cc33', 'hand-user-Dd44', 'url-pass-Ee55'];
+const SECRETS = ['first-pass-Aa11', 'second-pass-Bb22', 'hand-pass-Cc33', 'hand-user-Dd44', 'url-pass-Ee55', 'typo-tok-Ff66', 'unknown-val-Gg77', 'typo-tok-Hh88'];
 const config = (endpoint: string, password: string) => ({
   mirrors: { 'docker.io': { endpoint: [endpoint] } },
   configs: { 'mirror.example.com': { auth: { username: 'ci-bot', password }, tls: { ca_file: '/etc/k3s-devreg/ca.crt' } } },
@@ -33,6 +33,7 @@ let root = '';
 const dirs = { src: '', k3s: '', ca: '', term: '' };
 const writer: Obj = renderRegistriesWriter({ registriesYaml: '', redactedYaml: '', salt: '', writerScript: '', caCert: CA }).daemonSet;
 const container: Obj = (writer as Obj).spec.template.spec.initContainers[0];
+const checker: Obj = (writer as Obj).spec.template.spec.containers[0];
 
 /** Puts what the Secret volume would hold into the src folder. */
 function secretVolume(content: string, ca?: string) {
@@ -58,6 +59,29 @@ function runWriter(): { status: number | null; log: string; message: string } {
   const r = spawnSync('docker', args, { encoding: 'utf8', timeout: 60_000 });
   const message = (() => { try { return readFileSync(join(dirs.term, 'message'), 'utf8'); } catch { return ''; } })();
   return { status: r.status, log: `${r.stdout}${r.stderr}`, message };
+}
+
+/**
+ * The long-running container's readiness probe, run as the kubelet would: its exact command, user,
+ * capabilities and read-only mounts, against the same host folders. Exit 0 means "matches now".
+ */
+function runCheck(): { status: number | null; log: string } {
+  const sc = checker.securityContext;
+  const hostPath: Record<string, string> = { config: dirs.src, 'host-k3s': dirs.k3s, 'host-ca': dirs.ca };
+  const command: string[] = checker.readinessProbe.exec.command;
+  const mounts = checker.volumeMounts.flatMap((m: Obj) =>
+    m.name === 'script' ? ['-v', `${SCRIPT}:${command[1]}:ro`] : ['-v', `${hostPath[m.name]}:${m.mountPath}${m.readOnly ? ':ro' : ''}`],
+  );
+  const args = ['run', '--rm', '--user', `${sc.runAsUser}:${sc.runAsGroup}`, ...sc.capabilities.drop.flatMap((c: string) => ['--cap-drop', c]),
+    '--security-opt', 'no-new-privileges', '--read-only', ...mounts, image, ...command];
+  const r = spawnSync('docker', args, { encoding: 'utf8', timeout: 60_000 });
+  return { status: r.status, log: `${r.stdout}${r.stderr}` };
+}
+
+/** Replaces a file the container wrote as root (0600), also when the tests do not run as root. */
+function replaceHostFile(path: string, text: string) {
+  rmSync(path, { force: true });
+  writeFileSync(path, text);
 }
 
 const dest = () => join(dirs.k3s, 'registries.yaml');
@@ -144,5 +168,100 @@ describe.skipIf(!dockerAvailable)('registries-writer.sh in a container', () => {
     secretVolume(fileFor(config('https://third.example.com', SECRETS[1]!)), CA);
     expectNoSecret(runWriter().log);
     expect(readFileSync(`${dest()}.before-k3s-devreg`, 'utf8')).toBe(hand);
+  }, 60_000);
+
+  it('redacts every value under auth and auths whatever its key (a typo --no-strict let through), in any style', () => {
+    const [, , pass, user, , typo, unknown] = SECRETS;
+    const hand = [
+      'configs:',
+      '  a.example.com:',
+      '    auth:',
+      `      username: ${user}`,
+      `      token: ${typo}`,
+      `      "bearer_secret": '${unknown}'  # ${unknown}`,
+      '      folded: >',
+      `        ${typo}`,
+      '      plain_multiline:',
+      `        ${unknown}`,
+      `        ${typo}`,
+      '      nested:',
+      `        deeper: ${unknown}`,
+      '        list:',
+      `          - ${typo}`,
+      `          - "${unknown}"`,
+      `      flowmap: {x: ${typo}}`,
+      '      empty: null',
+      '    tls:',
+      '      insecure_skip_verify: true',
+      `  b.example.com: {auth: {username: bob, token: ${typo}, x: ${unknown}}}`,
+      '  c.example.com:',
+      `    auth: {token: ${typo}}`,
+      'auths:',
+      '  "legacy.example.com:5000":',
+      `    tokn: ${typo}`,
+      `    password: ${pass}`,
+      `  flow.example.com: {tokn: ${unknown}}`,
+      '  - weird:',
+      `      tokn: ${typo}`,
+      `mirrors: {docker.io: {endpoint: ["https://m.example.com"]}}`,
+      '',
+    ].join('\n');
+    writeFileSync(dest(), hand);
+    chmodSync(dest(), 0o600);
+    const content = fileFor(config('https://fourth.example.com', SECRETS[0]!));
+    secretVolume(content);
+    const run = runWriter();
+    expect(run.status, run.log).toBe(0);
+    expectNoSecret(run.log);
+    // Keys and nulls under auth stay visible; values outside auth are untouched.
+    for (const shown of ['      token: <REDACTED>', '      "bearer_secret": <REDACTED>', '          - <REDACTED>', '      empty: null', '    tokn: <REDACTED>', '      insecure_skip_verify: true']) {
+      expect(run.log.split('\n')).toContain(`-${shown}`);
+    }
+    expect(readFileSync(dest(), 'utf8')).toBe(content);
+  }, 60_000);
+
+  it('readiness probe: 0 while the host file (and CA) match the Secret, non-zero once edited or removed', () => {
+    const content = fileFor(config('https://probe.example.com', SECRETS[0]!));
+    secretVolume(content, CA);
+    expect(runWriter().status).toBe(0);
+    const matching = runCheck();
+    expect(matching.status, matching.log).toBe(0);
+
+    replaceHostFile(dest(), `${content}# edited by hand\n`);
+    const edited = runCheck();
+    expect(edited.status, edited.log).not.toBe(0);
+    expect(edited.log).toContain('/etc/rancher/k3s/registries.yaml differs from the Secret');
+    expectNoSecret(edited.log);
+
+    replaceHostFile(dest(), content);
+    expect(runCheck().status).toBe(0);
+    replaceHostFile(join(dirs.ca, 'ca.crt'), `${CA}\n`);
+    const caEdited = runCheck();
+    expect(caEdited.status, caEdited.log).not.toBe(0);
+    expect(caEdited.log).toContain('/etc/k3s-devreg/ca.crt differs from the Secret');
+
+    replaceHostFile(join(dirs.ca, 'ca.crt'), CA);
+    rmSync(dest());
+    const missing = runCheck();
+    expect(missing.status, missing.log).not.toBe(0);
+    expect(missing.log).toContain('/etc/rancher/k3s/registries.yaml is missing');
+    // The probe only reads: it wrote nothing back.
+    expect(readdirSync(dirs.k3s).filter((f) => !f.endsWith('.before-k3s-devreg'))).toStrictEqual([]);
+  }, 120_000);
+
+  it('redacts our own file with unknown auth keys exactly as the Secret\'s pre-redacted copy does', () => {
+    const typoConfig = (token: string) => ({
+      configs: { 'r.example.com': { auth: { username: 'bob', token, other: { deeper: [token] }, none: null }, tls: { insecure_skip_verify: true } } },
+      auths: { 'legacy.example.com': { tokn: token } },
+    });
+    const first = fileFor(typoConfig(SECRETS[5]!));
+    secretVolume(first);
+    expect(redactedYaml(first)).not.toContain(SECRETS[5]);
+    expectNoSecret(runWriter().log);
+    secretVolume(fileFor(typoConfig(SECRETS[7]!)));
+    const run = runWriter();
+    expect(run.status, run.log).toBe(0);
+    expectNoSecret(run.log);
+    expect(run.log).toContain('only redacted values (credentials) changed');
   }, 60_000);
 });

@@ -8,7 +8,7 @@
  * - `registries apply` on an existing k3s cluster: a plain `k3d cluster create` (not made by
  *   k3s-devreg, so /etc/k3s-devreg on its nodes is an ordinary folder the writer may fill): the file
  *   and the CA on every node, `registries status`, an unchanged re-apply, the redacted diff in the
- *   writer's log, and k3s using the file once restarted.
+ *   writer's log, k3s using the file once restarted, and status seeing a later edit on a node.
  * Unique cluster names, its own state home, kubeconfig and docker config. Without k3d, kubectl or
  * docker it FAILS: it never skips.
  */
@@ -376,5 +376,26 @@ describe('registries apply on an existing k3s cluster (plain k3d, not made by k3
     }
     // The writers ran again with their nodes and found the file in place.
     await eventually('every node to report the current file after the restart', 180_000, () => expectEveryNodeMatches());
+  });
+
+  it('status sees an edit on the host made after the writer ran (the check probe), and a new pod rewrites the file', async () => {
+    const [server, agent] = nodesOf(plain) as [string, string];
+    const edit = tool('docker', ['exec', agent, 'sh', '-c', 'echo "# edited by hand" >> /etc/rancher/k3s/registries.yaml']);
+    if (edit.status !== 0) throw new Error(`docker exec ${agent} failed: ${edit.stderr}`);
+    // The probe runs every 10s: the agent turns to "differs", the server still matches; exit 1.
+    const report = await eventually('the edited node to report differs', 60_000, () => {
+      const status = cli('registries', 'status', '--context', plainContext, '--json');
+      const parsed = JSON.parse(status.stdout) as { allMatch: boolean; nodes: { node: string; state: string; detail: string }[] };
+      expect(status.status).toBe(1);
+      expect(Object.fromEntries(parsed.nodes.map((n) => [n.node, n.state]))).toEqual({ [server]: 'matches', [agent]: 'differs' });
+      return parsed;
+    });
+    expect(report.allMatch).toBe(false);
+    expect(report.nodes.find((n) => n.node === agent)?.detail).toContain('changed on the host since the writer ran');
+
+    const pods = tool('kubectl', ['--context', plainContext, '--namespace', WRITER.namespace, 'delete', 'pods', '--selector', `app.kubernetes.io/name=${WRITER.name}`, '--field-selector', `spec.nodeName=${agent}`, '--wait=true', '--timeout=60s']);
+    if (pods.status !== 0) throw new Error(`kubectl delete pods failed: ${pods.stderr}`);
+    await eventually('the new pod to rewrite the file', 120_000, () => expectEveryNodeMatches());
+    expect(nodeFile(agent, '/etc/rancher/k3s/registries.yaml')).not.toContain('# edited by hand');
   });
 });

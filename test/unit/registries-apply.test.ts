@@ -48,7 +48,13 @@ function fakeCluster(existingSecret?: Record<string, string>, result = 'updated'
       const pod = (node: string) => ({
         metadata: { name: `w-${node}`, annotations: template.metadata.annotations },
         spec: { nodeName: node },
-        status: { phase: 'Running', initContainerStatuses: [{ name: 'writer', state: { terminated: { exitCode: 0, message: `result=${result} checksum=${checksum} ca=none\n` } } }] },
+        status: {
+          phase: 'Running',
+          // rollout status returned: the check container's probe found the file in place.
+          conditions: [{ type: 'Ready', status: 'True' }],
+          initContainerStatuses: [{ name: 'writer', state: { terminated: { exitCode: 0, message: `result=${result} checksum=${checksum} ca=none\n` } } }],
+          containerStatuses: [{ name: 'check', ready: true, state: { running: {} } }],
+        },
       });
       return { stdout: JSON.stringify({ items: [pod('s1'), pod('a1')] }) };
     }

@@ -80,7 +80,7 @@ describe('renderRegistriesWriter', () => {
     const withCa = (renderRegistriesWriter({ ...spec, caCert: 'ca' }).daemonSet as Obj).spec.template.spec;
     expect(withCa.containers[0].volumeMounts).toContainEqual({ name: 'host-ca', mountPath: '/host/etc/k3s-devreg', readOnly: true });
     expect(check!.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
-    expect(check!.resources).toStrictEqual({ requests: { cpu: '1m', memory: '8Mi' }, limits: { cpu: '50m', memory: '16Mi' } });
+    expect(check!.resources).toStrictEqual({ requests: { cpu: '1m', memory: '8Mi' }, limits: { memory: '16Mi' } });
     // A shell that sleeps, and ends at once on SIGTERM (PID 1 ignores it unless trapped).
     expect(check!.command).toStrictEqual(['sh', '-c', "trap 'exit 0' TERM; while :; do sleep 3600 & wait $!; done"]);
   });
@@ -118,5 +118,7 @@ describe('renderRegistriesWriter', () => {
     const docs = parseAllDocuments(registriesWriterYaml(rendered)).map((d) => d.toJS() as Obj);
     expect(docs.map((d) => d.kind)).toStrictEqual(['Secret', 'ConfigMap', 'DaemonSet']);
     expect(docs[2]).toStrictEqual(rendered.daemonSet);
+    // Shared objects (labels, mounts, security contexts) are written out in full, never as YAML aliases.
+    expect(registriesWriterYaml(rendered)).not.toMatch(/[&*]a\d+\b/);
   });
 });
