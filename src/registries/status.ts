@@ -10,13 +10,14 @@ import {
   ANNOTATION_CA,
   ANNOTATION_REGISTRIES,
   CHECK_PERIOD_SECONDS,
+  WRITER_CHECK_CONTAINER,
+  WRITER_INIT_CONTAINER,
   WRITER_NAME,
   WRITER_NAMESPACE,
   WRITER_SELECTOR,
 } from '../render/registries-daemonset.js';
-import { getDaemonSet, getNodeRoles } from '../tools/kubectl.js';
+import { getDaemonSet, getNodeRoles, listPods, type ContainerOutcome, type PodSummary } from '../tools/kubectl.js';
 import type { Runner } from '../tools/run.js';
-import { listWriterPods, type WriterPod } from './writer-pods.js';
 
 export type NodeFileState = 'matches' | 'differs' | 'pending' | 'failed' | 'no-pod';
 export type WriteResult = 'created' | 'updated' | 'unchanged';
@@ -31,6 +32,9 @@ export interface NodeRegistriesStatus {
   /** The command that makes k3s on this node read the file. */
   restart: string;
 }
+
+/** A writer pod with its two containers picked out: the writer (init) and the check (probe). */
+type WriterPod = PodSummary & { writer?: ContainerOutcome; check?: ContainerOutcome };
 
 export const SELECTOR = Object.entries(WRITER_SELECTOR).map(([k, v]) => `${k}=${v}`).join(',');
 const SUMMARY = /result=(created|updated|unchanged) checksum=([0-9a-f]{64}) ca=(\S+)/;
@@ -75,7 +79,11 @@ export async function registriesStatus(runner: Runner, context: string): Promise
   }
   const expected = daemonSet.templateAnnotations[ANNOTATION_REGISTRIES] ?? '';
   const expectedCa = daemonSet.templateAnnotations[ANNOTATION_CA] ?? 'none';
-  const pods = await listWriterPods(runner, context, SELECTOR);
+  const pods: WriterPod[] = (await listPods(runner, context, WRITER_NAMESPACE, SELECTOR)).map((pod) => ({
+    ...pod,
+    writer: pod.init[WRITER_INIT_CONTAINER],
+    check: pod.containers[WRITER_CHECK_CONTAINER],
+  }));
   const nodes = await getNodeRoles(runner, context);
   return nodes.map(({ name, controlPlane }) => {
     const onNode = pods.filter((p) => p.node === name);

@@ -191,19 +191,51 @@ export async function getDaemonSet(run: Runner, context: string, namespace: stri
   };
 }
 
-export interface InitContainerState { name: string; exitCode?: number; message?: string; waitingReason?: string }
-export interface PodSummary { name: string; node?: string; phase: string; annotations: Record<string, string>; init: InitContainerState[] }
+export interface ContainerOutcome {
+  exitCode?: number;
+  message?: string;
+  waitingReason?: string;
+  running: boolean;
+}
+
+export interface PodSummary {
+  name: string;
+  node?: string;
+  phase: string;
+  annotations: Record<string, string>;
+  /** The pod's Ready condition (every container's readiness probe passed on its last run). */
+  ready: boolean;
+  terminating: boolean;
+  /** Init containers and containers by name: how each ended, or what it waits for. */
+  init: Record<string, ContainerOutcome>;
+  containers: Record<string, ContainerOutcome>;
+}
+
+interface ContainerJson {
+  name?: string;
+  state?: { waiting?: { reason?: string }; running?: object; terminated?: { exitCode?: number; message?: string } };
+}
 
 type PodJson = {
-  metadata?: { name?: string; annotations?: Record<string, string> };
+  metadata?: { name?: string; annotations?: Record<string, string>; deletionTimestamp?: string };
   spec?: { nodeName?: string };
-  status?: {
-    phase?: string;
-    initContainerStatuses?: { name?: string; state?: { waiting?: { reason?: string }; terminated?: { exitCode?: number; message?: string } } }[];
-  };
+  status?: { phase?: string; conditions?: { type?: string; status?: string }[]; initContainerStatuses?: ContainerJson[]; containerStatuses?: ContainerJson[] };
 };
 
-/** `kubectl get pods --selector ... -o json`, summarised with each init container's outcome. */
+function outcomes(statuses: ContainerJson[] | undefined): Record<string, ContainerOutcome> {
+  return Object.fromEntries(
+    (statuses ?? []).map((status) => {
+      const terminated = status.state?.terminated;
+      const result: ContainerOutcome = { running: status.state?.running !== undefined };
+      if (terminated?.exitCode !== undefined) result.exitCode = terminated.exitCode;
+      if (terminated?.message) result.message = terminated.message;
+      if (status.state?.waiting?.reason) result.waitingReason = status.state.waiting.reason;
+      return [status.name ?? '', result];
+    }),
+  );
+}
+
+/** `kubectl get pods --selector ... -o json`, summarised with each container's outcome and readiness. */
 export async function listPods(run: Runner, context: string, namespace: string, selector: string): Promise<PodSummary[]> {
   const args = ['--context', context, '--namespace', namespace, 'get', 'pods', '--selector', selector, '--output', 'json'];
   const action = `list pods ${selector} in namespace ${namespace}`;
@@ -214,14 +246,10 @@ export async function listPods(run: Runner, context: string, namespace: string, 
     ...(pod.spec?.nodeName ? { node: pod.spec.nodeName } : {}),
     phase: pod.status?.phase ?? 'Unknown',
     annotations: pod.metadata?.annotations ?? {},
-    init: (pod.status?.initContainerStatuses ?? []).map((s) => {
-      const terminated = s.state?.terminated;
-      const state: InitContainerState = { name: s.name ?? '' };
-      if (terminated?.exitCode !== undefined) state.exitCode = terminated.exitCode;
-      if (terminated?.message) state.message = terminated.message;
-      if (s.state?.waiting?.reason) state.waitingReason = s.state.waiting.reason;
-      return state;
-    }),
+    ready: pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
+    terminating: pod.metadata?.deletionTimestamp !== undefined,
+    init: outcomes(pod.status?.initContainerStatuses),
+    containers: outcomes(pod.status?.containerStatuses),
   }));
 }
 
