@@ -61,8 +61,10 @@ export async function startRenderedRegistry(options: { name: string; dir: string
       for (const item of volume.secret.items as Obj[]) {
         const file = join(secretDir, item.path);
         mkdirSync(dirname(file), { recursive: true });
-        writeFileSync(file, Buffer.from(options.secret.data[item.key], 'base64'), { mode: 0o600 });
-        if (item.key !== 'tls.key') chmodSync(file, 0o644);
+        writeFileSync(file, Buffer.from(options.secret.data[item.key], 'base64'));
+        // The kubelet makes these files root-owned with defaultMode; a test running as root can do the
+        // same. As another user, only world-readable files are readable by a capability-less root.
+        chmodSync(file, process.getuid?.() === 0 ? (volume.secret.defaultMode ?? 0o644) : 0o644);
       }
       mountArgs.push('-v', `${secretDir}:${mount.mountPath}${mount.readOnly ? ':ro' : ''}`);
     } else {
@@ -70,10 +72,17 @@ export async function startRenderedRegistry(options: { name: string; dir: string
       mountArgs.push('-v', mount.mountPath);
     }
   }
+  // The container's securityContext, as docker flags, so the test proves the registry works with it.
+  const security = container.securityContext ?? {};
+  const securityArgs = [
+    ...(security.readOnlyRootFilesystem ? ['--read-only'] : []),
+    ...((security.capabilities?.drop ?? []) as string[]).flatMap((cap) => ['--cap-drop', cap]),
+    ...(security.allowPrivilegeEscalation === false ? ['--security-opt', 'no-new-privileges'] : []),
+  ];
   const port = await freePort();
   docker([
     'run', '-d', '--label', TEST_LABEL, '--name', options.name, '-p', `127.0.0.1:${port}:${container.ports[0].containerPort}`,
-    ...(container.env as Obj[]).flatMap((e) => ['-e', `${e.name}=${e.value}`]), ...mountArgs, ensureRegistryImage(),
+    ...(container.env as Obj[]).flatMap((e) => ['-e', `${e.name}=${e.value}`]), ...mountArgs, ...securityArgs, ensureRegistryImage(),
   ]);
   for (let waited = 0; (await httpsGet({ port, path: '/', ca: options.ca }).then((r) => r.status, () => 0)) !== 200; waited += 250) {
     if (waited > 30_000) {

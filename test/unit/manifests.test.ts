@@ -104,6 +104,18 @@ describe('renderManifests', () => {
     expect(Object.keys(c.resources.limits)).toEqual(['memory']);
   });
 
+  it('runs both containers without privileges: no escalation, no capabilities, read-only root', () => {
+    for (const [kind, name] of [['Deployment', 'registry'], ['DaemonSet', 'registry-hosts']] as const) {
+      for (const c of find(kind, name).spec.template.spec.containers as Obj[]) {
+        expect(c.securityContext, `${kind}/${name} ${c.name}`).toMatchObject({
+          allowPrivilegeEscalation: false,
+          readOnlyRootFilesystem: true,
+          capabilities: { drop: ['ALL'] },
+        });
+      }
+    }
+  });
+
   it('exposes the registry on NodePort 31113', () => {
     const s = find('Service', 'registry');
     expect(s.metadata.namespace).toBe('container-registry');
