@@ -8,38 +8,59 @@ import { readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSandbox, expectOk, freePort, readCredentials, requireE2eTools, runCli, runTool } from './helpers.js';
+import { createSandbox, eventually, expectOk, freePort, printDiagnosticsOnFailure, readCredentials, requireE2eTools, runCli, runTool, toolOk } from './helpers.js';
 
 const { name, work, stateDir, env } = createSandbox('e2e');
+const context = `k3d-${name}`;
 let port = 0;
 
-const cli = (...args: string[]) => runCli(env, args);
+const cli = (...args: string[]) => runCli(env, args, work);
 const tool = (file: string, args: string[]) => runTool(env, file, args);
 const credentials = () => readCredentials(stateDir);
 
-function catalog(): Promise<string[]> {
+/** GET /v2/_catalog on localhost:PORT (TLS checked against the state folder's CA, with the saved credentials). */
+function catalogOnce(): Promise<string[]> {
   const { username, password } = credentials();
   const ca = readFileSync(join(stateDir, 'pki', 'ca.crt'), 'utf8');
   return new Promise((resolve, reject) => {
-    request({ host: '127.0.0.1', port, path: '/v2/_catalog', ca, headers: { authorization: `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}` } }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString())).on('end', () => resolve((JSON.parse(body) as { repositories: string[] }).repositories));
-    })
-      .on('error', reject)
-      .end();
+    const req = request(
+      { host: '127.0.0.1', port, path: '/v2/_catalog', ca, timeout: 10_000, headers: { authorization: `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}` } },
+      (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => {
+          // Every failure rejects: a throw in this callback would escape the promise and hang the test.
+          if (res.statusCode !== 200) return reject(new Error(`GET /v2/_catalog answered ${res.statusCode}: ${body.slice(0, 300)}`));
+          try {
+            resolve((JSON.parse(body) as { repositories?: string[] }).repositories ?? []);
+          } catch (error) {
+            reject(new Error(`GET /v2/_catalog gave no JSON (${(error as Error).message}): ${body.slice(0, 300)}`));
+          }
+        });
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('GET /v2/_catalog: no answer within 10s')));
+    req.on('error', reject).end();
   });
 }
 
+/** The catalog once the registry answers (right after a pod restart or an `up` it may still be starting). */
+const catalog = (): Promise<string[]> => eventually('the registry to answer GET /v2/_catalog on localhost', 120_000, catalogOnce);
+
 describe('onboarding on a real k3d cluster', () => {
+  printDiagnosticsOnFailure(env, () => [context]);
+
   beforeAll(async () => {
     // Loud, not skipped: an e2e run without its tools is a failed run.
     requireE2eTools(env);
     port = await freePort();
   });
 
+  // Runs even when a test (or beforeAll) failed: nothing of the run is left behind.
   afterAll(() => {
     tool('k3d', ['cluster', 'delete', name]);
     tool('docker', ['volume', 'rm', `k3s-devreg-${name}-registry`]);
+    tool('docker', ['image', 'rm', `localhost:${port}/hello-world-example:latest`, `localhost:${port}/persist:1`]);
     rmSync(work, { recursive: true, force: true });
   });
 
@@ -65,7 +86,8 @@ describe('onboarding on a real k3d cluster', () => {
   it('status is healthy, as a table and as JSON', () => {
     const table = cli('status', '--name', name);
     expectOk(table);
-    expect(table.stdout).toContain('healthy: cluster');
+    // Anchored: "not healthy: cluster ..." contains "healthy: cluster" too.
+    expect(table.stdout).toMatch(new RegExp(`^healthy: cluster ${name} `, 'm'));
     const json = cli('status', '--name', name, '--json');
     expectOk(json);
     const report = JSON.parse(json.stdout) as { healthy: boolean; checks: { name: string; status: string }[] };
@@ -80,11 +102,18 @@ describe('onboarding on a real k3d cluster', () => {
   });
 
   it('pushed images survive a registry pod restart', async () => {
-    expect(tool('docker', ['tag', `localhost:${port}/hello-world-example:latest`, `localhost:${port}/persist:1`]).status).toBe(0);
-    expect(tool('docker', ['push', `localhost:${port}/persist:1`]).status).toBe(0);
-    const context = `k3d-${name}`;
-    expect(tool('kubectl', ['--context', context, '-n', 'container-registry', 'delete', 'pod', '-l', 'app.kubernetes.io/name=registry', '--wait=true']).status).toBe(0);
-    expect(tool('kubectl', ['--context', context, '-n', 'container-registry', 'rollout', 'status', 'deployment/registry', '--timeout=180s']).status).toBe(0);
+    // The image verify built; docker is logged in to localhost:PORT in the sandbox's DOCKER_CONFIG (by up/verify).
+    toolOk(tool('docker', ['tag', `localhost:${port}/hello-world-example:latest`, `localhost:${port}/persist:1`]), 'docker tag');
+    toolOk(tool('docker', ['push', `localhost:${port}/persist:1`]), 'docker push');
+    expect(await catalog()).toContain('persist');
+    const before = toolOk(tool('kubectl', ['--context', context, '-n', 'container-registry', 'get', 'pods', '-l', 'app.kubernetes.io/name=registry', '-o', 'name']), 'kubectl get pods').trim();
+    toolOk(tool('kubectl', ['--context', context, '-n', 'container-registry', 'delete', 'pod', '-l', 'app.kubernetes.io/name=registry', '--wait=true', '--timeout=120s']), 'kubectl delete pod');
+    toolOk(tool('kubectl', ['--context', context, '-n', 'container-registry', 'rollout', 'status', 'deployment/registry', '--timeout=180s']), 'kubectl rollout status');
+    const after = toolOk(tool('kubectl', ['--context', context, '-n', 'container-registry', 'get', 'pods', '-l', 'app.kubernetes.io/name=registry', '-o', 'name']), 'kubectl get pods').trim();
+    expect(before).toMatch(/^pod\/registry-\S+$/);
+    expect(after, 'a new registry pod').toMatch(/^pod\/registry-\S+$/);
+    expect(after, 'a new registry pod').not.toBe(before);
+    // catalog() retries while the new pod is not serving yet.
     expect(await catalog()).toContain('persist');
   });
 
@@ -92,7 +121,7 @@ describe('onboarding on a real k3d cluster', () => {
     const down = cli('down', '--name', name);
     expectOk(down);
     expect(down.stdout).toContain(`Cluster ${name} deleted`);
-    expect(tool('docker', ['volume', 'inspect', `k3s-devreg-${name}-registry`]).status).toBe(0);
+    toolOk(tool('docker', ['volume', 'inspect', `k3s-devreg-${name}-registry`]), 'the registry volume after down');
     const password = credentials().password;
     expectOk(cli('up', '--yes', '--name', name, '--port', String(port)));
     expect(credentials().password).toBe(password);

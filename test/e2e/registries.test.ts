@@ -18,7 +18,18 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { ensurePki } from '../../src/render/pki.js';
-import { createSandbox, expectOk, freePort, readCredentials, requireE2eTools, runCli, runTool } from './helpers.js';
+import {
+  createSandbox,
+  eventually,
+  expectOk,
+  freePort,
+  printDiagnosticsOnFailure,
+  readCredentials,
+  requireE2eTools,
+  runCli,
+  runTool,
+  toolOk,
+} from './helpers.js';
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -28,7 +39,7 @@ const plain = `e2e-plain-${randomBytes(3).toString('hex')}`;
 const plainContext = `k3d-${plain}`;
 let port = 0;
 
-const cli = (...args: string[]) => runCli(env, args);
+const cli = (...args: string[]) => runCli(env, args, work);
 const tool = (file: string, args: string[]) => runTool(env, file, args);
 const credentials = () => readCredentials(stateDir);
 
@@ -55,24 +66,21 @@ function expectNoSecrets(output: string, secrets: Record<string, string>): void 
 }
 
 function nodeFile(node: string, path: string): string {
-  const r = tool('docker', ['exec', node, 'cat', path]);
-  if (r.status !== 0) throw new Error(`docker exec ${node} cat ${path} failed: ${r.error?.message ?? r.stderr}`);
-  return r.stdout;
+  return toolOk(tool('docker', ['exec', node, 'cat', path]), `docker exec ${node} cat ${path}`);
+}
+
+/**
+ * containerd's hosts.toml that k3s wrote for a registry. containerd reads a host:port registry from
+ * the folder `host:port` or `host_port_` (the form k3s must use on Windows, where ':' is not allowed
+ * in paths); either is fine here.
+ */
+function hostsToml(node: string, registry: string): string {
+  const folders = [registry, ...(/:\d+$/.test(registry) ? [registry.replace(/:(\d+)$/, '_$1_')] : [])];
+  const script = folders.map((f) => `[ -f '${CERTS_D}/${f}/hosts.toml' ] && exec cat '${CERTS_D}/${f}/hosts.toml'`).join('; ');
+  return toolOk(tool('docker', ['exec', node, 'sh', '-c', `${script}; echo 'no hosts.toml for ${registry}' >&2; ls -la '${CERTS_D}' >&2; exit 1`]), `${node}: hosts.toml of ${registry}`);
 }
 
 const parseYaml = (text: string): Obj => parse(text, { version: '1.1' }) as Obj;
-
-async function eventually<T>(what: string, timeoutMs: number, attempt: () => T): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return attempt();
-    } catch (error) {
-      if (Date.now() > deadline) throw new Error(`${what} (waited ${timeoutMs / 1000}s): ${(error as Error).message}`);
-      await new Promise((resolve) => setTimeout(resolve, 3000));
-    }
-  }
-}
 
 // --- the files a team would commit ---
 
@@ -144,16 +152,20 @@ function expectMerged(doc: Obj, theirs: ReturnType<typeof upTheirs>): void {
   expect(doc.configs[OUR_REGISTRY].auth).toEqual({ username, password });
 }
 
+printDiagnosticsOnFailure(env, () => [`k3d-${name}`, plainContext]);
+
 beforeAll(async () => {
   // Loud, not skipped: an e2e run without its tools is a failed run.
   requireE2eTools(env);
   port = await freePort();
 });
 
+// Runs even when a test (or a beforeAll) failed: nothing of the run is left behind.
 afterAll(() => {
   tool('k3d', ['cluster', 'delete', name]);
   tool('k3d', ['cluster', 'delete', plain]);
   tool('docker', ['volume', 'rm', `k3s-devreg-${name}-registry`]);
+  tool('docker', ['image', 'rm', `localhost:${port}/hello-world-example:latest`]);
   rmSync(work, { recursive: true, force: true });
 });
 
@@ -184,7 +196,7 @@ describe('up --registries-file on a real k3d cluster', () => {
       expectMerged(parseYaml(onNode), upTheirs(mirrorSecrets[0], false));
       // k3s read it when it started: the mirror and its rewrite ($1 untouched) are in containerd's config.
       // (Only what every k3s version's hosts.toml says; its exact layout varies between releases.)
-      const toml = nodeFile(node, `${CERTS_D}/docker.io/hosts.toml`);
+      const toml = hostsToml(node, 'docker.io');
       expect(toml).toContain('https://docker-mirror.invalid');
       expect(toml).toContain('^library/(.*)');
       expect(toml).toContain('mirror/library/$1');
@@ -218,8 +230,8 @@ describe('up --registries-file on a real k3d cluster', () => {
       expect(onNode, `${node} has the new file`).toBe(written);
       expectMerged(parseYaml(onNode), upTheirs(mirrorSecrets[1], true));
       // Restarted, k3s read the new file: the new mirror is in containerd's config.
-      expect(nodeFile(node, `${CERTS_D}/quay.io/hosts.toml`)).toContain('https://quay-mirror.invalid');
-      expect(nodeFile(node, `${CERTS_D}/docker.io/hosts.toml`)).toContain('https://docker-mirror.invalid');
+      expect(hostsToml(node, 'quay.io')).toContain('https://quay-mirror.invalid');
+      expect(hostsToml(node, 'docker.io')).toContain('https://docker-mirror.invalid');
     }
 
     const status = cli('status', '--name', name, '--json');
@@ -240,22 +252,22 @@ describe('registries apply on an existing k3s cluster (plain k3d, not made by k3
   const caFile = join(work, 'company', 'ca.crt');
   let caCert = '';
 
-  const writerLogs = (): string => {
-    const r = tool('kubectl', ['--context', plainContext, '--namespace', WRITER.namespace, 'logs', '--selector', `app.kubernetes.io/name=${WRITER.name}`, '--container', 'writer', '--prefix', '--tail=-1']);
-    if (r.status !== 0) throw new Error(`kubectl logs failed: ${r.stderr}`);
-    return r.stdout;
-  };
+  const writerLogs = (): string =>
+    toolOk(
+      tool('kubectl', ['--context', plainContext, '--namespace', WRITER.namespace, 'logs', '--selector', `app.kubernetes.io/name=${WRITER.name}`, '--container', 'writer', '--prefix', '--tail=-1']),
+      'kubectl logs (the writers)',
+    );
   /** The Secret `apply` wrote (decoded): what every node must hold. */
   const appliedSecret = (): Record<string, string> => {
-    const r = tool('kubectl', ['--context', plainContext, '--namespace', WRITER.namespace, 'get', 'secret', WRITER.name, '--output', 'json']);
-    if (r.status !== 0) throw new Error(`kubectl get secret failed: ${r.stderr}`);
-    const data = (JSON.parse(r.stdout) as { data: Record<string, string> }).data;
+    const text = toolOk(tool('kubectl', ['--context', plainContext, '--namespace', WRITER.namespace, 'get', 'secret', WRITER.name, '--output', 'json']), 'kubectl get secret');
+    const data = (JSON.parse(text) as { data: Record<string, string> }).data;
     return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
   };
   const generation = (): string => {
-    const r = tool('kubectl', ['--context', plainContext, '--namespace', WRITER.namespace, 'get', 'daemonset', WRITER.name, '--output', 'jsonpath={.metadata.generation}']);
-    if (r.status !== 0) throw new Error(`kubectl get daemonset failed: ${r.stderr}`);
-    return r.stdout.trim();
+    return toolOk(
+      tool('kubectl', ['--context', plainContext, '--namespace', WRITER.namespace, 'get', 'daemonset', WRITER.name, '--output', 'jsonpath={.metadata.generation}']),
+      'kubectl get daemonset',
+    ).trim();
   };
   /** `registries status --json`: exit 0 and every node (server and agent) reports the current file. */
   const expectEveryNodeMatches = () => {
@@ -277,8 +289,7 @@ describe('registries apply on an existing k3s cluster (plain k3d, not made by k3
   };
 
   beforeAll(() => {
-    const created = tool('k3d', ['cluster', 'create', plain, '--agents', '1', '--wait']);
-    if (created.status !== 0) throw new Error(`k3d cluster create ${plain} failed:\n${created.stdout}${created.stderr}`);
+    toolOk(tool('k3d', ['cluster', 'create', plain, '--agents', '1', '--wait']), `k3d cluster create ${plain}`);
     mkdirSync(join(work, 'company'), { recursive: true });
     caCert = ensurePki({}, { dnsNames: ['registry.e2e.internal'], ipAddresses: [], now: new Date() }).pki.caCert;
     writeFileSync(caFile, caCert);
@@ -362,17 +373,13 @@ describe('registries apply on an existing k3s cluster (plain k3d, not made by k3
   });
 
   it('once k3s restarts (k3d cluster stop/start), it uses the file on every node; status still matches', async () => {
-    for (const verb of ['stop', 'start']) {
-      const r = tool('k3d', ['cluster', verb, plain]);
-      if (r.status !== 0) throw new Error(`k3d cluster ${verb} ${plain} failed:\n${r.stdout}${r.stderr}`);
-    }
+    for (const verb of ['stop', 'start']) toolOk(tool('k3d', ['cluster', verb, plain]), `k3d cluster ${verb} ${plain}`);
     for (const node of nodesOf(plain)) {
-      const toml = await eventually(`k3s on ${node} to write containerd's hosts.toml`, 120_000, () =>
-        nodeFile(node, `${CERTS_D}/registry.e2e.internal:5443/hosts.toml`),
-      );
+      const toml = await eventually(`k3s on ${node} to write containerd's hosts.toml`, 120_000, () => hostsToml(node, 'registry.e2e.internal:5443'));
       expect(toml).toContain('https://registry.e2e.internal:5443');
-      expect(toml).toContain('"/etc/k3s-devreg/ca.crt"');
-      expect(nodeFile(node, `${CERTS_D}/quay.io/hosts.toml`)).toContain('https://quay-mirror.invalid');
+      // The CA that apply installed, as containerd's `ca` for that registry.
+      expect(toml).toContain('/etc/k3s-devreg/ca.crt');
+      expect(hostsToml(node, 'quay.io')).toContain('https://quay-mirror.invalid');
     }
     // The writers ran again with their nodes and found the file in place.
     await eventually('every node to report the current file after the restart', 180_000, () => expectEveryNodeMatches());
@@ -380,8 +387,7 @@ describe('registries apply on an existing k3s cluster (plain k3d, not made by k3
 
   it('status sees an edit on the host made after the writer ran (the check probe), and a new pod rewrites the file', async () => {
     const [server, agent] = nodesOf(plain) as [string, string];
-    const edit = tool('docker', ['exec', agent, 'sh', '-c', 'echo "# edited by hand" >> /etc/rancher/k3s/registries.yaml']);
-    if (edit.status !== 0) throw new Error(`docker exec ${agent} failed: ${edit.stderr}`);
+    toolOk(tool('docker', ['exec', agent, 'sh', '-c', 'echo "# edited by hand" >> /etc/rancher/k3s/registries.yaml']), `docker exec ${agent} (edit)`);
     // The probe runs every 10s: the agent turns to "differs", the server still matches; exit 1.
     const report = await eventually('the edited node to report differs', 60_000, () => {
       const status = cli('registries', 'status', '--context', plainContext, '--json');
@@ -393,8 +399,10 @@ describe('registries apply on an existing k3s cluster (plain k3d, not made by k3
     expect(report.allMatch).toBe(false);
     expect(report.nodes.find((n) => n.node === agent)?.detail).toContain('changed on the host since the writer ran');
 
-    const pods = tool('kubectl', ['--context', plainContext, '--namespace', WRITER.namespace, 'delete', 'pods', '--selector', `app.kubernetes.io/name=${WRITER.name}`, '--field-selector', `spec.nodeName=${agent}`, '--wait=true', '--timeout=60s']);
-    if (pods.status !== 0) throw new Error(`kubectl delete pods failed: ${pods.stderr}`);
+    toolOk(
+      tool('kubectl', ['--context', plainContext, '--namespace', WRITER.namespace, 'delete', 'pods', '--selector', `app.kubernetes.io/name=${WRITER.name}`, '--field-selector', `spec.nodeName=${agent}`, '--wait=true', '--timeout=60s']),
+      'kubectl delete pods (the writer on the agent)',
+    );
     await eventually('the new pod to rewrite the file', 120_000, () => expectEveryNodeMatches());
     expect(nodeFile(agent, '/etc/rancher/k3s/registries.yaml')).not.toContain('# edited by hand');
   });
