@@ -83,7 +83,27 @@ export async function verifyRoundTrip(request: VerifyRequest): Promise<PhaseTimi
     }
   };
 
-  await phase('docker login', () => dockerLogin(run, { registry, username: credentials.username, password: credentials.password, ...dockerConfig }));
+  await phase('docker login', () =>
+    // Right after a rollout or a node restart the registry may not serve yet: connection failures are
+    // retried for a minute; a refused password fails at once.
+    waitFor({
+      what: `the registry at ${registry} (docker login)`,
+      timeoutMs: 60_000,
+      intervalMs: 2_000,
+      fix: 'check the registry with k3s-devreg status; the credentials are in the state folder\'s credentials.json',
+      clock,
+      ...(request.signal ? { signal: request.signal } : {}),
+      probe: async () => {
+        try {
+          await dockerLogin(run, { registry, username: credentials.username, password: credentials.password, ...dockerConfig });
+          return { ready: true, value: undefined };
+        } catch (error) {
+          if (!(error instanceof ToolError) || /unauthori[sz]ed|401|incorrect username or password/i.test(error.message)) throw error;
+          return { ready: false, seen: error.problem };
+        }
+      },
+    }),
+  );
   await phase('build', () =>
     dockerBuild(run, {
       context: exampleDir,

@@ -115,6 +115,22 @@ describe('verify', () => {
     expect(world.runner.calls[4]!.input).toBe(await verifyPodYaml(EXAMPLE_DIR, 'v1'));
   });
 
+  it('retries docker login while the registry is not serving yet, and never a refused password', async () => {
+    const notYet = 'Error response from daemon: Get "https://localhost:31113/v2/": EOF';
+    const world = new FakeWorld({ cluster: FakeWorld.ourCluster('devreg', 31113) });
+    let refusals = 2;
+    world.override('docker login', () => (refusals-- > 0 ? { exitCode: 1, stderr: notYet } : {}));
+    const clock = fakeClock();
+    await verifyRoundTrip({ run: world.runner, name: 'devreg', hostPort: 31113, credentials, clock, tag: 'v1' });
+    expect(world.runner.lines().filter((l) => l.startsWith('docker login'))).toHaveLength(3);
+    expect(clock.slept.slice(0, 2)).toEqual([2_000, 2_000]);
+
+    const refused = new FakeWorld({ cluster: FakeWorld.ourCluster('devreg', 31113) });
+    refused.override('docker login', () => ({ exitCode: 1, stderr: 'Error response from daemon: login attempt to https://localhost:31113/v2/ failed with status: 401 Unauthorized' }));
+    await expect(verifyRoundTrip({ run: refused.runner, name: 'devreg', hostPort: 31113, credentials, clock: fakeClock(), tag: 'v1' })).rejects.toThrow(/401 Unauthorized/);
+    expect(refused.runner.lines().filter((l) => l.startsWith('docker login'))).toHaveLength(1);
+  });
+
   it('on a brand-new cluster, retries creating the pod until the default ServiceAccount exists', async () => {
     const world = new FakeWorld({ cluster: FakeWorld.ourCluster('devreg', 31113) });
     let refusals = 2;
