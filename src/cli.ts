@@ -1,6 +1,6 @@
 /**
  * Argument parsing, the one catch, and exit codes: 0 success, 1 an external tool failed,
- * 2 bad input or a missing prerequisite (and "not yet implemented").
+ * 2 bad input or a missing prerequisite, 130 interrupted (set by the commands that handle Ctrl-C).
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
