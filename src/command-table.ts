@@ -96,6 +96,7 @@ export const COMMANDS: CommandSpec[] = [
       context: { type: 'string', value: 'CTX', help: 'kubeconfig context of the k3s cluster' },
       file: { type: 'string', short: 'f', value: 'FILE', help: 'registries.yaml to apply' },
       ca: { type: 'string', value: 'FILE', help: 'CA certificate, installed as /etc/k3s-devreg/ca.crt on every node' },
+      'writer-image': { type: 'string', value: 'IMAGE', help: 'image of the writer DaemonSet (default busybox:1.36.1, or env K3S_DEVREG_WRITER_IMAGE)' },
       dir: { type: 'string', short: 'd', value: 'DIR', help: 'output folder for registries render' },
       'no-strict': { type: 'boolean', help: 'report unknown keys and unreachable files in -f as warnings, not errors' },
       json,

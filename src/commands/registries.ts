@@ -45,12 +45,14 @@ export const main: CommandMain = async (options, positionals, io) => {
   const json = options.json === true;
   const file = text(options, 'file') ?? 'registries.yaml';
   const ca = text(options, 'ca');
+  const writerImage = text(options, 'writer-image');
+  const image = writerImage ? { writerImage } : {};
   if (sub === 'status') return status(requireText(options, 'context', 'status'), json, io, runner);
   if (sub === 'render') {
-    return renderRegistriesWriterFiles({ dir: requireText(options, 'dir', 'render'), file, ...(ca ? { ca } : {}), strict, json }, io, runner);
+    return renderRegistriesWriterFiles({ dir: requireText(options, 'dir', 'render'), file, ...(ca ? { ca } : {}), ...image, strict, json }, io, runner);
   }
   const context = requireText(options, 'context', 'apply');
   const yes = options.yes === true;
   const ask = canPrompt(io, yes) ? (await import('../prompt.js')).ask : undefined;
-  return applyRegistries({ context, file, ...(ca ? { ca } : {}), strict, json, yes, ...(ask ? { ask } : {}) }, io, runner);
+  return applyRegistries({ context, file, ...(ca ? { ca } : {}), ...image, strict, json, yes, ...(ask ? { ask } : {}) }, io, runner);
 };

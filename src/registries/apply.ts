@@ -17,6 +17,8 @@ export interface ApplyRequest {
   context: string;
   file: string;
   ca?: string;
+  /** --writer-image */
+  writerImage?: string;
   strict: boolean;
   yes: boolean;
   json: boolean;

@@ -20,6 +20,8 @@ export interface RenderRequest {
   dir: string;
   file: string;
   ca?: string;
+  /** --writer-image */
+  writerImage?: string;
   strict: boolean;
   json: boolean;
 }

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { readAsset } from '../assets.js';
 import { UserError } from '../errors.js';
 import {
   HOST_CA_FILE,
@@ -36,6 +37,8 @@ export interface WriterInputs {
   cwd: string;
   /** The salt of the previous apply/render, so unchanged content keeps its checksum (and pods are not rolled). */
   salt?: string;
+  /** --writer-image; wins over env K3S_DEVREG_WRITER_IMAGE. */
+  writerImage?: string;
 }
 
 export interface PreparedWriter {
@@ -82,24 +85,30 @@ export async function prepareWriter(inputs: WriterInputs): Promise<PreparedWrite
     warnings.push(`--ca is installed as ${HOST_CA_FILE}, but no configs entry has tls.ca_file: ${HOST_CA_FILE}`);
   }
   const registriesYaml = HOST_FILE_HEADER + serializeRegistries(loaded.config);
-  const writerImage = inputs.env.K3S_DEVREG_WRITER_IMAGE;
-  const writerScript = await readFile(new URL('../../assets/registries-writer.sh', import.meta.url), 'utf8');
+  const [writerImage, imageSource] = inputs.writerImage ? [inputs.writerImage, '--writer-image'] : [inputs.env.K3S_DEVREG_WRITER_IMAGE, 'K3S_DEVREG_WRITER_IMAGE'];
+  const writerScript = await readAsset('registries-writer.sh');
   const rendered = renderRegistriesWriter({
     registriesYaml,
     redactedYaml: redactedYaml(registriesYaml) ?? '',
     ...(caCert !== undefined ? { caCert } : {}),
     salt: inputs.salt ?? newSalt(),
     writerScript,
-    ...(writerImage ? { writerImage: validateImage(writerImage, 'K3S_DEVREG_WRITER_IMAGE') } : {}),
+    ...(writerImage ? { writerImage: validateImage(writerImage, imageSource) } : {}),
   });
   return { rendered, registriesYaml, ...(caCert !== undefined ? { caCert } : {}), warnings };
 }
 
 /** prepareWriter for a command: the file, CA and strictness it was given, read from the caller's folder. */
-export function prepareWriterFor(source: { file: string; ca?: string; strict: boolean }, io: Io, runner: Runner, salt: string | undefined): Promise<PreparedWriter> {
+export function prepareWriterFor(
+  source: { file: string; ca?: string; strict: boolean; writerImage?: string },
+  io: Io,
+  runner: Runner,
+  salt: string | undefined,
+): Promise<PreparedWriter> {
   return prepareWriter({
     file: source.file,
     ...(source.ca !== undefined ? { ca: source.ca } : {}),
+    ...(source.writerImage !== undefined ? { writerImage: source.writerImage } : {}),
     strict: source.strict,
     runner,
     env: io.env,

@@ -78,6 +78,22 @@ describe('registries render', () => {
     expect(readFileSync(join(cwd, 'typo', 'registries-writer.yaml'), 'utf8')).not.toContain(TOKEN);
   });
 
+  it('uses --writer-image over K3S_DEVREG_WRITER_IMAGE for both containers, and rejects a malformed one', async () => {
+    const images = async (extra: Obj, env: NodeJS.ProcessEnv) => {
+      const dir = `out-image-${Object.keys(extra).length}-${Object.keys(env).length}`;
+      expect(await renderRegistriesWriterFiles({ ...request, dir, ...extra }, captureIo({ cwd, env }), recordingRunner())).toBe(0);
+      const docs = readFileSync(join(cwd, dir, 'registries-writer.yaml'), 'utf8').split(/^---$/m).map((d) => parse(d) as Obj);
+      const pod = docs.find((d) => d?.kind === 'DaemonSet')!.spec.template.spec;
+      return [...pod.initContainers, ...pod.containers].map((c: Obj) => c.image);
+    };
+    expect(await images({}, {})).toStrictEqual(['busybox:1.36.1', 'busybox:1.36.1']);
+    expect(await images({}, { K3S_DEVREG_WRITER_IMAGE: 'mirror.local/busybox:1' })).toStrictEqual(['mirror.local/busybox:1', 'mirror.local/busybox:1']);
+    expect(await images({ writerImage: 'flag.local/bb:2' }, { K3S_DEVREG_WRITER_IMAGE: 'mirror.local/busybox:1' })).toStrictEqual(['flag.local/bb:2', 'flag.local/bb:2']);
+    await expect(renderRegistriesWriterFiles({ ...request, dir: 'bad', writerImage: 'not an image' }, captureIo({ cwd }), recordingRunner())).rejects.toThrow(
+      /invalid image reference "not an image": pass --writer-image/,
+    );
+  });
+
   it('warns when --ca is given but no entry uses it', async () => {
     writeFileSync(join(cwd, 'plain.yaml'), 'mirrors:\n  docker.io: null\n');
     const io = captureIo({ cwd });
