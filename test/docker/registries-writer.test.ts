@@ -148,10 +148,15 @@ describe.skipIf(!dockerAvailable)('registries-writer.sh in a container', () => {
   }, 60_000);
 
   it('says so when only a credential changed', () => {
-    secretVolume(fileFor(config('https://second.example.com', SECRETS[0]!)), CA);
+    const content = fileFor(config('https://second.example.com', SECRETS[0]!));
+    secretVolume(content, CA);
     const run = runWriter();
+    expect(run.status, run.log).toBe(0);
     expectNoSecret(run.log);
     expect(run.log).toContain('only redacted values (credentials) changed');
+    // Only the secret changed, yet the node must get it: the file is replaced all the same.
+    expect(readFileSync(dest(), 'utf8')).toBe(content);
+    expect(run.message.trim()).toBe(`result=updated checksum=${sha256(SALT + content)} ca=${sha256(CA)}`);
   }, 60_000);
 
   it('keeps a hand-written file once, and redacts every style of secret in it before diffing', () => {

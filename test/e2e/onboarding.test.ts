@@ -73,12 +73,14 @@ describe('onboarding on a real k3d cluster', () => {
     expect(up.all).not.toContain(credentials().password);
   });
 
-  it('a second up changes nothing and is quick', () => {
-    const started = Date.now();
+  // How fast it is, is measured by `npm run bench`, never asserted here.
+  it('a second up changes nothing', () => {
     const again = cli('up', '--yes', '--name', name, '--port', String(port), '--verbose');
     expectOk(again);
-    expect(Date.now() - started).toBeLessThan(30_000);
     const commands = again.stderr.split('\n').filter((l) => l.startsWith('$ '));
+    // --verbose did echo the commands (else the check below would hold for any run), and they read the cluster.
+    expect(commands).toContain('$ k3d cluster list --output json');
+    expect(commands.some((l) => l.startsWith(`$ kubectl --context ${context} `))).toBe(true);
     const changing = commands.filter((l) => / (apply|create|delete|start|stop|login|push|build|merge)( |$)/.test(l) && !/ get /.test(l));
     expect(changing).toEqual([]);
   });
@@ -92,7 +94,9 @@ describe('onboarding on a real k3d cluster', () => {
     expectOk(json);
     const report = JSON.parse(json.stdout) as { healthy: boolean; checks: { name: string; status: string }[] };
     expect(report.healthy).toBe(true);
-    expect(report.checks.every((c) => c.status === 'ok')).toBe(true);
+    expect(report.checks.map((c) => [c.name, c.status])).toEqual(
+      ['cluster', 'nodes', 'registry pod', 'registry port', 'hosts entries', 'certificate'].map((check) => [check, 'ok']),
+    );
   });
 
   it('verify runs the round trip alone', () => {

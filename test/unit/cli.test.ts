@@ -7,7 +7,15 @@ describe('cli', () => {
   it('--help lists every command and exits 0', async () => {
     const io = captureIo();
     expect(await runCli(['--help'], io)).toBe(0);
-    for (const name of ['up', 'down', 'reset', 'status', 'render']) expect(io.stdout.join('\n')).toMatch(new RegExp(`^  ${name} `, 'm'));
+    const lines = io.stdout.join('\n').split('\n');
+    // Every command of the table, and the table holds every command the README documents.
+    expect(COMMANDS.map((c) => c.name)).toEqual(['up', 'down', 'reset', 'status', 'verify', 'render', 'registries']);
+    for (const command of COMMANDS) {
+      // One line per command: its name, then its summary.
+      const listed = lines.filter((l) => l.startsWith(`  ${command.name} `));
+      expect(listed, `${command.name} in --help`).toHaveLength(1);
+      expect(listed[0]!.slice(2 + command.name.length).trimStart()).toBe(command.summary);
+    }
   });
 
   it('--version prints the package version', async () => {

@@ -32,7 +32,8 @@ describe('ensurePki: a new state folder', () => {
     expect(ca.ca).toBe(true);
     expect(ca.subject).toBe('CN=k3s-devreg local CA');
     expect(ca.issuer).toBe(ca.subject);
-    expect(daysLeft(first.caCert, NOW)).toBeGreaterThanOrEqual(3640);
+    // Exactly ten years of 365 days from issuance, not merely at least that.
+    expect(daysLeft(first.caCert, NOW)).toBe(3650);
   });
 
   it('issues a one-year, back-dated server certificate with every requested name', () => {

@@ -60,7 +60,9 @@ describe('credential references', () => {
     const misplaced = await failure(loadRegistriesFile(elsewhere, { ...base, runner: recordingRunner(), env: { X: 'x' } }));
     expect(misplaced.message).toContain('credential references are allowed only in auth fields');
     const ok = write('ok.yaml', withAuth('      identity_token: {fromEnv: REG_TOKEN}\n'));
-    await expect(loadRegistriesFile(ok, { ...base, runner: recordingRunner(), env: { REG_TOKEN: 'tok-1234' } })).resolves.toBeDefined();
+    const resolved = await loadRegistriesFile(ok, { ...base, runner: recordingRunner(), env: { REG_TOKEN: 'tok-1234' } });
+    expect(resolved.config).toStrictEqual({ configs: { 'registry.example.com': { auth: { identity_token: 'tok-1234' } } } });
+    expect(resolved.warnings).toStrictEqual([]);
   });
 
   it('gives a failing command\'s exit code and last stderr line in one line, never its stdout or a known secret', async () => {

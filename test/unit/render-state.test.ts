@@ -126,7 +126,12 @@ describe('a registries file that names files on the nodes', () => {
     writeFileSync(join(dir, 'node', 'company-ca.pem'), 'a CA\n');
     const file = join(dir, 'registries.yaml');
     writeFileSync(file, withCa('/etc/k3s-devreg/company-ca.pem'));
-    await expect(renderState(request(dir, { registriesFile: file }))).resolves.toBeDefined();
+    const result = await renderState(request(dir, { registriesFile: file }));
+    // The user's entry reaches the nodes' registries.yaml as written, next to ours.
+    const nodes = parse(readFileSync(result.files.registriesYaml, 'utf8'));
+    expect(result.files.registriesYaml).toBe(join(dir, 'node', 'registries.yaml'));
+    expect(Object.keys(nodes.configs)).toEqual(['registry.example.com', 'container-registry.local:5000']);
+    expect(nodes.configs['registry.example.com']).toEqual({ tls: { ca_file: '/etc/k3s-devreg/company-ca.pem' } });
   });
 
   it('refuses a ca_file in /etc/k3s-devreg that is not in node/, and says where to put it', async () => {
@@ -138,7 +143,8 @@ describe('a registries file that names files on the nodes', () => {
     );
     // The CA that render itself writes there is always visible.
     writeFileSync(file, withCa('/etc/k3s-devreg/ca.crt'));
-    await expect(renderState(request(dir, { registriesFile: file }))).resolves.toBeDefined();
+    const result = await renderState(request(dir, { registriesFile: file }));
+    expect(parse(readFileSync(result.files.registriesYaml, 'utf8')).configs['registry.example.com']).toEqual({ tls: { ca_file: '/etc/k3s-devreg/ca.crt' } });
   });
 });
 
@@ -149,7 +155,14 @@ describe('k3s-devreg render (CLI)', () => {
     expect(await runCli(['render', '--yes', '--json', '--name', 'team-a'], io)).toBe(0);
     const files = JSON.parse(io.stdout.join(''));
     expect(files.k3dConfig).toBe(join(home, 'team-a', 'k3d-config.yaml'));
-    expect(files.manifests.length).toBeGreaterThanOrEqual(6);
+    expect(files.manifests).toEqual(
+      ['00-namespace', '10-secret', '20-deployment', '30-service', '40-hosts-script', '50-hosts-daemonset', '60-local-registry-hosting'].map((f) =>
+        join(home, 'team-a', 'manifests', `${f}.yaml`),
+      ),
+    );
+    for (const path of [files.k3dConfig, files.registriesYaml, files.caCert, files.tlsCert, files.tlsKey, files.htpasswd, ...files.manifests]) {
+      expect(statSync(path).isFile(), path).toBe(true);
+    }
 
     const bad = captureIo({ env: { K3S_DEVREG_HOME: home }, stdin: 'x'.repeat(80) });
     expect(await runCli(['render', '--yes', '--name', 'team-b', '--password-stdin'], bad)).toBe(2);

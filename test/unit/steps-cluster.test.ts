@@ -109,7 +109,10 @@ describe('applyManifests', () => {
     expect(call!.args).toEqual(['--context', 'k3d-devreg', 'apply', '--filename', '-']);
     expect(call!.input).toBe(await manifestStream(files));
     const objects = parseAllDocuments(call!.input!).map((d) => d.toJS() as { kind: string });
-    expect(objects).toHaveLength(objectCount(call!.input!));
+    // Every rendered object, in the rendered (apply) order: checked against the input, not against
+    // manifestStream/objectCount, which would agree with a stream that lost or reordered a file.
+    expect(objects).toEqual(manifests.map((m) => m.object));
+    expect(objectCount(call!.input!)).toBe(7);
     for (const o of objects) expect(schemaErrors(o.kind, o)).toEqual([]);
   });
 

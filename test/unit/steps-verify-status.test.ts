@@ -218,7 +218,11 @@ describe('status', () => {
     const byName = Object.fromEntries(report.checks.map((c) => [c.name, c]));
     expect(byName['registry port']).toMatchObject({ status: 'fail', detail: 'GET /v2/ without credentials answered 200, expected 401 (is authentication off?)' });
     expect(byName['hosts entries']).toMatchObject({ status: 'fail', detail: 'k3d-devreg-agent-0: no container-registry.local line' });
-    expect(byName.certificate!.status).toMatch(/warn|fail/);
+    // 370 days on, the one-year certificate has expired: a failure, never a warning (warnings count as healthy).
+    expect(byName.certificate).toEqual({ name: 'certificate', status: 'fail', detail: 'the registry certificate has expired', fix: 'run k3s-devreg up to renew it' });
+    // Within the renewal window but still valid: a warning with the days left.
+    const soon = await collectStatus({ run: world.runner, name: 'devreg', stateDir: spec.stateDir, now: new Date(now.getTime() + 350.5 * 86_400_000), probe: async () => ({ anonymous: 401, authenticated: 200 }) });
+    expect(soon.checks.find((c) => c.name === 'certificate')).toMatchObject({ status: 'warn', detail: '14 day(s) left' });
   });
 });
 
