@@ -42,7 +42,8 @@ export function renderK3dConfig(spec: ClusterSpec, input: K3dConfigInput): Recor
       { port: `127.0.0.1:${spec.hostPort}:${NODE_PORT}`, nodeFilters: ['loadbalancer'] },
     ],
     options: {
-      k3d: { wait: true, timeout: '180s' },
+      // k3d's timeout also covers pulling the k3s image on a first run (a slow link needs minutes).
+      k3d: { wait: true, timeout: '300s' },
       k3s: {
         extraArgs: [{ arg: `--private-registry=${NODE_CONFIG_DIR}/registries.yaml`, nodeFilters: allNodes() }],
       },
