@@ -23,11 +23,15 @@ export function processIo(): Io {
   };
 }
 
+/** CI=true (or any value but false/0) means no person is watching. */
+export function isCi(env: NodeJS.ProcessEnv): boolean {
+  const ci = env.CI;
+  return Boolean(ci) && ci !== 'false' && ci !== '0';
+}
+
 /** Prompts are allowed only for a person at a terminal who did not say --yes. */
 export function canPrompt(io: Io, yes: boolean | undefined): boolean {
-  if (yes) return false;
-  const ci = io.env.CI;
-  if (ci && ci !== 'false' && ci !== '0') return false;
+  if (yes || isCi(io.env)) return false;
   return Boolean(io.stdin.isTTY);
 }
 

@@ -3,7 +3,7 @@
  * --verbose, where each command run is printed between the lines). Plain lines go through the
  * Io (redacted); steps stop between tasks once Ctrl-C aborted the signal.
  */
-import type { Io } from './io.js';
+import { isCi, type Io } from './io.js';
 import { Interrupted } from './steps/wait.js';
 
 export interface StepHandle {
@@ -28,8 +28,7 @@ export interface ProgressOptions {
 
 /** Spinners only for a person at a terminal, outside CI, without --verbose. */
 export function interactive(io: Io, verbose = false): boolean {
-  const ci = io.env.CI;
-  return io.stdoutIsTTY && !verbose && !(ci && ci !== 'false' && ci !== '0') && io.env.TERM !== 'dumb';
+  return io.stdoutIsTTY && !verbose && !isCi(io.env) && io.env.TERM !== 'dumb';
 }
 
 export async function runSteps<C>(steps: readonly Step<C>[], ctx: C, options: ProgressOptions): Promise<void> {

@@ -6,9 +6,9 @@
  * every 10s whether the host file still matches the Secret: `registries status` reads pod readiness.
  * Pure: the caller reads the script and supplies the salt.
  */
-import { createHash } from 'node:crypto';
 import { stringify } from 'yaml';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../spec.js';
+import { base64, sha256 } from './manifests/common.js';
 
 /** kube-system: hardened k3s (CIS profile) exempts it from Pod Security admission, which a hostPath pod needs. */
 export const WRITER_NAMESPACE = 'kube-system';
@@ -46,8 +46,6 @@ export interface RenderedRegistriesWriter {
   registriesChecksum: string;
 }
 
-const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
-const base64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64');
 const labels = { ...WRITER_SELECTOR, [MANAGED_BY_LABEL]: MANAGED_BY_VALUE };
 const metadata = (name: string) => ({ name, namespace: WRITER_NAMESPACE, labels });
 const locked = { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } };

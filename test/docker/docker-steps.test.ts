@@ -9,7 +9,6 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -29,6 +28,7 @@ import * as dockerTool from '../../src/tools/docker.js';
 import { createRunner } from '../../src/tools/run.js';
 import { docker, dockerAvailable } from '../helpers/docker.js';
 import { ensureBusyboxImage, ensureRegistryImage } from '../helpers/images.js';
+import { freePort } from '../helpers/tools.js';
 
 const LABEL = 'dev.k3s-devreg/test=1';
 const suffix = randomBytes(4).toString('hex');
@@ -43,14 +43,6 @@ let dir = '';
 let port = 0;
 let render: RenderResult;
 let busybox = '';
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = createServer().once('error', reject).listen(0, '127.0.0.1', () => {
-      const { port: p } = server.address() as { port: number };
-      server.close(() => resolve(p));
-    });
-  });
 
 describe.skipIf(!dockerAvailable)('docker-side steps against the real daemon', () => {
   beforeAll(async () => {

@@ -7,11 +7,13 @@
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeEach } from 'vitest';
+import { freePort } from '../helpers/tools.js';
+
+export { freePort };
 
 export const bin = fileURLToPath(new URL('../../dist/bin.js', import.meta.url));
 
@@ -108,14 +110,6 @@ export function requireE2eTools(env: NodeJS.ProcessEnv): void {
 export function readCredentials(stateDir: string): { username: string; password: string } {
   return JSON.parse(readFileSync(join(stateDir, 'credentials.json'), 'utf8')) as { username: string; password: string };
 }
-
-export const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = createServer().once('error', reject).listen(0, '127.0.0.1', () => {
-      const { port: p } = server.address() as { port: number };
-      server.close(() => resolve(p));
-    });
-  });
 
 export function expectOk(result: CliResult): void {
   if (result.status !== 0) throw new Error(`exit ${result.status}${result.error ? ` (${result.error.message})` : ''}:\n${result.all}`);

@@ -5,22 +5,16 @@
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
-import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { docker } from './docker.js';
 import { ensureRegistryImage } from './images.js';
+import { freePort } from './tools.js';
+
+export { freePort };
 
 export const TEST_LABEL = 'dev.k3s-devreg/test=1';
 // Rendered Kubernetes objects are plain JSON-shaped data; tests walk them freely.
 export type Obj = Record<string, any>;
-
-export const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = createServer().once('error', reject).listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 
 export interface HttpsReply {
   status: number;

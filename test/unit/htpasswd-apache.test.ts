@@ -9,13 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { htpasswdEntry, htpasswdMatches } from '../../src/render/htpasswd.js';
+import { requireTool } from '../helpers/tools.js';
 
-const htpasswdAvailable = spawnSync('htpasswd', [], { stdio: 'pipe' }).error === undefined;
-const ci = process.env.CI && process.env.CI !== 'false' && process.env.CI !== '0';
-if (!htpasswdAvailable) {
-  if (ci) throw new Error('CI=true but Apache htpasswd is not installed: these checks cannot be skipped in CI (apt-get install apache2-utils)');
-  console.warn('NOTICE: Apache htpasswd not found: skipping the htpasswd compatibility checks (apt-get install apache2-utils)');
-}
+const htpasswdAvailable = requireTool(spawnSync('htpasswd', [], { stdio: 'pipe' }).error === undefined, 'Apache htpasswd', 'apt-get install apache2-utils');
 
 const PASSWORDS = [
   'p$a"ss w#rd:\\ü€',

@@ -10,13 +10,9 @@ import { join } from 'node:path';
 import { createServer as createTlsServer } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensurePki, type Pki } from '../../src/render/pki.js';
+import { requireTool } from '../helpers/tools.js';
 
-const opensslAvailable = spawnSync('openssl', ['version'], { stdio: 'pipe' }).error === undefined;
-const ci = process.env.CI && process.env.CI !== 'false' && process.env.CI !== '0';
-if (!opensslAvailable) {
-  if (ci) throw new Error('CI=true but openssl is not installed: the openssl checks cannot be skipped in CI (apt-get install openssl)');
-  console.warn('NOTICE: openssl not found: skipping the openssl certificate checks (apt-get install openssl)');
-}
+const opensslAvailable = requireTool(spawnSync('openssl', ['version'], { stdio: 'pipe' }).error === undefined, 'openssl', 'apt-get install openssl');
 
 const DAY = 86_400_000;
 const SANS = ['container-registry.local', 'localhost', 'registry.container-registry.svc', 'registry.container-registry.svc.cluster.local'];

@@ -13,13 +13,9 @@ import { loadRegistriesFile } from '../../src/registries/load.js';
 import { redactedDiff } from '../../src/registries/redacted-diff.js';
 import { serializeRegistries } from '../../src/registries/serialize.js';
 import { createRunner } from '../../src/tools/run.js';
+import { requireTool } from '../helpers/tools.js';
 
-const ageAvailable = spawnSync('age', ['--version'], { stdio: 'pipe' }).error === undefined;
-const ci = process.env.CI && process.env.CI !== 'false' && process.env.CI !== '0';
-if (!ageAvailable) {
-  if (ci) throw new Error('CI=true but age is not installed: the age credential test cannot be skipped in CI (apt-get install age)');
-  console.warn('NOTICE: age not found: skipping the age-encrypted credential test (apt-get install age)');
-}
+const ageAvailable = requireTool(spawnSync('age', ['--version'], { stdio: 'pipe' }).error === undefined, 'age', 'apt-get install age');
 
 const SECRET = 'age-protected-P4ss!word';
 const REFERENCE = `configs:

@@ -4,7 +4,6 @@
  * command echoes without secrets, and a second `up` whose child processes only read.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,20 +11,13 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { runCli } from '../../src/cli.js';
 import { forgetSecretsForTests } from '../../src/redact.js';
 import { captureIo } from '../helpers/io.js';
+import { freePort } from '../helpers/tools.js';
 
 const FAKE_BIN = fileURLToPath(new URL('../helpers/fake-bin', import.meta.url));
 const PASSWORD = 'Cli-Test-Password-77';
 let work: string;
 let log: string;
 let port: number;
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = createServer().once('error', reject).listen(0, '127.0.0.1', () => {
-      const { port: p } = server.address() as { port: number };
-      server.close(() => resolve(p));
-    });
-  });
 
 const calls = (): string[] => readFileSync(log, 'utf8').split('\n').filter(Boolean);
 const READ_ONLY = /^(docker (version|container inspect|volume inspect|ps)|docker exec \S+ cat \/etc\/hosts|k3d (version|cluster list)|kubectl (version|config (current-context|get-contexts))|kubectl --context \S+ (--namespace \S+ )?(get|rollout status|logs) )/;
