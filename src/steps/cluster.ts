@@ -8,7 +8,7 @@ import { parse } from 'yaml';
 import { assetUrl } from '../assets.js';
 import { UserError } from '../errors.js';
 import { kubeContext } from '../spec.js';
-import { createCluster, mergeKubeconfig, startCluster, stopCluster } from '../tools/k3d.js';
+import { createCluster, deleteCluster, mergeKubeconfig, startCluster, stopCluster } from '../tools/k3d.js';
 import { contextExists, currentContext } from '../tools/kubectl.js';
 import type { Runner } from '../tools/run.js';
 import { inspectCluster, isRunning, type ClusterFacts } from './preflight.js';
@@ -46,6 +46,10 @@ export interface EnsureClusterRequest {
   configFile: string;
   /** True when the nodes' k3s was started with another registries.yaml than the current one. */
   registriesStale: boolean;
+  /** True when the last `up` stopped while `k3d cluster create` ran: what it left is deleted and created again. */
+  interruptedCreate?: boolean;
+  /** Called just before `k3d cluster create` (up records that a create is under way). */
+  beforeCreate?: () => Promise<void>;
   say: (line: string) => void;
 }
 
@@ -53,8 +57,14 @@ export async function ensureCluster(request: EnsureClusterRequest): Promise<{ ac
   const { run, facts, say } = request;
   const name = facts.name;
   let action: ClusterAction;
-  if (!facts.cluster) {
+  if (facts.cluster && request.interruptedCreate) {
+    // k3d dies on Ctrl-C without rolling back; the half-made cluster carries our labels (refuseForeign ran).
+    say(`the last run stopped while k3d was creating ${name}: deleting what it left and creating it again`);
+    await deleteCluster(run, name);
+  }
+  if (!facts.cluster || request.interruptedCreate) {
     await validateK3dConfigFile(request.configFile);
+    await request.beforeCreate?.();
     await createCluster(run, request.configFile);
     action = 'created';
   } else if (!isRunning(facts)) {

@@ -15,6 +15,8 @@ export interface UpState {
   /** sha256 of cluster id + manifests last applied. */
   manifestsSha256?: string;
   verified?: { fingerprint: string; at: string };
+  /** Set just before `k3d cluster create`, cleared once it succeeded: a cluster found while it is set is a leftover of an interrupted create. */
+  creating?: boolean;
 }
 
 export const sha256 = (...parts: string[]): string => {

@@ -54,7 +54,8 @@ export const upSteps: Step<UpContext>[] = [
       const { spec } = ctx.resolved;
       const facts = await inspectCluster(ctx.deps.run, spec.name);
       refuseForeign(facts);
-      checkClusterShape(spec, facts);
+      // What an interrupted create left has no shape worth checking: it is deleted and created again.
+      if (!ctx.upState.creating) checkClusterShape(spec, facts);
       const port = await checkHostPort(ctx.deps.run, spec, facts, ctx.deps.portProbe);
       ctx.facts = facts;
       step.title(
@@ -100,12 +101,25 @@ export const upSteps: Step<UpContext>[] = [
       const facts = requireValue(ctx.facts, 'the cluster facts');
       const stale = Boolean(facts.cluster) && (ctx.upState.registriesSha256 !== registriesSha || ctx.upState.clusterId !== facts.server?.id);
       step.title(facts.cluster ? `Cluster ${facts.name}: checking` : `Cluster ${facts.name}: creating (the first run pulls the k3s image)`);
-      const result = await ensureCluster({ run: ctx.deps.run, facts, configFile: render.files.k3dConfig, registriesStale: stale, say: (line) => step.note(line) });
+      const { stateDir } = ctx.resolved.spec;
+      const result = await ensureCluster({
+        run: ctx.deps.run,
+        facts,
+        configFile: render.files.k3dConfig,
+        registriesStale: stale,
+        interruptedCreate: ctx.upState.creating === true,
+        beforeCreate: async () => {
+          ctx.upState = { ...ctx.upState, creating: true };
+          await writeUpState(stateDir, ctx.upState);
+        },
+        say: (line) => step.note(line),
+      });
       ctx.facts = result.facts;
       ctx.clusterAction = result.action;
       // Saved at once: a run stopped after this point must not restart the nodes again.
-      ctx.upState = { ...ctx.upState, clusterId: result.facts.server?.id ?? '', registriesSha256: registriesSha };
-      await writeUpState(ctx.resolved.spec.stateDir, ctx.upState);
+      const { creating: _done, ...rest } = ctx.upState;
+      ctx.upState = { ...rest, clusterId: result.facts.server?.id ?? '', registriesSha256: registriesSha };
+      await writeUpState(stateDir, ctx.upState);
       step.title(`Cluster ${facts.name}: ${result.action === 'running' ? 'running' : result.action}`);
     },
   },

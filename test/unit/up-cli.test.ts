@@ -3,7 +3,8 @@
  * docker, k3d and kubectl on PATH (test/helpers/fake-bin): exit codes, the one error line, --verbose
  * command echoes without secrets, and a second `up` whose child processes only read.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -97,4 +98,30 @@ describe('k3s-devreg up/status/down through the CLI', () => {
     expect(calls()).toEqual(['docker version --format {{.Server.Version}}', 'k3d version', 'k3d cluster list --output json']);
     expect(down.stdout).toEqual(['No k3d cluster named team: nothing to delete.']);
   });
+});
+
+describe('Ctrl-C at a terminal (the built CLI in its own process group, signalled like a terminal does)', () => {
+  const bin = fileURLToPath(new URL('../../dist/bin.js', import.meta.url));
+
+  it('while k3d creates the cluster: k3d and up stop, exit 130 with a resume hint; the next up deletes the leftover and creates it again', async () => {
+    const hang = join(work, 'k3d-create.pid');
+    const env = { ...process.env, K3S_DEVREG_HOME: join(work, 'home'), K3S_DEVREG_PASSWORD: PASSWORD, FAKE_CREATE_HANG: hang, CI: 'true' };
+    const child = spawn(process.execPath, [bin, 'up', '--yes', '--port', String(port)], { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await vi.waitFor(() => expect(existsSync(hang) && readFileSync(hang, 'utf8')).toMatch(/^\d+$/), { timeout: 20_000, interval: 50 });
+    process.kill(-child.pid!, 'SIGINT');
+    expect(await exited).toBe(130);
+    expect(stderr.trimEnd().split('\n').at(-1)).toBe('interrupted: run k3s-devreg up again to resume where it stopped');
+    expect(stderr).not.toContain(PASSWORD);
+    // The stand-in k3d is gone too: nothing keeps running after Ctrl-C.
+    expect(() => process.kill(Number(readFileSync(hang, 'utf8')), 0)).toThrow(/ESRCH/);
+
+    writeFileSync(log, '');
+    const again = io();
+    expect(await runCli(['up', '--yes', '--port', String(port)], again)).toBe(0);
+    const changing = calls().filter((c) => !READ_ONLY.test(c));
+    expect(changing.slice(0, 2)).toEqual(['k3d cluster delete devreg', `k3d cluster create --config ${join(work, 'home', 'devreg', 'k3d-config.yaml')}`]);
+  }, 30_000);
 });

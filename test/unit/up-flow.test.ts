@@ -360,6 +360,34 @@ describe('Ctrl-C', () => {
     expect(world.runner.lines().some((l) => l.startsWith('docker login'))).toBe(false);
   });
 
+  it('a create killed by Ctrl-C leaves a half-made cluster: the next up deletes it and creates it again', async () => {
+    const world = new FakeWorld();
+    // Ctrl-C reaches k3d and us alike; k3d dies without rolling back: the server container exists (with our labels), the agent does not.
+    world.override('k3d cluster create', () => {
+      world.cluster = { ...FakeWorld.ourCluster('devreg', 31113, 0), running: false, serverId: 'half-made' };
+      process.emit('SIGINT');
+      return { exitCode: 130, stderr: '' };
+    });
+    const io = captureIo({ env });
+    expect(await withInterrupt(io, 'run k3s-devreg up again to resume where it stopped', (signal) => runUp({ yes: true }, io, { ...deps(world), signal }))).toBe(130);
+    expect(JSON.parse(readFileSync(join(home, 'devreg', 'up-state.json'), 'utf8'))).toMatchObject({ creating: true });
+
+    world.overrides.length = 0;
+    const first = world.runner.calls.length;
+    const again = captureIo({ env });
+    expect(await up(world, again)).toBe(0);
+    const changing = world.runner.calls.slice(first).filter((c) => !isReadOnly(c)).map((c) => [c.file, ...c.args].join(' '));
+    expect(changing.slice(0, 2)).toEqual(['k3d cluster delete devreg', `k3d cluster create --config ${join(home, 'devreg', 'k3d-config.yaml')}`]);
+    expect(world.cluster).toMatchObject({ agents: 1, running: true });
+    expect(again.all()).toContain('the last run stopped while k3d was creating devreg: deleting what it left and creating it again');
+    expect(JSON.parse(readFileSync(join(home, 'devreg', 'up-state.json'), 'utf8'))).not.toHaveProperty('creating');
+
+    // And the run after that is a plain no-op: nothing deleted, nothing created.
+    const third = world.runner.calls.length;
+    expect(await up(world, captureIo({ env }))).toBe(0);
+    expect(world.runner.calls.slice(third).filter((c) => !isReadOnly(c))).toEqual([]);
+  });
+
   it('withInterrupt passes other errors through', async () => {
     const io = captureIo();
     await expect(withInterrupt(io, 'x', async () => { throw new Error('boom'); })).rejects.toThrow('boom');

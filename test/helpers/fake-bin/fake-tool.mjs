@@ -3,7 +3,9 @@
 // CLI (real Runner, real child processes) runs `up`, `status`, `down` where k3d cannot run: the CLI
 // tests and `npm run bench` (a no-op `up`). Put this folder first on PATH.
 // Env: FAKE_CLUSTER (default devreg), FAKE_PORT (default 31113), FAKE_TOOLS_LOG (append each call),
-// FAKE_TOOLS_STATE (a file: present = the cluster exists; created by `k3d cluster create`).
+// FAKE_TOOLS_STATE (a file: present = the cluster exists; created by `k3d cluster create`),
+// FAKE_CREATE_HANG (a file: `k3d cluster create` writes its pid there and waits until a signal ends it, as
+// k3d does while it waits for the nodes; Ctrl-C kills it without a rollback, so the cluster stays).
 import { appendFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 
 const [tool, ...args] = process.argv.slice(2);
@@ -61,6 +63,10 @@ if (tool === 'docker') {
     out(exists() ? JSON.stringify([{ name, serversCount: 1, serversRunning: 1, agentsCount: 1, agentsRunning: 1, nodes: nodes.map((n) => ({ name: n, role: n.includes('server') ? 'server' : 'agent', State: running })) }]) : '[]');
   } else if (args[0] === 'cluster' && args[1] === 'create') {
     if (stateFile) writeFileSync(stateFile, 'exists');
+    if (process.env.FAKE_CREATE_HANG) {
+      writeFileSync(process.env.FAKE_CREATE_HANG, String(process.pid));
+      setInterval(() => {}, 1000);
+    }
   } else if (args[0] === 'cluster' && args[1] === 'delete') {
     if (stateFile) rmSync(stateFile, { force: true });
   } else if (!(args[0] === 'cluster' && ['start', 'stop'].includes(args[1])) && args[0] !== 'kubeconfig') fail(`fake k3d: unexpected ${line}`, 99);
