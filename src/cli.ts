@@ -49,6 +49,32 @@ function commandHelp(command: CommandSpec): string {
   ].join('\n');
 }
 
+type ParseOptions = NonNullable<Parameters<typeof parseArgs>[0]>['options'];
+
+/** node's parseArgs errors span lines and speak of its own syntax: one sentence with the fix instead. */
+export function explainParseError(command: string, message: string): UserError {
+  const help = `see k3s-devreg ${command} --help`;
+  const option = /Option '(?:-\w, )?(--[\w-]+)/.exec(message)?.[1];
+  if (option && message.includes('argument missing')) return new UserError(`${option} needs a value`, `pass it as ${option} VALUE (${help})`);
+  if (option && message.includes('ambiguous')) {
+    return new UserError(`${option} needs a value, but the next word starts with '-'`, `write the value with '=', e.g. ${option}=VALUE, or ${help}`);
+  }
+  if (option && message.includes('does not take an argument')) return new UserError(`${option} takes no value`, `write just ${option}`);
+  const unknown = /Unknown option '([^']+)'/.exec(message)?.[1];
+  if (unknown) return new UserError(`unknown option ${unknown} for ${command}`, `${help} for its options`);
+  return new UserError(message.split('\n')[0] ?? message, help);
+}
+
+function parseArgsOrExplain(command: string, args: string[], options: ParseOptions) {
+  try {
+    return parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) throw explainParseError(command, (error as Error).message);
+    throw error;
+  }
+}
+
 export async function runCli(argv: string[], io: Io): Promise<number> {
   const [first, ...rest] = argv;
   if (first === undefined || first === '-h' || first === '--help' || first === 'help') {
@@ -75,7 +101,7 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
         { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) },
       ]),
     );
-    const parsed = parseArgs({ args: rest, options, allowPositionals: true, strict: true });
+    const parsed = parseArgsOrExplain(command.name, rest, options);
     // A stray word (`down other`) must not fall back to the default cluster.
     const [stray] = parsed.positionals;
     if (!command.subcommands && stray !== undefined) {
@@ -92,11 +118,6 @@ function reportError(error: unknown, io: Io): number {
   if (isKnownError(error)) {
     io.err(`error: ${error.message}`);
     return error.exitCode;
-  }
-  const code = (error as { code?: string }).code;
-  if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) {
-    io.err(`error: ${(error as Error).message}: run with --help to see the options`);
-    return 2;
   }
   const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
   io.err(`error: unexpected failure: ${redact(message)}`);

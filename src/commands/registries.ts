@@ -6,6 +6,7 @@ import type { CommandMain, ParsedOptions } from '../command-table.js';
 import { UserError } from '../errors.js';
 import { canPrompt, type Io } from '../io.js';
 import { applyRegistries } from '../registries/apply.js';
+import { requireKubeContext } from '../registries/kube-context.js';
 import { renderRegistriesWriterFiles } from '../registries/render-writer.js';
 import { formatStatusTable, registriesStatus } from '../registries/status.js';
 import { createRunner, type Runner } from '../tools/run.js';
@@ -47,7 +48,11 @@ export const main: CommandMain = async (options, positionals, io) => {
   const ca = text(options, 'ca');
   const writerImage = text(options, 'writer-image');
   const image = writerImage ? { writerImage } : {};
-  if (sub === 'status') return status(requireText(options, 'context', 'status'), json, io, runner);
+  if (sub === 'status') {
+    const context = requireText(options, 'context', 'status');
+    await requireKubeContext(runner, context);
+    return status(context, json, io, runner);
+  }
   if (sub === 'render') {
     return renderRegistriesWriterFiles({ dir: requireText(options, 'dir', 'render'), file, ...(ca ? { ca } : {}), ...image, strict, json }, io, runner);
   }

@@ -10,8 +10,9 @@ import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, NAMESPACE } from '../spec.js';
 import { applyYaml, getNamespaceLabels, getSecretData, rolloutStatus } from '../tools/kubectl.js';
 import type { Runner } from '../tools/run.js';
 import { redactedDiff } from './redacted-diff.js';
+import { requireKubeContext } from './kube-context.js';
 import { formatStatusTable, registriesStatus, restartAdvice } from './status.js';
-import { prepareWriterFor } from './writer-manifests.js';
+import { loadWriterFor } from './writer-manifests.js';
 
 export interface ApplyRequest {
   context: string;
@@ -58,10 +59,12 @@ function caChange(previous: string | undefined, next: string | undefined): strin
 
 export async function applyRegistries(request: ApplyRequest, io: Io, runner: Runner): Promise<number> {
   const { context } = request;
+  // The user's files first: a typo in them is reported before the cluster is even asked.
+  const prepared = await loadWriterFor(request, io, runner);
+  for (const warning of prepared.warnings) io.err(`warning: ${warning}`);
+  await requireKubeContext(runner, context);
   await refuseOurOwnK3dCluster(runner, context);
   const current = await getSecretData(runner, context, WRITER_NAMESPACE, WRITER_NAME);
-  const prepared = await prepareWriterFor(request, io, runner, current?.salt);
-  for (const warning of prepared.warnings) io.err(`warning: ${warning}`);
   const diff = redactedDiff(current?.['registries.yaml'], prepared.registriesYaml, 'registries.yaml');
   const ca = caChange(current?.['ca.crt'], prepared.caCert);
   const changed = current?.['registries.yaml'] !== prepared.registriesYaml || ca !== undefined;
@@ -81,7 +84,7 @@ export async function applyRegistries(request: ApplyRequest, io: Io, runner: Run
   }
   const timeout = request.timeoutSeconds ?? 180;
   io.err(`Applying to ${context} and waiting up to ${timeout}s for the writer on every node...`);
-  await applyYaml(runner, context, registriesWriterYaml(prepared.rendered));
+  await applyYaml(runner, context, registriesWriterYaml(prepared.render(current?.salt)));
   try {
     await rolloutStatus(runner, context, WRITER_NAMESPACE, `daemonset/${WRITER_NAME}`, timeout);
   } catch (error) {

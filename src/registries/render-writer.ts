@@ -11,7 +11,7 @@ import { ensureWritableDir, readIfExists, writeFiles } from '../state/write-file
 import type { Runner } from '../tools/run.js';
 import { redactedDiff } from './redacted-diff.js';
 import { isPlainObject } from './types.js';
-import { prepareWriterFor } from './writer-manifests.js';
+import { loadWriterFor } from './writer-manifests.js';
 
 export const SECRET_FILE = 'registries-secret.yaml';
 export const WRITER_FILE = 'registries-writer.yaml';
@@ -41,10 +41,11 @@ function previousData(text: string | undefined): Record<string, string> {
 export async function renderRegistriesWriterFiles(request: RenderRequest, io: Io, runner: Runner): Promise<number> {
   const dir = resolve(io.cwd, request.dir);
   const previous = previousData(await readIfExists(join(dir, SECRET_FILE)).catch(() => undefined));
-  const prepared = await prepareWriterFor(request, io, runner, previous.salt);
+  const prepared = await loadWriterFor(request, io, runner);
   for (const warning of prepared.warnings) io.err(`warning: ${warning}`);
   await ensureWritableDir(dir);
-  const { secret, configMap, daemonSet } = prepared.rendered;
+  const rendered = prepared.render(previous.salt);
+  const { secret, configMap, daemonSet } = rendered;
   const results = await writeFiles(dir, [
     { path: SECRET_FILE, content: manifestsYaml([secret]), mode: 0o600 },
     { path: WRITER_FILE, content: manifestsYaml([configMap, daemonSet]), mode: 0o644 },
@@ -52,7 +53,7 @@ export async function renderRegistriesWriterFiles(request: RenderRequest, io: Io
   const diff = redactedDiff(previous['registries.yaml'], prepared.registriesYaml, 'registries.yaml');
   const files = results.map((r, i) => ({ path: r.path, changed: r.changed, mode: i === 0 ? '0600' : '0644' }));
   if (request.json) {
-    io.out(JSON.stringify({ dir, files, registriesChecksum: prepared.rendered.registriesChecksum, diff, warnings: prepared.warnings }, null, 2));
+    io.out(JSON.stringify({ dir, files, registriesChecksum: rendered.registriesChecksum, diff, warnings: prepared.warnings }, null, 2));
     return 0;
   }
   io.out(diff);

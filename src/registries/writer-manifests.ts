@@ -35,17 +35,20 @@ export interface WriterInputs {
   runner: Runner;
   env: NodeJS.ProcessEnv;
   cwd: string;
-  /** The salt of the previous apply/render, so unchanged content keeps its checksum (and pods are not rolled). */
-  salt?: string;
   /** --writer-image; wins over env K3S_DEVREG_WRITER_IMAGE. */
   writerImage?: string;
 }
 
-export interface PreparedWriter {
-  rendered: RenderedRegistriesWriter;
+/**
+ * The user's inputs, read and checked (file, CA, credential references, strictness), before anything
+ * about the cluster is known; `render` makes the manifests once the previous salt is known.
+ */
+export interface LoadedWriter {
   registriesYaml: string;
   caCert?: string;
   warnings: string[];
+  /** salt: the previous apply/render's, so unchanged content keeps its checksum (and pods are not rolled). */
+  render(salt: string | undefined): RenderedRegistriesWriter;
 }
 
 async function readCa(path: string): Promise<string> {
@@ -70,7 +73,7 @@ const usesCa = (config: RegistriesConfig): boolean =>
 
 export const newSalt = (): string => randomBytes(32).toString('hex');
 
-export async function prepareWriter(inputs: WriterInputs): Promise<PreparedWriter> {
+export async function loadWriter(inputs: WriterInputs): Promise<LoadedWriter> {
   const file = resolve(inputs.cwd, inputs.file);
   const caCert = inputs.ca === undefined ? undefined : await readCa(resolve(inputs.cwd, inputs.ca));
   const loaded = await loadRegistriesFile(file, {
@@ -86,26 +89,27 @@ export async function prepareWriter(inputs: WriterInputs): Promise<PreparedWrite
   }
   const registriesYaml = HOST_FILE_HEADER + serializeRegistries(loaded.config);
   const [writerImage, imageSource] = inputs.writerImage ? [inputs.writerImage, '--writer-image'] : [inputs.env.K3S_DEVREG_WRITER_IMAGE, 'K3S_DEVREG_WRITER_IMAGE'];
+  const image = writerImage ? { writerImage: validateImage(writerImage, imageSource) } : {};
   const writerScript = await readAsset('registries-writer.sh');
-  const rendered = renderRegistriesWriter({
+  return {
     registriesYaml,
-    redactedYaml: redactedYaml(registriesYaml) ?? '',
     ...(caCert !== undefined ? { caCert } : {}),
-    salt: inputs.salt ?? newSalt(),
-    writerScript,
-    ...(writerImage ? { writerImage: validateImage(writerImage, imageSource) } : {}),
-  });
-  return { rendered, registriesYaml, ...(caCert !== undefined ? { caCert } : {}), warnings };
+    warnings,
+    render: (salt) =>
+      renderRegistriesWriter({
+        registriesYaml,
+        redactedYaml: redactedYaml(registriesYaml) ?? '',
+        ...(caCert !== undefined ? { caCert } : {}),
+        salt: salt ?? newSalt(),
+        writerScript,
+        ...image,
+      }),
+  };
 }
 
-/** prepareWriter for a command: the file, CA and strictness it was given, read from the caller's folder. */
-export function prepareWriterFor(
-  source: { file: string; ca?: string; strict: boolean; writerImage?: string },
-  io: Io,
-  runner: Runner,
-  salt: string | undefined,
-): Promise<PreparedWriter> {
-  return prepareWriter({
+/** loadWriter for a command: the file, CA and strictness it was given, read from the caller's folder. */
+export function loadWriterFor(source: { file: string; ca?: string; strict: boolean; writerImage?: string }, io: Io, runner: Runner): Promise<LoadedWriter> {
+  return loadWriter({
     file: source.file,
     ...(source.ca !== undefined ? { ca: source.ca } : {}),
     ...(source.writerImage !== undefined ? { writerImage: source.writerImage } : {}),
@@ -113,6 +117,5 @@ export function prepareWriterFor(
     runner,
     env: io.env,
     cwd: io.cwd,
-    ...(salt ? { salt } : {}),
   });
 }

@@ -9,8 +9,11 @@ import type { Runner } from './run.js';
 const QUICK_MS = 30_000;
 const APPLY_MS = 120_000;
 
+/** k3d-* contexts are most likely up's own clusters, which `status` diagnoses; any other is the user's. */
 const unreachableFix = (context: string) =>
-  `check that the cluster is running (k3s-devreg status) and that \`kubectl --context ${context} get nodes\` works`;
+  context.startsWith('k3d-')
+    ? `check that the cluster is running (k3s-devreg status) and that \`kubectl --context ${context} get nodes\` works`
+    : `check that \`kubectl --context ${context} get nodes\` works (the cluster is up and reachable, your credentials are valid)`;
 
 export async function kubectlClientVersion(run: Runner): Promise<string> {
   const action = 'report its version';
@@ -32,6 +35,13 @@ export async function contextExists(run: Runner, context: string): Promise<boole
   if (result.exitCode !== 0 && !result.notFound && !result.timedOut && /not found/i.test(result.stderr)) return false;
   ensureOk(KUBECTL, 'read the kubeconfig contexts', result, 'check your kubeconfig (KUBECONFIG or ~/.kube/config)', QUICK_MS);
   return result.stdout.trim() === context;
+}
+
+/** Every context in the kubeconfig, by name. */
+export async function listContexts(run: Runner): Promise<string[]> {
+  const result = await run('kubectl', ['config', 'get-contexts', '--output', 'name'], { timeoutMs: QUICK_MS });
+  ensureOk(KUBECTL, 'read the kubeconfig contexts', result, 'check your kubeconfig (KUBECONFIG or ~/.kube/config)', QUICK_MS);
+  return result.stdout.split('\n').map((line) => line.trim()).filter(Boolean);
 }
 
 /** `kubectl apply -f -` with the YAML on stdin; returns kubectl's one line per object. */

@@ -38,7 +38,21 @@ describe('cli', () => {
     expect(unknown.stderr).toEqual(['error: unknown command "upp": run k3s-devreg --help to see the commands']);
     const badOption = captureIo();
     expect(await runCli(['render', '--bogus'], badOption)).toBe(2);
-    expect(badOption.stderr.join('\n')).toMatch(/^error: Unknown option '--bogus'.*--help/);
+    expect(badOption.stderr).toEqual(['error: unknown option --bogus for render: see k3s-devreg render --help for its options']);
+  });
+
+  it("node's multi-line parse errors become one sentence with the fix", async () => {
+    const cases: [string[], string][] = [
+      [['up', '--agents', '-1'], "error: --agents needs a value, but the next word starts with '-': write the value with '=', e.g. --agents=VALUE, or see k3s-devreg up --help"],
+      [['down', '--name'], 'error: --name needs a value: pass it as --name VALUE (see k3s-devreg down --help)'],
+      [['up', '--yes=1'], 'error: --yes takes no value: write just --yes'],
+      [['status', '-x'], 'error: unknown option -x for status: see k3s-devreg status --help for its options'],
+    ];
+    for (const [argv, line] of cases) {
+      const io = captureIo();
+      expect(await runCli(argv, io)).toBe(2);
+      expect(io.stderr).toEqual([line]);
+    }
   });
 
   it('a stray word is an error, never a fallback to the default cluster', async () => {

@@ -18,6 +18,8 @@ const dir = mkdtempSync(join(tmpdir(), 'k3s-devreg-apply-'));
 writeFileSync(join(dir, 'registries.yaml'), 'mirrors:\n  docker.io:\n    endpoint: ["https://mirror.example.com"]\nconfigs:\n  mirror.example.com:\n    auth:\n      username: ci\n      password: {fromEnv: REG_PASS}\n');
 
 const NS = ['--context', 'prod', '--namespace', 'kube-system'];
+const GET_CONTEXTS = ['kubectl', 'config', 'get-contexts', '--output', 'name'];
+const CONTEXTS = { stdout: 'k3d-devreg\nk3d-plain\nprod\n' };
 const GET_SECRET = ['kubectl', ...NS, 'get', 'secret', 'k3s-devreg-registries', '--ignore-not-found', '--output', 'json'];
 const APPLY = ['kubectl', '--context', 'prod', 'apply', '--filename', '-'];
 const ROLLOUT = ['kubectl', ...NS, 'rollout', 'status', 'daemonset/k3s-devreg-registries', '--timeout=180s'];
@@ -31,6 +33,7 @@ function fakeCluster(existingSecret?: Record<string, string>, result = 'updated'
   let applied: Obj[] = [];
   return (call: RecordedCall) => {
     const argv = line([call.file, ...call.args]);
+    if (argv === line(GET_CONTEXTS)) return CONTEXTS;
     if (argv === line(GET_SECRET)) {
       if (!existingSecret) return { stdout: '' };
       const data = Object.fromEntries(Object.entries(existingSecret).map(([k, v]) => [k, Buffer.from(v).toString('base64')]));
@@ -72,8 +75,8 @@ describe('registries apply', () => {
     const runner = recordingRunner(fakeCluster());
     const out = io();
     expect(await applyRegistries(request, out, runner)).toBe(0);
-    expect(runner.lines()).toStrictEqual([GET_SECRET, APPLY, ROLLOUT, GET_DS, GET_PODS, GET_NODES].map(line));
-    const docs = parseAllDocuments(runner.calls[1]!.input!).map((d) => d.toJS() as Obj);
+    expect(runner.lines()).toStrictEqual([GET_CONTEXTS, GET_SECRET, APPLY, ROLLOUT, GET_DS, GET_PODS, GET_NODES].map(line));
+    const docs = parseAllDocuments(runner.calls[2]!.input!).map((d) => d.toJS() as Obj);
     expect(docs.map((d) => d.kind)).toStrictEqual(['Secret', 'ConfigMap', 'DaemonSet']);
     expect(Buffer.from(docs[0]!.data['registries.yaml'], 'base64').toString()).toContain(`password: ${NEW_PASS}`);
     for (const call of runner.calls) expect(call.args.join(' ')).not.toContain(NEW_PASS);
@@ -95,7 +98,7 @@ describe('registries apply', () => {
       expect(text).not.toContain(NEW_PASS);
     }
     expect(out.all()).toContain('+  docker.io:');
-    const secret = parseAllDocuments(runner.calls[1]!.input!)[0]!.toJS() as Obj;
+    const secret = parseAllDocuments(runner.calls[2]!.input!)[0]!.toJS() as Obj;
     expect(Buffer.from(secret.data.salt, 'base64').toString()).toBe('kept-salt');
   });
 
@@ -104,7 +107,7 @@ describe('registries apply', () => {
     const error = await applyRegistries({ ...request, yes: false }, io(), runner).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UserError);
     expect((error as UserError).fix).toContain('--yes');
-    expect(runner.lines()).toStrictEqual([line(GET_SECRET)]);
+    expect(runner.lines()).toStrictEqual([line(GET_CONTEXTS), line(GET_SECRET)]);
   });
 
   it('asks through the injected Ask, and applies nothing on no', async () => {
@@ -117,26 +120,43 @@ describe('registries apply', () => {
     };
     expect(await applyRegistries({ ...request, yes: false, ask }, out, runner)).toBe(1);
     expect(questions).toEqual(['Write this registries.yaml to every node of prod? (yes/no)']);
-    expect(runner.lines()).toStrictEqual([line(GET_SECRET)]);
+    expect(runner.lines()).toStrictEqual([line(GET_CONTEXTS), line(GET_SECRET)]);
   });
 
   it('refuses, before reading or changing anything else, a k3d cluster that up set up', async () => {
     const getNamespace = ['kubectl', '--context', 'k3d-devreg', 'get', 'namespace', 'container-registry', '--ignore-not-found', '--output', 'json'];
-    const runner = recordingRunner((call: RecordedCall) =>
-      line([call.file, ...call.args]) === line(getNamespace)
-        ? { stdout: JSON.stringify({ metadata: { labels: { 'app.kubernetes.io/managed-by': 'k3s-devreg' } } }) }
-        : { stdout: '' },
-    );
+    const runner = recordingRunner((call: RecordedCall) => {
+      const argv = line([call.file, ...call.args]);
+      if (argv === line(GET_CONTEXTS)) return CONTEXTS;
+      return argv === line(getNamespace) ? { stdout: JSON.stringify({ metadata: { labels: { 'app.kubernetes.io/managed-by': 'k3s-devreg' } } }) } : { stdout: '' };
+    });
     await expect(applyRegistries({ ...request, context: 'k3d-devreg' }, io(), runner)).rejects.toThrow(
       /set up by k3s-devreg up.*k3s-devreg up --name devreg --registries-file FILE/,
     );
-    expect(runner.lines()).toStrictEqual([line(getNamespace)]);
+    expect(runner.lines()).toStrictEqual([line(GET_CONTEXTS), line(getNamespace)]);
+  });
+
+  it('a missing file or a typo in it is reported before the cluster is asked anything', async () => {
+    const runner = recordingRunner(fakeCluster());
+    await expect(applyRegistries({ ...request, file: 'nope.yaml' }, io(), runner)).rejects.toThrow(UserError);
+    writeFileSync(join(dir, 'typo.yaml'), 'mirrors:\n  docker.io:\n    endpoints: ["https://mirror.example.com"]\n');
+    await expect(applyRegistries({ ...request, file: 'typo.yaml' }, io(), runner)).rejects.toThrow(/endpoints.*endpoint/);
+    expect(runner.lines()).toStrictEqual([]);
+  });
+
+  it('a context the kubeconfig lacks is named, with the ones it has, before anything else is asked', async () => {
+    const runner = recordingRunner(fakeCluster());
+    await expect(applyRegistries({ ...request, context: 'prd' }, io(), runner)).rejects.toThrow(
+      'your kubeconfig has no context named "prd" (it has k3d-devreg, k3d-plain, prod): pass one of `kubectl config get-contexts --output name` with --context',
+    );
+    expect(runner.lines()).toStrictEqual([line(GET_CONTEXTS)]);
   });
 
   it('accepts a plain k3d cluster (no namespace of ours)', async () => {
-    const runner = recordingRunner(() => ({ stdout: '' }));
+    const runner = recordingRunner((call: RecordedCall) => (line([call.file, ...call.args]) === line(GET_CONTEXTS) ? CONTEXTS : { stdout: '' }));
     await applyRegistries({ ...request, context: 'k3d-plain' }, io(), runner).catch(() => 'the stand-in has no writer pods');
-    expect(runner.lines().slice(0, 3)).toStrictEqual([
+    expect(runner.lines().slice(0, 4)).toStrictEqual([
+      line(GET_CONTEXTS),
       'kubectl --context k3d-plain get namespace container-registry --ignore-not-found --output json',
       'kubectl --context k3d-plain --namespace kube-system get secret k3s-devreg-registries --ignore-not-found --output json',
       'kubectl --context k3d-plain apply --filename -',
@@ -146,14 +166,14 @@ describe('registries apply', () => {
   it('needs no confirmation and advises no restart when nothing changed', async () => {
     const first = recordingRunner(fakeCluster());
     await applyRegistries(request, io(), first);
-    const secret = parseAllDocuments(first.calls[1]!.input!)[0]!.toJS() as Obj;
+    const secret = parseAllDocuments(first.calls[2]!.input!)[0]!.toJS() as Obj;
     const current = Object.fromEntries(Object.entries(secret.data as Record<string, string>).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]));
     const again = recordingRunner(fakeCluster(current, 'unchanged'));
     const out = io();
     expect(await applyRegistries({ ...request, yes: false }, out, again)).toBe(0);
     expect(out.all()).toContain('registries.yaml: unchanged');
     expect(out.all()).toContain('No node needs a k3s restart');
-    expect(again.calls[1]!.input).toBe(first.calls[1]!.input);
+    expect(again.calls[2]!.input).toBe(first.calls[2]!.input);
   });
 
   it('shows which nodes are stuck when the rollout times out', async () => {
