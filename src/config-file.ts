@@ -42,7 +42,9 @@ export async function loadConfigFile(explicit: string | undefined, cwd: string):
   try {
     value = parse(text);
   } catch (error) {
-    throw new UserError(`${path} is not valid YAML (${(error as Error).message.split('\n')[0]})`, 'fix the syntax');
+    // yaml's first line ends "at line L, column C:" before a code frame that is dropped here.
+    const summary = (error as Error).message.split('\n')[0]?.replace(/:\s*$/, '') ?? '';
+    throw new UserError(`${path} is not valid YAML: ${summary}`, 'fix the YAML syntax (indentation, quotes, a missing colon)');
   }
   if (value === null || value === undefined) return { config: {}, path };
   if (typeof value !== 'object' || Array.isArray(value)) {

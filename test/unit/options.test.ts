@@ -84,5 +84,9 @@ describe('resolveClusterOptions', () => {
     await expect(resolveClusterOptions({ yes: true }, captureIo({ env, cwd }))).rejects.toThrow(/unknown field "agent".*agents/);
     writeFileSync(join(cwd, 'k3s-devreg.yaml'), 'agents: two\n');
     await expect(resolveClusterOptions({ yes: true }, captureIo({ env, cwd }))).rejects.toThrow(/agents must be a number/);
+    writeFileSync(join(cwd, 'k3s-devreg.yaml'), 'name: [a\n');
+    const error = (await resolveClusterOptions({ yes: true }, captureIo({ env, cwd })).catch((e: unknown) => e)) as UserError;
+    expect(error.problem).toBe(`${join(cwd, 'k3s-devreg.yaml')} is not valid YAML: Flow sequence in block collection must be sufficiently indented and end with a ] at line 2, column 1`);
+    expect(error.message).not.toContain('\n');
   });
 });
