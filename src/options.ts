@@ -52,14 +52,29 @@ async function explicitPassword(parsed: ParsedOptions, io: Io): Promise<string |
   return spec.validatePassword(password);
 }
 
+/** The checks of the answers a flag, the team file or a prompt can give. */
+const CHECKS: Record<string, (value: string | number) => unknown> = {
+  name: (v) => spec.validateClusterName(String(v)),
+  agents: (v) => spec.validateAgents(toInt(v, '--agents')),
+  username: (v) => spec.validateUsername(String(v)),
+  port: (v) => spec.validateHostPort(toInt(v, '--port')),
+};
+
+const givenFlags = (parsed: ParsedOptions): Record<string, string | undefined> => ({
+  name: str(parsed.name),
+  agents: str(parsed.agents),
+  username: str(parsed.username),
+  port: str(parsed.port),
+});
+
 function questionsFor(missing: Set<string>, team: TeamConfig, askPassword: boolean): Question[] {
   const q: Question[] = [];
   const wants = (key: string) => missing.has(key);
-  if (wants('name')) q.push({ name: 'name', message: 'Cluster name', default: team.name ?? spec.DEFAULT_CLUSTER_NAME, validate: validator(spec.validateClusterName) });
-  if (wants('agents')) q.push({ name: 'agents', message: 'Number of agent nodes', default: String(team.agents ?? spec.DEFAULT_AGENTS), validate: validator((v) => spec.validateAgents(toInt(v, '--agents'))) });
-  if (wants('username')) q.push({ name: 'username', message: 'Registry username', default: team.username ?? spec.DEFAULT_USERNAME, validate: validator(spec.validateUsername) });
+  if (wants('name')) q.push({ name: 'name', message: 'Cluster name', default: team.name ?? spec.DEFAULT_CLUSTER_NAME, validate: validator(CHECKS.name!) });
+  if (wants('agents')) q.push({ name: 'agents', message: 'Number of agent nodes', default: String(team.agents ?? spec.DEFAULT_AGENTS), validate: validator(CHECKS.agents!) });
+  if (wants('username')) q.push({ name: 'username', message: 'Registry username', default: team.username ?? spec.DEFAULT_USERNAME, validate: validator(CHECKS.username!) });
   if (askPassword) q.push({ name: 'password', message: 'Registry password (empty: keep the saved one or generate a strong one)', default: '', secret: true, validate: (v) => (v === '' ? true : validator(spec.validatePassword)(v)) });
-  if (wants('port')) q.push({ name: 'port', message: 'Registry port on this machine', default: String(team.port ?? spec.NODE_PORT), validate: validator((v) => spec.validateHostPort(toInt(v, '--port'))) });
+  if (wants('port')) q.push({ name: 'port', message: 'Registry port on this machine', default: String(team.port ?? spec.NODE_PORT), validate: validator(CHECKS.port!) });
   return q;
 }
 
@@ -74,17 +89,32 @@ function validator(check: (value: string) => unknown): (value: string) => string
   };
 }
 
+function checkGiven(flags: Record<string, string | undefined>, team: TeamConfig): void {
+  for (const [key, check] of Object.entries(CHECKS)) {
+    const value = flags[key] ?? (team[key as keyof TeamConfig] as string | number | undefined);
+    if (value !== undefined) check(value);
+  }
+}
+
+/**
+ * Checks what flags and the team file say, without asking anything: `up` runs it before the tool
+ * checks and the questions, so a typo is the first thing reported, not the last.
+ */
+export async function checkGivenOptions(parsed: ParsedOptions, io: Io): Promise<void> {
+  const { config: team } = await loadConfigFile(str(parsed.config), io.cwd);
+  checkGiven(givenFlags(parsed), team);
+  spec.validateImage(str(parsed['registry-image']) ?? team.registryImage ?? spec.DEFAULT_REGISTRY_IMAGE, '--registry-image');
+  spec.validateImage(str(parsed['hosts-image']) ?? team.hostsImage ?? spec.DEFAULT_HOSTS_IMAGE, '--hosts-image');
+}
+
 export async function resolveClusterOptions(parsed: ParsedOptions, io: Io, ask?: Ask): Promise<ResolvedOptions> {
   const { config: team, path: configFile } = await loadConfigFile(str(parsed.config), io.cwd);
   let password = await explicitPassword(parsed, io);
-  const flags: Record<string, string | undefined> = {
-    name: str(parsed.name),
-    agents: str(parsed.agents),
-    username: str(parsed.username),
-    port: str(parsed.port),
-  };
+  const flags = givenFlags(parsed);
   let answers: Record<string, string> = {};
   if (ask && canPrompt(io, parsed.yes === true)) {
+    // A bad flag is reported before the questions, not after them.
+    checkGiven(flags, team);
     // The team config answers a question as surely as a flag does.
     const missing = new Set(Object.keys(flags).filter((k) => flags[k] === undefined && team[k as keyof TeamConfig] === undefined));
     const questions = questionsFor(missing, team, password === undefined);

@@ -1,7 +1,7 @@
 /** `up`: check the tools, ask the questions, run the steps (src/steps/up-steps.ts), say what is next. */
 import type { CommandMain, ParsedOptions } from '../command-table.js';
 import type { Io } from '../io.js';
-import { resolveClusterOptions, type ResolvedOptions } from '../options.js';
+import { checkGivenOptions, resolveClusterOptions, type ResolvedOptions } from '../options.js';
 import { ask as inquirerAsk } from '../prompt.js';
 import { runSteps, withInterrupt } from '../progress.js';
 import { DEFAULT_CLUSTER_NAME, kubeContext, registryAddress } from '../spec.js';
@@ -49,7 +49,8 @@ export function nextSteps(ctx: { resolved: ResolvedOptions; render: RenderResult
 
 export async function runUp(parsed: ParsedOptions, io: Io, deps: UpDeps): Promise<number> {
   const verbose = parsed.verbose === true;
-  // Tools first: no question is asked when the answers could not be used anyway.
+  // Typos in flags and the team file first; then the tools, so no question is asked when the answers could not be used anyway.
+  await checkGivenOptions(parsed, io);
   await runSteps(
     [
       {

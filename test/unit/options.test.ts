@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../../src/errors.js';
-import { resolveClusterOptions, type Question } from '../../src/options.js';
+import { checkGivenOptions, resolveClusterOptions, type Question } from '../../src/options.js';
 import { captureIo } from '../helpers/io.js';
 
 const home = mkdtempSync(join(tmpdir(), 'k3s-devreg-options-'));
@@ -53,6 +53,22 @@ describe('resolveClusterOptions', () => {
     expect(resolved.password).toBe('hunter2hunter2');
     expect(resolved.registriesFile).toBe(join(cwd, 'regs.yaml'));
     expect(resolved.configFile).toBe(join(cwd, 'k3s-devreg.yaml'));
+  });
+
+  it('reports a bad flag or team-file value before asking anything', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'k3s-devreg-team-'));
+    let asked = 0;
+    const ask = async () => {
+      asked++;
+      return {};
+    };
+    await expect(resolveClusterOptions({ agents: 'x' }, captureIo({ env, cwd, tty: true }), ask)).rejects.toThrow('--agents expects a whole number, got "x"');
+    writeFileSync(join(cwd, 'k3s-devreg.yaml'), 'port: 70000\n');
+    await expect(resolveClusterOptions({}, captureIo({ env, cwd, tty: true }), ask)).rejects.toThrow(/port/);
+    await expect(checkGivenOptions({ name: 'Bad_Name' }, captureIo({ env, cwd }))).rejects.toThrow('invalid cluster name "Bad_Name"');
+    await expect(checkGivenOptions({ 'registry-image': 'no spaces allowed' }, captureIo({ env, cwd: tmpdir() }))).rejects.toThrow(/--registry-image/);
+    await expect(checkGivenOptions({ name: 'ok' }, captureIo({ env, cwd: tmpdir() }))).resolves.toBeUndefined();
+    expect(asked).toBe(0);
   });
 
   it('lets flags win over the team file', async () => {

@@ -89,6 +89,14 @@ describe('k3s-devreg up/status/down through the CLI', () => {
     expect(calls()).toEqual([]);
   });
 
+  it('a bad flag is reported before the tools are even looked for', async () => {
+    vi.stubEnv('PATH', join(work, 'empty'));
+    const out = io();
+    expect(await runCli(['up', '--yes', '--agents', 'x'], out)).toBe(2);
+    expect(out.stderr.at(-1)).toBe('error: --agents expects a whole number, got "x": pass e.g. --agents 1');
+    expect(calls()).toEqual([]);
+  });
+
   it('the team config file names the cluster for down and status too', async () => {
     const cwd = mkdtempSync(join(work, 'repo-'));
     writeFileSync(join(cwd, 'k3s-devreg.yaml'), 'name: team\n');
