@@ -29,6 +29,15 @@ export function formatCommand(file: string, args: readonly string[]): string {
   return redact([file, ...args].map(quote).join(' '));
 }
 
+/** Our own secret settings stay with us: no child (k3d expands $VARS in configs) inherits them. */
+const PRIVATE_ENV = ['K3S_DEVREG_PASSWORD'];
+
+export function childEnv(parent: NodeJS.ProcessEnv, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env = { ...parent, ...extra };
+  for (const name of PRIVATE_ENV) delete env[name];
+  return env;
+}
+
 export function createRunner(log?: (line: string) => void): Runner {
   return async (file, args, options = {}) => {
     log?.(`$ ${formatCommand(file, args)}${options.input === undefined ? '' : ' <stdin>'}`);
@@ -36,7 +45,8 @@ export function createRunner(log?: (line: string) => void): Runner {
     const { execa } = await import('execa');
     const result = await execa(file, [...args], {
       input: options.input,
-      env: options.env,
+      env: childEnv(process.env, options.env),
+      extendEnv: false,
       cwd: options.cwd,
       timeout: options.timeoutMs,
       reject: false,
