@@ -11,7 +11,7 @@ import { kubeContext } from '../spec.js';
 import { createCluster, deleteCluster, mergeKubeconfig, startCluster, stopCluster } from '../tools/k3d.js';
 import { contextExists, currentContext } from '../tools/kubectl.js';
 import type { Runner } from '../tools/run.js';
-import { inspectCluster, isRunning, type ClusterFacts } from './preflight.js';
+import { inspectCluster, isRunning, nodesDown, someK3sNodeRuns, type ClusterFacts } from './preflight.js';
 
 /** Validates a k3d config file against the k3d.io/v1alpha5 schema shipped in assets/schemas. */
 export async function validateK3dConfigFile(path: string): Promise<void> {
@@ -68,7 +68,12 @@ export async function ensureCluster(request: EnsureClusterRequest): Promise<{ ac
     await createCluster(run, request.configFile);
     action = 'created';
   } else if (!isRunning(facts)) {
-    // Starting re-reads registries.yaml, so a stale one needs nothing more.
+    // Starting re-reads registries.yaml, but k3d starts only the nodes that are not running
+    // (k3d-io/k3d pkg/client/cluster.go ClusterStart): nodes still up keep the old file unless stopped first.
+    if (request.registriesStale && someK3sNodeRuns(facts)) {
+      say('registries.yaml changed and some nodes still run: stopping them first, because k3s reads it only when it starts');
+      await stopCluster(run, name);
+    }
     await startCluster(run, name);
     action = 'started';
   } else if (request.registriesStale) {
@@ -81,8 +86,9 @@ export async function ensureCluster(request: EnsureClusterRequest): Promise<{ ac
   }
   const after = await inspectCluster(run, name);
   if (!after.cluster || !isRunning(after)) {
+    const down = nodesDown(after);
     throw new UserError(
-      `k3d reported success but the cluster ${name} is not running`,
+      `k3d reported success but the cluster ${name} is not running${down.length > 0 ? ` (${down.join(', ')})` : ''}`,
       `look at \`docker ps -a --filter name=k3d-${name}\` and \`docker logs k3d-${name}-server-0\`, then run k3s-devreg up again`,
     );
   }

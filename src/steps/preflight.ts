@@ -85,9 +85,28 @@ export function isOurs(facts: ClusterFacts): boolean {
   return labels[MANAGED_BY_LABEL] === MANAGED_BY_VALUE && labels[CLUSTER_LABEL] === facts.name;
 }
 
+/** The nodes a cluster needs up: k3s servers and agents, and the loadbalancer that publishes the registry port. */
+const NEEDED_ROLES = new Set(['server', 'agent', 'loadbalancer']);
+
+/**
+ * Needed nodes that are not up, e.g. `k3d-devreg-serverlb (exited)`. k3d's own counts leave out the
+ * loadbalancer and count a node docker keeps restarting after a crash, or has paused, as running
+ * (docker holds State.Running true then: moby container/state.go SetRestarting, SetPaused).
+ */
+export function nodesDown(facts: ClusterFacts): string[] {
+  return (facts.cluster?.nodes ?? [])
+    .filter((n) => NEEDED_ROLES.has(n.role) && (!n.running || n.status === 'restarting' || n.status === 'paused'))
+    .map((n) => `${n.name} (${n.status || 'not running'})`);
+}
+
+/** True when some k3s node runs (or restarts): it keeps the registries.yaml it started with. */
+export function someK3sNodeRuns(facts: ClusterFacts): boolean {
+  return (facts.cluster?.nodes ?? []).some((n) => (n.role === 'server' || n.role === 'agent') && n.running);
+}
+
 export function isRunning(facts: ClusterFacts): boolean {
   const c = facts.cluster;
-  return Boolean(c && c.serversCount > 0 && c.serversRunning === c.serversCount && c.agentsRunning === c.agentsCount);
+  return Boolean(c && c.serversCount > 0 && c.serversRunning === c.serversCount && c.agentsRunning === c.agentsCount && nodesDown(facts).length === 0);
 }
 
 /** A k3d cluster of this name that k3s-devreg did not create is never touched. */

@@ -13,7 +13,7 @@ import { statePath } from '../state/layout.js';
 import { readIfExists } from '../state/write-files.js';
 import { getDeployment, getNodes, getServiceClusterIp } from '../tools/kubectl.js';
 import type { Runner } from '../tools/run.js';
-import { checkDocker, inspectCluster, isOurs, isRunning, publishedRegistryPort, type ClusterFacts } from './preflight.js';
+import { checkDocker, inspectCluster, isOurs, isRunning, nodesDown, publishedRegistryPort, type ClusterFacts } from './preflight.js';
 import { checkHostsEntries, k3sNodes } from './readiness.js';
 import { probeProblem, probeRegistry } from './registry-probe.js';
 
@@ -75,7 +75,19 @@ export async function collectStatus(request: StatusRequest): Promise<StatusRepor
       if (!c) return { status: 'fail', detail: `no k3d cluster named ${name}`, fix: UP };
       if (!isOurs(facts)) return { status: 'fail', detail: `the k3d cluster ${name} was not created by k3s-devreg`, fix: 'choose another name with --name' };
       const counts = `${c.serversRunning}/${c.serversCount} server(s), ${c.agentsRunning}/${c.agentsCount} agent(s) running`;
-      if (!isRunning(facts)) return { status: 'fail', detail: counts, fix: `${UP} to start it` };
+      if (!isRunning(facts)) {
+        const down = nodesDown(facts);
+        // `k3d cluster start` (what up runs) leaves alone a node docker calls running: one it keeps
+        // restarting (its log says why it stops) or one that is paused.
+        const restarting = c.nodes.find((n) => n.status === 'restarting');
+        const paused = c.nodes.find((n) => n.status === 'paused');
+        const fix = restarting
+          ? `see why ${restarting.name} keeps stopping: docker logs --tail 50 ${restarting.name}`
+          : paused
+            ? `docker unpause ${paused.name}`
+            : `${UP} to start it`;
+        return { status: 'fail', detail: down.length > 0 ? `${counts}; down: ${down.join(', ')}` : counts, fix };
+      }
       return { status: 'ok', detail: counts };
     }),
   );

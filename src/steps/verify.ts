@@ -98,7 +98,10 @@ export async function verifyRoundTrip(request: VerifyRequest): Promise<PhaseTimi
           await dockerLogin(run, { registry, username: credentials.username, password: credentials.password, ...dockerConfig });
           return { ready: true, value: undefined };
         } catch (error) {
-          if (!(error instanceof ToolError) || /unauthori[sz]ed|401|incorrect username or password/i.test(error.message)) throw error;
+          // Judged on docker's own words (stderr), not our sentence: that names the port and the user,
+          // and port 34010 or user "dev401" must not read as a refusal. A refusal always says
+          // "unauthorized" ("unauthorized: authentication required", "401 Unauthorized").
+          if (!(error instanceof ToolError) || /unauthori[sz]ed|incorrect username or password/i.test(error.detail)) throw error;
           return { ready: false, seen: error.problem };
         }
       },
@@ -121,6 +124,7 @@ export async function verifyRoundTrip(request: VerifyRequest): Promise<PhaseTimi
       // A pod left by an interrupted run would make create fail; pods cannot be changed in place.
       await deletePod(run, context, VERIFY_NAMESPACE, VERIFY_POD, true);
       await createPod(run, context, podYaml, clock, request.signal);
+      let pullError: string | undefined;
       await waitFor({
         what: `the pod ${VERIFY_POD} running ${clusterRef(tag)}`,
         timeoutMs: request.podTimeoutMs ?? 120_000,
@@ -134,9 +138,14 @@ export async function verifyRoundTrip(request: VerifyRequest): Promise<PhaseTimi
           const pod = await getPod(run, context, VERIFY_NAMESPACE, VERIFY_POD);
           if (!pod) return { ready: false, seen: 'no pod yet' };
           if (pod.phase === 'Succeeded') return { ready: true, value: pod };
-          const detail = [pod.waitingReason, pod.message].filter(Boolean).join(': ');
+          if (pod.waitingReason === 'ErrImagePull' && pod.message) pullError = pod.message;
+          let detail = [pod.waitingReason, pod.message].filter(Boolean).join(': ');
           if (pod.phase === 'Failed') return { ready: false, fatal: true, seen: `the container failed${detail ? ` (${detail})` : ''}` };
           if (pod.waitingReason && PULL_FAILURES.has(pod.waitingReason)) {
+            // Before Kubernetes 1.32 (k3d 5.8's default k3s is 1.31) the back-off message is only
+            // 'Back-off pulling image "..."' (kubernetes/kubernetes#127918 added the cause): the cause is
+            // in the ErrImagePull message seen before it.
+            if (pod.waitingReason === 'ImagePullBackOff' && pullError && !pod.message?.includes(pullError)) detail = `${detail}; last pull error: ${pullError}`;
             return { ready: false, fatal: true, seen: `the node${pod.node ? ` ${pod.node}` : ''} could not pull the image (${detail})` };
           }
           return { ready: false, seen: `${pod.phase}${detail ? ` (${detail})` : ''}` };

@@ -22,7 +22,10 @@ export interface K3dNode {
   name: string;
   /** server | agent | loadbalancer | registry */
   role: string;
+  /** docker's State.Running, which is also true while docker restarts a crashed container. */
   running: boolean;
+  /** docker's State.Status: running | restarting | exited | created | paused | dead */
+  status: string;
 }
 
 export interface K3dCluster {
@@ -50,7 +53,7 @@ interface RawCluster {
   serversRunning?: number;
   agentsCount?: number;
   agentsRunning?: number;
-  nodes?: { name?: string; role?: string; State?: { Running?: boolean } }[] | null;
+  nodes?: { name?: string; role?: string; State?: { Running?: boolean; Status?: string } }[] | null;
 }
 
 export async function listClusters(run: Runner): Promise<K3dCluster[]> {
@@ -72,7 +75,10 @@ export async function listClusters(run: Runner): Promise<K3dCluster[]> {
     serversRunning: c.serversRunning ?? 0,
     agentsCount: c.agentsCount ?? 0,
     agentsRunning: c.agentsRunning ?? 0,
-    nodes: (c.nodes ?? []).map((n) => ({ name: n.name ?? '', role: n.role ?? '', running: n.State?.Running === true })),
+    // k3d copies State.Running and State.Status from docker (pkg/runtimes/docker/translate.go), and
+    // counts a node as running by State.Running alone, which docker keeps true while it restarts a
+    // crashed container (moby container/state.go SetRestarting): the status tells them apart.
+    nodes: (c.nodes ?? []).map((n) => ({ name: n.name ?? '', role: n.role ?? '', running: n.State?.Running === true, status: n.State?.Status ?? '' })),
   }));
 }
 

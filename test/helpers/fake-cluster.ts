@@ -18,6 +18,11 @@ export interface FakeCluster {
   serverId: string;
   labels: Record<string, string>;
   hostPort?: number;
+  /**
+   * Nodes (container names, the loadbalancer included) that are down while the cluster runs: exited,
+   * restarting after a crash, or paused (docker then still says State.Running true, as k3d's list does).
+   */
+  down?: Record<string, 'exited' | 'restarting' | 'paused'>;
 }
 
 export interface FakeWorldOptions {
@@ -100,11 +105,12 @@ export class FakeWorld {
     if (args[0] === 'container' && args[1] === 'inspect') {
       const name = args[2];
       if (c && name === `k3d-${c.name}-server-0`) {
-        return { stdout: JSON.stringify([{ Id: c.serverId, Name: `/${name}`, Config: { Labels: c.labels }, State: { Running: c.running, Status: c.running ? 'running' : 'exited' } }]) };
+        return { stdout: JSON.stringify([{ Id: c.serverId, Name: `/${name}`, Config: { Labels: c.labels }, State: this.state(name) }]) };
       }
       if (c && name === `k3d-${c.name}-serverlb`) {
         const ports = c.hostPort ? { '31113/tcp': [{ HostIp: '127.0.0.1', HostPort: String(c.hostPort) }] } : {};
-        return { stdout: JSON.stringify([{ Id: 'lb', Name: `/${name}`, Config: { Labels: {} }, State: { Running: c.running }, HostConfig: { PortBindings: ports }, NetworkSettings: { Ports: c.running ? ports : {} } }]) };
+        const bound = this.state(name).Status === 'running';
+        return { stdout: JSON.stringify([{ Id: 'lb', Name: `/${name}`, Config: { Labels: {} }, State: this.state(name), HostConfig: { PortBindings: ports }, NetworkSettings: { Ports: bound ? ports : {} } }]) };
       }
       return { exitCode: 1, stdout: '[]', stderr: `Error response from daemon: No such container: ${name}` };
     }
@@ -135,12 +141,22 @@ export class FakeWorld {
     }
     if (args[0] === 'exec' && args.slice(2).join(' ') === 'cat /etc/hosts') {
       const node = args[1]!;
-      if (!c || !c.running || !this.nodes().includes(node)) return { exitCode: 1, stderr: `Error response from daemon: Container ${node} is not running` };
+      if (!c || !this.nodes().includes(node) || this.state(node).Status === 'exited') return { exitCode: 1, stderr: `Error response from daemon: Container ${node} is not running` };
+      if (this.state(node).Status === 'restarting') return { exitCode: 1, stderr: `Error response from daemon: Container ${node} is restarting, wait until the container is running` };
+      if (this.state(node).Status === 'paused') return { exitCode: 1, stderr: `Error response from daemon: Container ${node} is paused, unpause the container before exec` };
       const entry = this.applied.size > 0 ? `${SERVICE_IP} container-registry.local  # managed by k3s-devreg\n` : '';
       return { stdout: `127.0.0.1\tlocalhost\n172.18.0.1 host.k3d.internal\n${entry}` };
     }
     if (args[0] === 'login' || args[0] === 'build' || args[0] === 'push') return { stdout: 'ok' };
     throw new Error(`unscripted docker ${line}`);
+  }
+
+  /** docker's State of a node container: Running stays true while docker restarts it. */
+  state(name: string): { Running: boolean; Status: string } {
+    const c = this.cluster;
+    if (!c?.running) return { Running: false, Status: 'exited' };
+    const down = c.down?.[name];
+    return { Running: down !== 'exited', Status: down ?? 'running' };
   }
 
   nodes(): string[] {
@@ -157,11 +173,12 @@ export class FakeWorld {
     if (line === 'cluster list --output json') {
       if (!c) return { stdout: '[]' };
       const nodes = [
-        ...this.nodes().map((name) => ({ name, role: name.includes('-server-') ? 'server' : 'agent', State: { Running: c.running, Status: c.running ? 'running' : 'exited' } })),
-        { name: `k3d-${c.name}-serverlb`, role: 'loadbalancer', State: { Running: c.running } },
+        ...this.nodes().map((name) => ({ name, role: name.includes('-server-') ? 'server' : 'agent', State: this.state(name) })),
+        { name: `k3d-${c.name}-serverlb`, role: 'loadbalancer', State: this.state(`k3d-${c.name}-serverlb`) },
       ];
-      const running = c.running ? 1 : 0;
-      return { stdout: JSON.stringify([{ name: c.name, nodes, serversCount: 1, serversRunning: running, agentsCount: c.agents, agentsRunning: c.running ? c.agents : 0, hasLoadbalancer: true }]) };
+      // k3d counts by State.Running alone (pkg/types/types.go ServerCountRunning), restarting nodes included.
+      const count = (role: string) => nodes.filter((n) => n.role === role && n.State.Running).length;
+      return { stdout: JSON.stringify([{ name: c.name, nodes, serversCount: 1, serversRunning: count('server'), agentsCount: c.agents, agentsRunning: count('agent'), hasLoadbalancer: true }]) };
     }
     if (args[0] === 'cluster' && args[1] === 'create' && args[2] === '--config') {
       const config = parse(readFileSync(args[3]!, 'utf8')) as {
@@ -193,11 +210,15 @@ export class FakeWorld {
       return { stdout: `\x1b[36mINFO\x1b[0m[0020] Cluster '${config.metadata.name}' created successfully!` };
     }
     if (args[0] === 'cluster' && args[1] === 'start' && c) {
+      // k3d starts only the nodes docker does not call running; a restarting one is left as it is.
+      if (!c.running) c.down = {};
       c.running = true;
+      for (const [node, state] of Object.entries(c.down ?? {})) if (state === 'exited') delete c.down![node];
       return {};
     }
     if (args[0] === 'cluster' && args[1] === 'stop' && c) {
       c.running = false;
+      c.down = {};
       return {};
     }
     if (args[0] === 'cluster' && args[1] === 'delete') {

@@ -75,11 +75,38 @@ describe('ensureCluster', () => {
     expect(notes).toEqual(['registries.yaml changed: restarting the nodes, because k3s reads it only when it starts']);
   });
 
+  it('a stopped loadbalancer is started, although k3d counts every server and agent as running', async () => {
+    // Without the loadbalancer nothing publishes the registry port: status fails and says "run up".
+    const world = new FakeWorld({ cluster: { ...FakeWorld.ourCluster('devreg', 31113), down: { 'k3d-devreg-serverlb': 'exited' } } });
+    const facts = await inspectCluster(world.runner, 'devreg');
+    expect((await ensureCluster({ run: world.runner, facts, configFile, registriesStale: false, say })).action).toBe('started');
+    expect(world.runner.lines().filter((l) => l.startsWith('k3d cluster s'))).toEqual(['k3d cluster start devreg --timeout=240s']);
+  });
+
+  it('partly running with a changed registries.yaml: the nodes still up are stopped first, so every node re-reads it', async () => {
+    const world = new FakeWorld({ cluster: { ...FakeWorld.ourCluster('devreg', 31113), down: { 'k3d-devreg-agent-0': 'exited' } } });
+    const facts = await inspectCluster(world.runner, 'devreg');
+    notes.length = 0;
+    expect((await ensureCluster({ run: world.runner, facts, configFile, registriesStale: true, say })).action).toBe('started');
+    expect(world.runner.lines().filter((l) => l.startsWith('k3d cluster s'))).toEqual(['k3d cluster stop devreg', 'k3d cluster start devreg --timeout=240s']);
+    expect(notes).toEqual(['registries.yaml changed and some nodes still run: stopping them first, because k3s reads it only when it starts']);
+  });
+
+  it('a node docker keeps restarting is not running (k3d counts it as running), and the error names it', async () => {
+    const world = new FakeWorld({ cluster: { ...FakeWorld.ourCluster('devreg', 31113), down: { 'k3d-devreg-server-0': 'restarting' } } });
+    const facts = await inspectCluster(world.runner, 'devreg');
+    expect(facts.cluster).toMatchObject({ serversRunning: 1, serversCount: 1 });
+    await expect(ensureCluster({ run: world.runner, facts, configFile, registriesStale: false, say })).rejects.toThrow(
+      /^k3d reported success but the cluster devreg is not running \(k3d-devreg-server-0 \(restarting\)\): look at `docker ps -a --filter name=k3d-devreg` and `docker logs k3d-devreg-server-0`/,
+    );
+    expect(world.runner.lines().filter((l) => l.startsWith('k3d cluster s'))).toEqual(['k3d cluster start devreg --timeout=240s']);
+  });
+
   it('k3d reporting success for a cluster that does not run is an error with a next step', async () => {
     const world = new FakeWorld({ cluster: { ...FakeWorld.ourCluster('devreg', 31113), running: false } }).override('k3d cluster start', {});
     const facts = await inspectCluster(world.runner, 'devreg');
     await expect(ensureCluster({ run: world.runner, facts, configFile, registriesStale: false, say })).rejects.toThrow(
-      /^k3d reported success but the cluster devreg is not running: look at `docker ps -a --filter name=k3d-devreg`/,
+      /^k3d reported success but the cluster devreg is not running \(k3d-devreg-server-0 \(exited\), k3d-devreg-agent-0 \(exited\), k3d-devreg-serverlb \(exited\)\): look at `docker ps -a --filter name=k3d-devreg`/,
     );
   });
 });

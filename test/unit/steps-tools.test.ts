@@ -139,9 +139,9 @@ describe('k3d wrappers', () => {
         agentsCount: 1,
         agentsRunning: 0,
         nodes: [
-          { name: 'k3d-devreg-server-0', role: 'server', running: true },
-          { name: 'k3d-devreg-agent-0', role: 'agent', running: false },
-          { name: 'k3d-devreg-serverlb', role: 'loadbalancer', running: true },
+          { name: 'k3d-devreg-server-0', role: 'server', running: true, status: 'running' },
+          { name: 'k3d-devreg-agent-0', role: 'agent', running: false, status: 'exited' },
+          { name: 'k3d-devreg-serverlb', role: 'loadbalancer', running: true, status: 'running' },
         ],
       },
     ]);

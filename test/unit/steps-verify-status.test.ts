@@ -125,6 +125,13 @@ describe('verify', () => {
     expect(world.runner.lines().filter((l) => l.startsWith('docker login'))).toHaveLength(3);
     expect(clock.slept.slice(0, 2)).toEqual([2_000, 2_000]);
 
+    // A port or a user name with "401" in it is no refusal: docker's own words decide.
+    const port401 = new FakeWorld({ cluster: FakeWorld.ourCluster('devreg', 34010) });
+    let eofs = 1;
+    port401.override('docker login', () => (eofs-- > 0 ? { exitCode: 1, stderr: 'Error response from daemon: Get "https://localhost:34010/v2/": EOF' } : {}));
+    await verifyRoundTrip({ run: port401.runner, name: 'devreg', hostPort: 34010, credentials: { ...credentials, username: 'dev401' }, clock: fakeClock(), tag: 'v1' });
+    expect(port401.runner.lines().filter((l) => l.startsWith('docker login'))).toHaveLength(2);
+
     const refused = new FakeWorld({ cluster: FakeWorld.ourCluster('devreg', 31113) });
     refused.override('docker login', () => ({ exitCode: 1, stderr: 'Error response from daemon: login attempt to https://localhost:31113/v2/ failed with status: 401 Unauthorized' }));
     await expect(verifyRoundTrip({ run: refused.runner, name: 'devreg', hostPort: 31113, credentials, clock: fakeClock(), tag: 'v1' })).rejects.toThrow(/401 Unauthorized/);
@@ -144,6 +151,30 @@ describe('verify', () => {
     await verifyRoundTrip({ run: world.runner, name: 'devreg', hostPort: 31113, credentials, clock });
     expect(world.runner.lines().filter((l) => l.includes(' create '))).toHaveLength(3);
     expect(clock.slept).toEqual([2_000, 2_000]);
+  });
+
+  it('an image pull that backs off is reported with the cause kubelet gave before the back-off', async () => {
+    // kubelet before 1.32 drops the cause from the ImagePullBackOff message (kubernetes/kubernetes#127918).
+    const world = new FakeWorld({ cluster: FakeWorld.ourCluster('devreg', 31113) });
+    const image = 'container-registry.local:5000/hello-world-example:latest';
+    const cause = `rpc error: code = Unknown desc = failed to pull and unpack image "${image}": failed to authorize: failed to fetch anonymous token: unexpected status from GET request to https://container-registry.local:5000/v2/token: 401 Unauthorized`;
+    world.podPhases = [
+      { phase: 'Pending', waitingReason: 'ContainerCreating' },
+      { phase: 'Pending', waitingReason: 'ErrImagePull', message: cause },
+      { phase: 'Pending', waitingReason: 'ImagePullBackOff', message: `Back-off pulling image "${image}"` },
+    ];
+    await expect(verifyRoundTrip({ run: world.runner, name: 'devreg', hostPort: 31113, credentials, clock: fakeClock() })).rejects.toThrow(
+      `could not pull the image (ImagePullBackOff: Back-off pulling image "${image}"; last pull error: ${cause})`,
+    );
+    // From Kubernetes 1.32 the back-off message carries the cause itself: it is not said twice.
+    const newer = new FakeWorld({ cluster: FakeWorld.ourCluster('devreg', 31113) });
+    newer.podPhases = [
+      { phase: 'Pending', waitingReason: 'ErrImagePull', message: cause },
+      { phase: 'Pending', waitingReason: 'ImagePullBackOff', message: `Back-off pulling image "${image}": ErrImagePull: ${cause}` },
+    ];
+    await expect(verifyRoundTrip({ run: newer.runner, name: 'devreg', hostPort: 31113, credentials, clock: fakeClock() })).rejects.toThrow(
+      `could not pull the image (ImagePullBackOff: Back-off pulling image "${image}": ErrImagePull: ${cause}): see`,
+    );
   });
 
   it('a pod that fails is reported with its reason, and deleted', async () => {
@@ -201,6 +232,33 @@ describe('status', () => {
     ]);
     expect(report.checks[0]).toEqual({ name: 'cluster', status: 'fail', detail: 'no k3d cluster named devreg', fix: 'run k3s-devreg up' });
     expect(statusTable(report)).toContain('fix: run k3s-devreg up');
+  });
+
+  it('a stopped loadbalancer or a node docker keeps restarting fails the cluster check, naming the node', async () => {
+    const lbDown = new FakeWorld({ cluster: { ...FakeWorld.ourCluster('devreg', 31113), down: { 'k3d-devreg-serverlb': 'exited' } } });
+    const report = await collectStatus({ run: lbDown.runner, name: 'devreg', stateDir: spec.stateDir, now });
+    expect(report.checks[0]).toEqual({
+      name: 'cluster',
+      status: 'fail',
+      detail: '1/1 server(s), 1/1 agent(s) running; down: k3d-devreg-serverlb (exited)',
+      fix: 'run k3s-devreg up to start it',
+    });
+    expect(report.checks.slice(1, 5).map((c) => c.status)).toEqual(['skip', 'skip', 'skip', 'skip']);
+
+    const crashing = new FakeWorld({ cluster: { ...FakeWorld.ourCluster('devreg', 31113), down: { 'k3d-devreg-server-0': 'restarting' } } });
+    const crashed = await collectStatus({ run: crashing.runner, name: 'devreg', stateDir: spec.stateDir, now });
+    expect(crashed.checks[0]).toMatchObject({
+      status: 'fail',
+      detail: '1/1 server(s), 1/1 agent(s) running; down: k3d-devreg-server-0 (restarting)',
+      fix: 'see why k3d-devreg-server-0 keeps stopping: docker logs --tail 50 k3d-devreg-server-0',
+    });
+
+    const paused = new FakeWorld({ cluster: { ...FakeWorld.ourCluster('devreg', 31113), down: { 'k3d-devreg-agent-0': 'paused' } } });
+    expect((await collectStatus({ run: paused.runner, name: 'devreg', stateDir: spec.stateDir, now })).checks[0]).toMatchObject({
+      status: 'fail',
+      detail: '1/1 server(s), 1/1 agent(s) running; down: k3d-devreg-agent-0 (paused)',
+      fix: 'docker unpause k3d-devreg-agent-0',
+    });
   });
 
   it('docker not running is a failed check, not a crash', async () => {

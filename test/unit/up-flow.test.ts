@@ -216,6 +216,7 @@ describe('up on an existing cluster', () => {
 });
 
 describe('up failure paths: clear message, non-zero exit, nothing secret', () => {
+  const IMAGE = 'container-registry.local:5000/hello-world-example:latest';
   const cases: { name: string; world: () => FakeWorld; parsed?: Record<string, unknown>; extra?: Partial<UpDeps>; code: number; message: RegExp }[] = [
     {
       name: 'docker not running',
@@ -296,11 +297,15 @@ describe('up failure paths: clear message, non-zero exit, nothing secret', () =>
       name: 'the node cannot pull the verify image',
       world: () => {
         const world = new FakeWorld();
-        world.podPhases = [{ phase: 'Pending', waitingReason: 'ErrImagePull' }, { phase: 'Pending', waitingReason: 'ImagePullBackOff', message: 'Back-off pulling image "container-registry.local:5000/hello-world-example:latest"' }];
+        // As kubelet 1.31 says it: the cause only with ErrImagePull, the back-off without it.
+        world.podPhases = [
+          { phase: 'Pending', waitingReason: 'ErrImagePull', message: `rpc error: code = Unknown desc = failed to pull and unpack image "${IMAGE}": failed to resolve reference "${IMAGE}": failed to do request: Head "https://container-registry.local:5000/v2/hello-world-example/manifests/latest": tls: failed to verify certificate: x509: certificate signed by unknown authority` },
+          { phase: 'Pending', waitingReason: 'ImagePullBackOff', message: `Back-off pulling image "${IMAGE}"` },
+        ];
         return world;
       },
       code: 1,
-      message: /^error: the pod k3s-devreg-verify running container-registry\.local:5000\/hello-world-example:latest failed: the node k3d-devreg-agent-0 could not pull the image \(ImagePullBackOff: Back-off pulling image .*\): see `kubectl --context k3d-devreg --namespace default get events --field-selector involvedObject.name=k3s-devreg-verify`; when the pull fails, containerd's log on the node says why/,
+      message: /^error: the pod k3s-devreg-verify running container-registry\.local:5000\/hello-world-example:latest failed: the node k3d-devreg-agent-0 could not pull the image \(ImagePullBackOff: Back-off pulling image .*; last pull error: rpc error: .*x509: certificate signed by unknown authority\): see `kubectl --context k3d-devreg --namespace default get events --field-selector involvedObject.name=k3s-devreg-verify`; when the pull fails, containerd's log on the node says why/,
     },
     {
       name: 'docker login refused',

@@ -60,7 +60,9 @@ if (tool === 'docker') {
   if (line === 'version') out('k3d version v5.8.3\nk3s version v1.31.5-k3s1 (default)');
   else if (line === 'cluster list --output json') {
     const running = { Running: true, Status: 'running' };
-    out(exists() ? JSON.stringify([{ name, serversCount: 1, serversRunning: 1, agentsCount: 1, agentsRunning: 1, nodes: nodes.map((n) => ({ name: n, role: n.includes('server') ? 'server' : 'agent', State: running })) }]) : '[]');
+    // k3d lists the loadbalancer among the nodes too (k3d-io/k3d pkg/client/cluster.go ClusterList).
+    const listed = [...nodes.map((n) => ({ name: n, role: n.includes('server') ? 'server' : 'agent', State: running })), { name: `k3d-${name}-serverlb`, role: 'loadbalancer', State: running }];
+    out(exists() ? JSON.stringify([{ name, serversCount: 1, serversRunning: 1, agentsCount: 1, agentsRunning: 1, hasLoadbalancer: true, nodes: listed }]) : '[]');
   } else if (args[0] === 'cluster' && args[1] === 'create') {
     if (stateFile) writeFileSync(stateFile, 'exists');
     if (process.env.FAKE_CREATE_HANG) {
