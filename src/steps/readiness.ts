@@ -10,6 +10,7 @@ import { execInContainer } from '../tools/docker.js';
 import type { K3dCluster } from '../tools/k3d.js';
 import { getServiceClusterIp, rolloutStatus } from '../tools/kubectl.js';
 import type { Runner } from '../tools/run.js';
+import { probeProblem, probeRegistry } from './registry-probe.js';
 import { waitFor, type Clock } from './wait.js';
 
 export const REGISTRY_DEPLOYMENT = `deployment/${SERVICE_NAME}`;
@@ -99,6 +100,44 @@ export async function waitForHostsEntries(request: HostsWaitRequest): Promise<st
       const missing = checks.filter((c) => !c.ok);
       if (missing.length === 0) return { ready: true, value: ip };
       return { ready: false, seen: missing.map((c) => `${c.node}: ${c.detail}`).join('; ') };
+    },
+  });
+}
+
+export interface RegistryAnswerRequest {
+  port: number;
+  caCert: string;
+  credentials: { username: string; password: string };
+  clock: Clock;
+  signal: AbortSignal;
+  timeoutMs: number;
+  probe?: typeof probeRegistry;
+}
+
+/**
+ * After the nodes (re)started, a Deployment can still show its Ready status from before the stop
+ * while the new registry pod is starting: only an answer on the host port says it serves again.
+ */
+export async function waitForRegistryAnswer(request: RegistryAnswerRequest): Promise<void> {
+  const probe = request.probe ?? probeRegistry;
+  await waitFor({
+    what: `the registry on https://localhost:${request.port}/v2/`,
+    timeoutMs: request.timeoutMs,
+    intervalMs: 1_000,
+    clock: request.clock,
+    signal: request.signal,
+    fix: 'run k3s-devreg status to see which part is not healthy',
+    probe: async () => {
+      try {
+        const result = await probe({ port: request.port, caCert: request.caCert, credentials: request.credentials, timeoutMs: 3_000 });
+        const problem = probeProblem(result);
+        // 503 or 502 from the loadbalancer while no registry pod is ready: keep waiting; a wrong password is final.
+        if (!problem) return { ready: true, value: undefined };
+        return { ready: false, fatal: result.anonymous === 401 && result.authenticated === 401, seen: problem };
+      } catch (error) {
+        if (!(error instanceof ToolError) || /certificate/.test(error.problem)) throw error;
+        return { ready: false, seen: error.problem };
+      }
     },
   });
 }

@@ -11,7 +11,8 @@ import type { Runner } from '../tools/run.js';
 import { ensureCluster, ensureKubeContext, type KubeContextState } from './cluster.js';
 import { applyManifests } from './manifests.js';
 import { checkHostPort, checkClusterShape, inspectCluster, refuseForeign, type ClusterFacts } from './preflight.js';
-import { k3sNodes, waitForHostsEntries, waitForRollouts } from './readiness.js';
+import { k3sNodes, waitForHostsEntries, waitForRegistryAnswer, waitForRollouts } from './readiness.js';
+import type { probeRegistry } from './registry-probe.js';
 import { renderState, type RenderResult } from './render-state.js';
 import { sha256, writeUpState, type UpState } from './up-state.js';
 import { formatTimings, verifyRoundTrip } from './verify.js';
@@ -27,6 +28,8 @@ export interface UpDeps {
   portProbe?: (port: number) => Promise<boolean>;
   /** Bounds of the waits, in seconds (defaults: 180 for the rollouts, 90 for the hosts entries). */
   waits?: { rolloutSeconds: number; hostsSeconds: number };
+  /** Asks the registry on the host port; injected by tests (default: real https requests). */
+  registryProbe?: typeof probeRegistry;
 }
 
 export interface UpContext {
@@ -154,7 +157,21 @@ export const upSteps: Step<UpContext>[] = [
   {
     title: 'Waiting for the registry',
     run: async (ctx, step) => {
-      await waitForRollouts(ctx.deps.run, kubeContext(ctx.resolved.spec.name), ctx.deps.waits?.rolloutSeconds ?? 180);
+      const { spec } = ctx.resolved;
+      await waitForRollouts(ctx.deps.run, kubeContext(spec.name), ctx.deps.waits?.rolloutSeconds ?? 180);
+      if (ctx.clusterAction === 'started' || ctx.clusterAction === 'restarted') {
+        const render = requireValue(ctx.render, 'the rendered state');
+        step.title(`Waiting for the registry to answer on localhost:${spec.hostPort} after the restart`);
+        await waitForRegistryAnswer({
+          port: spec.hostPort,
+          caCert: await readFile(render.files.caCert, 'utf8'),
+          credentials: render.credentials,
+          clock: ctx.deps.clock,
+          signal: ctx.deps.signal,
+          timeoutMs: (ctx.deps.waits?.rolloutSeconds ?? 180) * 1000,
+          ...(ctx.deps.registryProbe ? { probe: ctx.deps.registryProbe } : {}),
+        });
+      }
       step.title('Registry ready');
     },
   },

@@ -7,7 +7,7 @@ import { runDown } from '../../src/commands/down.js';
 import { runReset } from '../../src/commands/reset.js';
 import { runUp, type UpDeps } from '../../src/commands/up.js';
 import { runVerify } from '../../src/commands/verify.js';
-import { isKnownError } from '../../src/errors.js';
+import { isKnownError, ToolError } from '../../src/errors.js';
 import { withInterrupt } from '../../src/progress.js';
 import { forgetSecretsForTests } from '../../src/redact.js';
 import { Interrupted } from '../../src/steps/wait.js';
@@ -28,7 +28,8 @@ beforeEach(() => {
 afterEach(() => rmSync(home, { recursive: true, force: true }));
 
 function deps(world: FakeWorld, extra: Partial<UpDeps> = {}): UpDeps {
-  return { run: world.runner, clock: fakeClock(), signal: new AbortController().signal, portProbe: async () => true, ...extra };
+  const healthyRegistry = async () => ({ anonymous: 401, authenticated: 200 });
+  return { run: world.runner, clock: fakeClock(), signal: new AbortController().signal, portProbe: async () => true, registryProbe: healthyRegistry, ...extra };
 }
 
 /** Runs up the way cli.ts does: a known error becomes its exit code and one line on stderr. */
@@ -159,6 +160,33 @@ describe('up on an existing cluster', () => {
     expect(await up(world, captureIo({ env }))).toBe(0);
     const changing = world.runner.calls.slice(first).filter((c) => !isReadOnly(c)).map((c) => [c.file, ...c.args].join(' '));
     expect(changing).toEqual(['k3d cluster start devreg --timeout=240s']);
+  });
+
+  it('after starting the nodes, waits until the registry answers on the host port (a stale Ready status is not enough)', async () => {
+    const world = new FakeWorld();
+    expect(await up(world, captureIo({ env }))).toBe(0);
+    world.cluster!.running = false;
+    const asked: unknown[] = [];
+    const answers = [new ToolError('the registry does not answer on https://127.0.0.1:31113/v2/ (ECONNRESET)', 'x'), { anonymous: 401, authenticated: 200 }];
+    const registryProbe = async (probe: { port: number; credentials: { username: string; password: string }; caCert: string }) => {
+      asked.push({ port: probe.port, credentials: probe.credentials, ca: probe.caCert.startsWith('-----BEGIN CERTIFICATE-----') });
+      const answer = answers.shift()!;
+      if (answer instanceof Error) throw answer;
+      return answer;
+    };
+    const io = captureIo({ env });
+    expect(await up(world, io, { yes: true }, { registryProbe })).toBe(0);
+    expect(asked).toEqual([
+      { port: 31113, credentials: { username: 'devreg', password: PASSWORD }, ca: true },
+      { port: 31113, credentials: { username: 'devreg', password: PASSWORD }, ca: true },
+    ]);
+    expectNoSecret(world, io);
+
+    // A registry that refuses the saved password will not get better by waiting.
+    world.cluster!.running = false;
+    const refusing = captureIo({ env });
+    expect(await up(world, refusing, { yes: true }, { registryProbe: async () => ({ anonymous: 401, authenticated: 401 }) })).toBe(1);
+    expect(refusing.stderr.at(-1)).toMatch(/^error: the registry on https:\/\/localhost:31113\/v2\/ failed: GET \/v2\/ with the saved credentials answered 401/);
   });
 
   it('restarts the nodes when registries.yaml changed, and says why', async () => {
