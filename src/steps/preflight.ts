@@ -64,6 +64,8 @@ export interface ClusterFacts {
   server?: ContainerInfo;
   /** k3d-<name>-serverlb, which publishes the registry's host port. */
   loadbalancer?: ContainerInfo;
+  /** A remaining agent, inspected only when server-0 is gone (an interrupted delete): it carries the same labels. */
+  agent?: ContainerInfo;
 }
 
 export const serverContainer = (name: string) => `k3d-${name}-server-0`;
@@ -77,11 +79,14 @@ export async function inspectCluster(run: Runner, name: string): Promise<Cluster
   const [server, loadbalancer] = await Promise.all([inspectContainer(run, serverContainer(name)), inspectContainer(run, loadbalancerContainer(name))]);
   if (server) facts.server = server;
   if (loadbalancer) facts.loadbalancer = loadbalancer;
+  const agentName = server ? undefined : cluster.nodes.find((n) => n.role === 'agent')?.name;
+  const agent = agentName ? await inspectContainer(run, agentName) : undefined;
+  if (agent) facts.agent = agent;
   return facts;
 }
 
 export function isOurs(facts: ClusterFacts): boolean {
-  const labels = facts.server?.labels ?? {};
+  const labels = (facts.server ?? facts.agent)?.labels ?? {};
   return labels[MANAGED_BY_LABEL] === MANAGED_BY_VALUE && labels[CLUSTER_LABEL] === facts.name;
 }
 
@@ -111,7 +116,8 @@ export function isRunning(facts: ClusterFacts): boolean {
 
 /** A k3d cluster of this name that k3s-devreg did not create is never touched. */
 export function refuseForeign(facts: ClusterFacts): void {
-  if (facts.cluster && !facts.server) {
+  const labelled = facts.server ?? facts.agent;
+  if (facts.cluster && !labelled) {
     throw new UserError(
       `k3d lists a cluster named ${facts.name} but its node ${serverContainer(facts.name)} is gone`,
       `delete what is left with \`k3d cluster delete ${facts.name}\` (only if it is yours), then run k3s-devreg up again`,
@@ -119,8 +125,18 @@ export function refuseForeign(facts: ClusterFacts): void {
   }
   if (facts.cluster && !isOurs(facts)) {
     throw new UserError(
-      `a k3d cluster named ${facts.name} already exists and was not created by k3s-devreg (${serverContainer(facts.name)} lacks the ${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE} label)`,
+      `a k3d cluster named ${facts.name} already exists and was not created by k3s-devreg (${labelled?.name ?? serverContainer(facts.name)} lacks the ${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE} label)`,
       `choose another name with --name, or delete that cluster yourself (k3d cluster delete ${facts.name}) if you no longer need it`,
+    );
+  }
+}
+
+/** Ours, but without its server (a `down` stopped half-way): nothing but deleting it helps. */
+export function refuseServerless(facts: ClusterFacts): void {
+  if (facts.cluster && !facts.server) {
+    throw new UserError(
+      `the cluster ${facts.name} has lost its server node ${serverContainer(facts.name)} (was a down interrupted?)`,
+      `run k3s-devreg down to delete what is left (credentials, CA and images are kept), then k3s-devreg up`,
     );
   }
 }

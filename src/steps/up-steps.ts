@@ -10,7 +10,7 @@ import { kubeContext, registryVolumeName } from '../spec.js';
 import type { Runner } from '../tools/run.js';
 import { ensureCluster, ensureKubeContext, type KubeContextState } from './cluster.js';
 import { applyManifests } from './manifests.js';
-import { checkHostPort, checkClusterShape, inspectCluster, refuseForeign, type ClusterFacts } from './preflight.js';
+import { checkHostPort, checkClusterShape, inspectCluster, refuseForeign, refuseServerless, type ClusterFacts } from './preflight.js';
 import { k3sNodes, waitForHostsEntries, waitForRegistryAnswer, waitForRollouts } from './readiness.js';
 import type { probeRegistry } from './registry-probe.js';
 import { renderState, type RenderResult } from './render-state.js';
@@ -58,7 +58,10 @@ export const upSteps: Step<UpContext>[] = [
       const facts = await inspectCluster(ctx.deps.run, spec.name);
       refuseForeign(facts);
       // What an interrupted create left has no shape worth checking: it is deleted and created again.
-      if (!ctx.upState.creating) checkClusterShape(spec, facts);
+      if (!ctx.upState.creating) {
+        refuseServerless(facts);
+        checkClusterShape(spec, facts);
+      }
       const port = await checkHostPort(ctx.deps.run, spec, facts, ctx.deps.portProbe);
       ctx.facts = facts;
       step.title(

@@ -23,6 +23,8 @@ export interface FakeCluster {
    * restarting after a crash, or paused (docker then still says State.Running true, as k3d's list does).
    */
   down?: Record<string, 'exited' | 'restarting' | 'paused'>;
+  /** Node containers already deleted (a `k3d cluster delete` killed half-way). */
+  removed?: string[];
 }
 
 export interface FakeWorldOptions {
@@ -104,8 +106,10 @@ export class FakeWorld {
     if (line === 'version --format {{.Server.Version}}') return { stdout: '24.0.7' };
     if (args[0] === 'container' && args[1] === 'inspect') {
       const name = args[2];
-      if (c && name === `k3d-${c.name}-server-0`) {
-        return { stdout: JSON.stringify([{ Id: c.serverId, Name: `/${name}`, Config: { Labels: c.labels }, State: this.state(name) }]) };
+      // k3d puts the config's runtime labels on every k3s node, agents included.
+      if (c && name && this.nodes().includes(name)) {
+        const id = name.endsWith('-server-0') ? c.serverId : `${name}-id`;
+        return { stdout: JSON.stringify([{ Id: id, Name: `/${name}`, Config: { Labels: c.labels }, State: this.state(name) }]) };
       }
       if (c && name === `k3d-${c.name}-serverlb`) {
         const ports = c.hostPort ? { '31113/tcp': [{ HostIp: '127.0.0.1', HostPort: String(c.hostPort) }] } : {};
@@ -162,7 +166,8 @@ export class FakeWorld {
   nodes(): string[] {
     const c = this.cluster;
     if (!c) return [];
-    return [`k3d-${c.name}-server-0`, ...Array.from({ length: c.agents }, (_, i) => `k3d-${c.name}-agent-${i}`)];
+    const all = [`k3d-${c.name}-server-0`, ...Array.from({ length: c.agents }, (_, i) => `k3d-${c.name}-agent-${i}`)];
+    return all.filter((name) => !c.removed?.includes(name));
   }
 
   private k3d(args: string[]): Reply {
@@ -178,7 +183,8 @@ export class FakeWorld {
       ];
       // k3d counts by State.Running alone (pkg/types/types.go ServerCountRunning), restarting nodes included.
       const count = (role: string) => nodes.filter((n) => n.role === role && n.State.Running).length;
-      return { stdout: JSON.stringify([{ name: c.name, nodes, serversCount: 1, serversRunning: count('server'), agentsCount: c.agents, agentsRunning: count('agent'), hasLoadbalancer: true }]) };
+      const total = (role: string) => nodes.filter((n) => n.role === role).length;
+      return { stdout: JSON.stringify([{ name: c.name, nodes, serversCount: total('server'), serversRunning: count('server'), agentsCount: total('agent'), agentsRunning: count('agent'), hasLoadbalancer: true }]) };
     }
     if (args[0] === 'cluster' && args[1] === 'create' && args[2] === '--config') {
       const config = parse(readFileSync(args[3]!, 'utf8')) as {

@@ -452,6 +452,30 @@ describe('down and reset', () => {
     expect(world.runner.lines()).not.toContain('k3d cluster delete devreg');
   });
 
+  it('a down stopped after deleting the server: up says to run down, and down deletes the rest (ours by the agent\'s labels)', async () => {
+    const world = new FakeWorld();
+    expect(await up(world, captureIo({ env }))).toBe(0);
+    world.cluster!.removed = ['k3d-devreg-server-0'];
+    const upAgain = captureIo({ env });
+    expect(await up(world, upAgain)).toBe(2);
+    expect(upAgain.stderr.at(-1)).toBe(
+      'error: the cluster devreg has lost its server node k3d-devreg-server-0 (was a down interrupted?): run k3s-devreg down to delete what is left (credentials, CA and images are kept), then k3s-devreg up',
+    );
+    expect(await runDown({}, captureIo({ env }), { run: world.runner })).toBe(0);
+    expect(world.runner.lines()).toContain('docker container inspect k3d-devreg-agent-0');
+    expect(world.runner.lines()).toContain('k3d cluster delete devreg');
+    expect(world.cluster).toBeUndefined();
+  });
+
+  it('a leftover whose remaining agent is not ours is never deleted', async () => {
+    const world = new FakeWorld({ cluster: { ...FakeWorld.ourCluster('devreg', 31113), labels: { app: 'k3d' }, removed: ['k3d-devreg-server-0'] } });
+    await expect(runDown({}, captureIo({ env }), { run: world.runner })).rejects.toMatchObject({
+      exitCode: 2,
+      problem: 'a k3d cluster named devreg already exists and was not created by k3s-devreg (k3d-devreg-agent-0 lacks the app.kubernetes.io/managed-by=k3s-devreg label)',
+    });
+    expect(world.runner.lines()).not.toContain('k3d cluster delete devreg');
+  });
+
   it('down, then up brings back the same credentials and volume', async () => {
     const world = new FakeWorld();
     expect(await up(world, captureIo({ env }))).toBe(0);
