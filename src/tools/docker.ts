@@ -139,6 +139,14 @@ export async function dockerLogin(
     timeoutMs: QUICK_MS,
     ...withConfig(login.dockerConfig),
   });
+  // The registry accepted the password but docker's credential helper could not store it: waiting
+  // will not help, the user's docker config must be fixed (e.g. credsStore naming a helper not installed).
+  if (result.exitCode !== 0 && /error (storing|getting|saving) credentials|docker-credential-/i.test(result.stderr)) {
+    throw new UserError(
+      `docker could not store the login for ${login.registry}: its credential helper failed (${lastMessage(result.stderr)})`,
+      `fix or remove "credsStore"/"credHelpers" in ${login.dockerConfig ?? '$DOCKER_CONFIG or ~/.docker'}/config.json, or install the helper it names, then run k3s-devreg verify`,
+    );
+  }
   ensureOk(
     DOCKER,
     `log in to ${login.registry} as ${login.username}`,

@@ -81,6 +81,18 @@ describe('docker wrappers', () => {
     ]);
   });
 
+  it('a credential helper that cannot store the login is a UserError naming the docker config, not a retryable failure', async () => {
+    const stderr = 'Error saving credentials: error storing credentials - err: exec: "docker-credential-desktop": executable file not found in $PATH, out: ``';
+    const run = recordingRunner(() => ({ exitCode: 1, stderr }));
+    const error = await docker.dockerLogin(run, { registry: 'localhost:31113', username: 'devreg', password: 'pw-123456789' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UserError);
+    expect((error as UserError).message).toBe(
+      `docker could not store the login for localhost:31113: its credential helper failed (${stderr}): fix or remove "credsStore"/"credHelpers" in $DOCKER_CONFIG or ~/.docker/config.json, or install the helper it names, then run k3s-devreg verify`,
+    );
+    const refused = recordingRunner(() => ({ exitCode: 1, stderr: 'Error response from daemon: login attempt to https://localhost:31113/v2/ failed with status: 401 Unauthorized' }));
+    expect(await docker.dockerLogin(refused, { registry: 'localhost:31113', username: 'devreg', password: 'pw-123456789' }).catch((e: unknown) => e)).toBeInstanceOf(ToolError);
+  });
+
   it('builds with build args and pushes, and names the image when either fails', async () => {
     const run = recordingRunner((call) => (call.args[0] === 'push' ? { exitCode: 1, stderr: 'unauthorized: authentication required' } : {}));
     await docker.dockerBuild(run, { context: '/pkg/example', tag: 'localhost:31113/hello-world-example:latest', buildArgs: { BASE: 'busybox:local' } });
