@@ -76,7 +76,9 @@ export function renderRegistriesWriter(spec: RegistriesWriterSpec): RenderedRegi
     ...(hasCa ? [{ name: 'host-ca', mountPath: `/host${HOST_CA_DIR}` }] : []),
   ];
   const image = spec.writerImage ?? DEFAULT_WRITER_IMAGE;
-  const rootNoCapabilities = { ...locked, runAsUser: 0, runAsGroup: 0 };
+  // spc_t: on nodes where SELinux is enforced (k3s --selinux on RHEL-family hosts) a container_t
+  // process may not touch the host's /etc; elsewhere the option is ignored.
+  const rootNoCapabilities = { ...locked, runAsUser: 0, runAsGroup: 0, seLinuxOptions: { type: 'spc_t' } };
   const volumes = [
     { name: 'config', secret: { secretName: WRITER_NAME, defaultMode: 0o400 } },
     { name: 'script', configMap: { name: `${WRITER_NAME}-writer`, defaultMode: 0o555 } },

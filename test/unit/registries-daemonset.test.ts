@@ -59,6 +59,8 @@ describe('renderRegistriesWriter', () => {
     expect(pod.volumes.find((v: Obj) => v.name === 'host-ca')).toBeUndefined();
     expect(pod.automountServiceAccountToken).toBe(false);
     expect(pod.initContainers[0].securityContext.capabilities).toStrictEqual({ drop: ['ALL'] });
+    // SELinux-enforcing k3s nodes forbid container_t from touching the host's /etc.
+    for (const c of [...pod.initContainers, ...pod.containers]) expect(c.securityContext.seLinuxOptions).toStrictEqual({ type: 'spc_t' });
   });
 
   it('keeps a tiny container whose readiness probe checks, every 10s, that the host file still matches the Secret', () => {
