@@ -47,6 +47,8 @@ describe('renderRegistriesWriter', () => {
   it('labels every object as ours, in kube-system', () => {
     for (const object of [rendered.secret, rendered.configMap, rendered.daemonSet, ds.spec.template] as Obj[]) {
       expect(object.metadata.labels['app.kubernetes.io/managed-by']).toBe('k3s-devreg');
+      // The README's removal command selects by this label.
+      expect(object.metadata.labels['app.kubernetes.io/name']).toBe('k3s-devreg-registries');
     }
     expect((rendered.secret as Obj).metadata.namespace).toBe('kube-system');
   });
