@@ -5,7 +5,10 @@
 // Env: FAKE_CLUSTER (default devreg), FAKE_PORT (default 31113), FAKE_TOOLS_LOG (append each call),
 // FAKE_TOOLS_STATE (a file: present = the cluster exists; created by `k3d cluster create`),
 // FAKE_CREATE_HANG (a file: `k3d cluster create` writes its pid there and waits until a signal ends it, as
-// k3d does while it waits for the nodes; Ctrl-C kills it without a rollback, so the cluster stays).
+// k3d does while it waits for the nodes; Ctrl-C kills it without a rollback, so the cluster stays),
+// FAKE_REAL_DOCKER (the real docker's path: login, build and push then go to the real daemon and a real
+// registry, so a whole `up` and `status` run against it while k3d and kubectl stay stand-ins).
+import { spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 
 const [tool, ...args] = process.argv.slice(2);
@@ -42,7 +45,10 @@ function objectNames(yaml) {
   return names;
 }
 
-if (tool === 'docker') {
+if (tool === 'docker' && process.env.FAKE_REAL_DOCKER && ['login', 'build', 'push'].includes(args[0])) {
+  const real = spawnSync(process.env.FAKE_REAL_DOCKER, args, { stdio: 'inherit' });
+  process.exit(real.status ?? 1);
+} else if (tool === 'docker') {
   if (line === 'version --format {{.Server.Version}}') out('24.0.7');
   else if (args[0] === 'container' && args[1] === 'inspect') {
     if (!exists()) fail(`Error response from daemon: No such container: ${args[2]}`);
