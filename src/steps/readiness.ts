@@ -5,10 +5,11 @@
  */
 import { ToolError } from '../errors.js';
 import { REGISTRY_HOST, NAMESPACE, SERVICE_NAME } from '../spec.js';
+import { selectorLabels } from '../render/manifests/common.js';
 import { HOSTS_NAME } from '../render/manifests/hosts.js';
 import { execInContainer } from '../tools/docker.js';
 import type { K3dCluster } from '../tools/k3d.js';
-import { getServiceClusterIp, rolloutStatus } from '../tools/kubectl.js';
+import { getServiceClusterIp, listPods, rolloutStatus } from '../tools/kubectl.js';
 import type { Runner } from '../tools/run.js';
 import { probeProblem, probeRegistry } from './registry-probe.js';
 import { waitFor, type Clock } from './wait.js';
@@ -24,17 +25,43 @@ export function k3sNodes(cluster: K3dCluster | undefined): string[] {
 export async function waitForRollouts(run: Runner, context: string, timeoutSeconds: number): Promise<void> {
   const describe = (what: string, resource: string) =>
     `see why with \`kubectl --context ${context} --namespace ${NAMESPACE} describe ${resource}\` and its pods' events (a registry image that cannot be pulled is the usual cause)`;
-  for (const [what, resource] of [
-    ['the registry', REGISTRY_DEPLOYMENT],
-    ['the hosts-entry DaemonSet', HOSTS_DAEMONSET],
+  for (const [what, resource, component] of [
+    ['the registry', REGISTRY_DEPLOYMENT, SERVICE_NAME],
+    ['the hosts-entry DaemonSet', HOSTS_DAEMONSET, HOSTS_NAME],
   ] as const) {
     try {
       await rolloutStatus(run, context, NAMESPACE, resource, timeoutSeconds);
     } catch (error) {
       if (!(error instanceof ToolError)) throw error;
-      throw new ToolError(`${what} (${resource} in namespace ${NAMESPACE}) did not become ready within ${timeoutSeconds}s: ${error.problem}`, describe(what, resource));
+      const why = await stuckPodReason(run, context, selectorOf(component)).catch(() => undefined);
+      throw new ToolError(
+        `${what} (${resource} in namespace ${NAMESPACE}) did not become ready within ${timeoutSeconds}s: ${error.problem}${why ? `; ${why}` : ''}`,
+        describe(what, resource),
+      );
     }
   }
+}
+
+export const selectorOf = (component: string): string =>
+  Object.entries(selectorLabels(component))
+    .map(([key, value]) => `${key}=${value}`)
+    .join(',');
+
+/**
+ * Why the first pod that is not ready is stuck, in the kubelet's or the scheduler's words: a rollout
+ * timeout alone does not say whether an image cannot be pulled, the registry crashes, or no node
+ * accepts the pod (a disk-pressure taint when Docker Desktop's disk is nearly full).
+ */
+export async function stuckPodReason(run: Runner, context: string, selector: string): Promise<string | undefined> {
+  const pod = (await listPods(run, context, NAMESPACE, selector)).find((p) => !p.ready && !p.terminating);
+  if (!pod) return undefined;
+  if (pod.unschedulable) return `pod ${pod.name} cannot be placed on a node: ${pod.unschedulable.trim().replace(/\.$/, '')}`;
+  for (const [name, c] of [...Object.entries(pod.init), ...Object.entries(pod.containers)]) {
+    if (c.waitingReason && c.waitingReason !== 'PodInitializing') {
+      return `pod ${pod.name}${pod.node ? ` on ${pod.node}` : ''}: container ${name} waits: ${c.waitingReason}${c.waitingMessage ? ` (${c.waitingMessage})` : ''}`;
+    }
+  }
+  return `pod ${pod.name} is ${pod.phase} and not ready`;
 }
 
 /** The address a hosts file gives REGISTRY_HOST (the first matching line wins, as in libc), if any. */

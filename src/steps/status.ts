@@ -14,7 +14,7 @@ import { readIfExists } from '../state/write-files.js';
 import { getDeployment, getNodes, getServiceClusterIp } from '../tools/kubectl.js';
 import type { Runner } from '../tools/run.js';
 import { checkDocker, inspectCluster, isOurs, isRunning, nodesDown, publishedRegistryPort, type ClusterFacts } from './preflight.js';
-import { checkHostsEntries, k3sNodes } from './readiness.js';
+import { checkHostsEntries, k3sNodes, selectorOf, stuckPodReason } from './readiness.js';
 import { probeProblem, probeRegistry } from './registry-probe.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';
@@ -114,7 +114,8 @@ export async function collectStatus(request: StatusRequest): Promise<StatusRepor
           const d = await getDeployment(run, context, NAMESPACE, SERVICE_NAME);
           if (!d) return { status: 'fail', detail: `deployment/${SERVICE_NAME} is missing in namespace ${NAMESPACE}`, fix: UP };
           if (d.desired === 0 || d.ready < d.desired) {
-            return { status: 'fail', detail: `${d.ready}/${d.desired} ready`, fix: `kubectl --context ${context} --namespace ${NAMESPACE} describe deployment/${SERVICE_NAME}` };
+            const why = await stuckPodReason(run, context, selectorOf(SERVICE_NAME)).catch(() => undefined);
+            return { status: 'fail', detail: `${d.ready}/${d.desired} ready${why ? `: ${why}` : ''}`, fix: `kubectl --context ${context} --namespace ${NAMESPACE} describe deployment/${SERVICE_NAME}` };
           }
           return { status: 'ok', detail: `${d.ready}/${d.desired} ready` };
         })

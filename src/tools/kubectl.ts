@@ -205,6 +205,8 @@ export interface ContainerOutcome {
   exitCode?: number;
   message?: string;
   waitingReason?: string;
+  /** What the kubelet says about the wait (an image pull's error, a crash loop's back-off). */
+  waitingMessage?: string;
   running: boolean;
 }
 
@@ -216,6 +218,8 @@ export interface PodSummary {
   /** The pod's Ready condition (every container's readiness probe passed on its last run). */
   ready: boolean;
   terminating: boolean;
+  /** The scheduler's reason while the pod has no node (e.g. a disk-pressure taint on every node). */
+  unschedulable?: string;
   /** Init containers and containers by name: how each ended, or what it waits for. */
   init: Record<string, ContainerOutcome>;
   containers: Record<string, ContainerOutcome>;
@@ -223,13 +227,13 @@ export interface PodSummary {
 
 interface ContainerJson {
   name?: string;
-  state?: { waiting?: { reason?: string }; running?: object; terminated?: { exitCode?: number; message?: string } };
+  state?: { waiting?: { reason?: string; message?: string }; running?: object; terminated?: { exitCode?: number; message?: string } };
 }
 
 type PodJson = {
   metadata?: { name?: string; annotations?: Record<string, string>; deletionTimestamp?: string };
   spec?: { nodeName?: string };
-  status?: { phase?: string; conditions?: { type?: string; status?: string }[]; initContainerStatuses?: ContainerJson[]; containerStatuses?: ContainerJson[] };
+  status?: { phase?: string; conditions?: { type?: string; status?: string; reason?: string; message?: string }[]; initContainerStatuses?: ContainerJson[]; containerStatuses?: ContainerJson[] };
 };
 
 function outcomes(statuses: ContainerJson[] | undefined): Record<string, ContainerOutcome> {
@@ -240,6 +244,7 @@ function outcomes(statuses: ContainerJson[] | undefined): Record<string, Contain
       if (terminated?.exitCode !== undefined) result.exitCode = terminated.exitCode;
       if (terminated?.message) result.message = terminated.message;
       if (status.state?.waiting?.reason) result.waitingReason = status.state.waiting.reason;
+      if (status.state?.waiting?.message) result.waitingMessage = status.state.waiting.message;
       return [status.name ?? '', result];
     }),
   );
@@ -251,16 +256,21 @@ export async function listPods(run: Runner, context: string, namespace: string, 
   const action = `list pods ${selector} in namespace ${namespace}`;
   const result = ensureOk(KUBECTL, action, await run('kubectl', args, { timeoutMs: QUICK_MS }), unreachableFix(context), QUICK_MS);
   const list = parseJson<{ items?: PodJson[] }>(KUBECTL, action, result.stdout);
-  return (list.items ?? []).map((pod) => ({
+  return (list.items ?? []).map((pod) => {
+    const scheduled = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
+    const unschedulable = scheduled?.status === 'False' ? scheduled.message || scheduled.reason : undefined;
+    return {
     name: pod.metadata?.name ?? '',
     ...(pod.spec?.nodeName ? { node: pod.spec.nodeName } : {}),
     phase: pod.status?.phase ?? 'Unknown',
     annotations: pod.metadata?.annotations ?? {},
     ready: pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
     terminating: pod.metadata?.deletionTimestamp !== undefined,
+    ...(unschedulable ? { unschedulable } : {}),
     init: outcomes(pod.status?.initContainerStatuses),
     containers: outcomes(pod.status?.containerStatuses),
-  }));
+  };
+  });
 }
 
 export interface NodeRole { name: string; controlPlane: boolean }

@@ -218,6 +218,31 @@ describe('status', () => {
     expect(JSON.stringify(report)).not.toContain(PASSWORD);
   });
 
+  it('a registry pod that is not ready: the check says why, in the kubelet\'s words', async () => {
+    forgetSecretsForTests();
+    await renderState({ spec, password: PASSWORD, strict: true, runner: recordingRunner(), env: {}, now });
+    const ns = 'kubectl --context k3d-devreg --namespace container-registry';
+    const world = new FakeWorld({ cluster: FakeWorld.ourCluster('devreg', 31113) })
+      .override(`${ns} get deployment registry`, { stdout: JSON.stringify({ spec: { replicas: 1 }, status: { updatedReplicas: 1 } }) })
+      .override(`${ns} get pods --selector app.kubernetes.io/name=registry,app.kubernetes.io/part-of=k3s-devreg --output json`, {
+        stdout: JSON.stringify({
+          items: [{
+            metadata: { name: 'registry-5f6d-abc' },
+            spec: { nodeName: 'k3d-devreg-server-0' },
+            status: { phase: 'Running', containerStatuses: [{ name: 'registry', state: { waiting: { reason: 'CrashLoopBackOff', message: 'back-off 40s restarting failed container=registry pod=registry-5f6d-abc_container-registry' } } }] },
+          }],
+        }),
+      });
+    world.applied.set('service/registry', {});
+    const report = await collectStatus({ run: world.runner, name: 'devreg', stateDir: spec.stateDir, now, probe: async () => ({ anonymous: 401, authenticated: 200 }) });
+    expect(report.checks.find((c) => c.name === 'registry pod')).toEqual({
+      name: 'registry pod',
+      status: 'fail',
+      detail: '0/1 ready: pod registry-5f6d-abc on k3d-devreg-server-0: container registry waits: CrashLoopBackOff (back-off 40s restarting failed container=registry pod=registry-5f6d-abc_container-registry)',
+      fix: 'kubectl --context k3d-devreg --namespace container-registry describe deployment/registry',
+    });
+  });
+
   it('no cluster: the cluster check fails with the fix and the checks that need it are skipped', async () => {
     const world = new FakeWorld();
     const report = await collectStatus({ run: world.runner, name: 'devreg', stateDir: spec.stateDir, now });

@@ -313,6 +313,39 @@ describe('up failure paths: clear message, non-zero exit, nothing secret', () =>
       message: /^error: the registry \(deployment\/registry in namespace container-registry\) did not become ready within 180s: .*timed out waiting for the condition.*: see why with `kubectl --context k3d-devreg --namespace container-registry describe deployment\/registry`/,
     },
     {
+      name: 'the registry never rolls out because no node takes its pod (the scheduler says why)',
+      world: () =>
+        new FakeWorld()
+          .override('kubectl --context k3d-devreg --namespace container-registry rollout status deployment/registry', { exitCode: 1, stderr: 'error: timed out waiting for the condition' })
+          .override('kubectl --context k3d-devreg --namespace container-registry get pods --selector app.kubernetes.io/name=registry,app.kubernetes.io/part-of=k3s-devreg --output json', {
+            stdout: JSON.stringify({
+              items: [{
+                metadata: { name: 'registry-7d4b9c-x2x' },
+                status: { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: "0/2 nodes are available: 2 node(s) had untolerated taint {node.kubernetes.io/disk-pressure: }." }] },
+              }],
+            }),
+          }),
+      code: 1,
+      message: /did not become ready within 180s: .*timed out waiting for the condition\); pod registry-7d4b9c-x2x cannot be placed on a node: 0\/2 nodes are available: 2 node\(s\) had untolerated taint \{node\.kubernetes\.io\/disk-pressure: \}: see why/,
+    },
+    {
+      name: 'the hosts DaemonSet never rolls out because its image cannot be pulled (the kubelet says why)',
+      world: () =>
+        new FakeWorld()
+          .override('kubectl --context k3d-devreg --namespace container-registry rollout status daemonset/registry-hosts', { exitCode: 1, stderr: 'error: timed out waiting for the condition' })
+          .override('kubectl --context k3d-devreg --namespace container-registry get pods --selector app.kubernetes.io/name=registry-hosts,app.kubernetes.io/part-of=k3s-devreg --output json', {
+            stdout: JSON.stringify({
+              items: [{
+                metadata: { name: 'registry-hosts-abcde' },
+                spec: { nodeName: 'k3d-devreg-agent-0' },
+                status: { phase: 'Pending', containerStatuses: [{ name: 'hosts-inject', state: { waiting: { reason: 'ImagePullBackOff', message: 'Back-off pulling image "busybox:1.36.1"' } } }] },
+              }],
+            }),
+          }),
+      code: 1,
+      message: /^error: the hosts-entry DaemonSet \(daemonset\/registry-hosts in namespace container-registry\) did not become ready within 180s: .*; pod registry-hosts-abcde on k3d-devreg-agent-0: container hosts-inject waits: ImagePullBackOff \(Back-off pulling image "busybox:1\.36\.1"\): see why/,
+    },
+    {
       name: 'the hosts entry never appears',
       world: () => {
         const world = new FakeWorld();
