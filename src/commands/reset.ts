@@ -30,8 +30,9 @@ export async function runReset(parsed: ParsedOptions, io: Io, deps: UpDeps): Pro
     ...(deps.ask ? { ask: deps.ask } : {}),
   });
   if (!confirmed) {
-    io.out('Nothing was changed.');
-    return 0;
+    // Not what was asked for, so not success (as when `registries apply` is declined): scripts can tell.
+    io.err('Nothing was changed.');
+    return 1;
   }
   await runSteps(
     [

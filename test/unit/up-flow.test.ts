@@ -536,8 +536,8 @@ describe('down and reset', () => {
     expect(await up(world, captureIo({ env }))).toBe(0);
     const before = world.runner.calls.length;
     const io = captureIo({ env, tty: true });
-    expect(await runReset({}, io, deps(world, { ask: async () => ({ confirm: 'no' }) }))).toBe(0);
-    expect(io.stdout).toEqual(['Nothing was changed.']);
+    expect(await runReset({}, io, deps(world, { ask: async () => ({ confirm: 'no' }) }))).toBe(1);
+    expect(io.stderr).toEqual(['Nothing was changed.']);
     expect(world.runner.calls.slice(before).filter((c) => !isReadOnly(c))).toEqual([]);
   });
 
