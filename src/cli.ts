@@ -28,6 +28,9 @@ function mainHelp(): string {
     '  -h, --help     show help (also: k3s-devreg <command> --help)',
     '  --version      print the version',
     '',
+    'Exit codes: 0 done; 1 a tool failed, status found a problem, or a confirmation was answered no;',
+    '            2 bad input or a missing prerequisite; 130 interrupted (run it again to resume)',
+    '',
     'Start with: npx k3s-devreg up',
   ].join('\n');
 }
