@@ -33,7 +33,9 @@ function schemaValidator(): NonNullable<typeof compiled> {
   if (compiled) return compiled;
   const url = new URL('../../assets/schemas/registries.schema.json', import.meta.url);
   const schema = JSON.parse(readFileSync(url, 'utf8')) as Record<string, unknown>;
-  compiled = { validate: new Ajv({ allErrors: true, strict: false }).compile(schema), schema };
+  // verbose: each error carries its parentSchema, the only reliable source of the keys allowed where a
+  // $ref'd definition is involved (its schemaPath is relative to the definition, not the root).
+  compiled = { validate: new Ajv({ allErrors: true, strict: false, verbose: true }).compile(schema), schema };
   return compiled;
 }
 
@@ -41,12 +43,9 @@ const pointerToPath = (pointer: string): string[] =>
   pointer === '' ? [] : pointer.slice(1).split('/').map((p) => p.replaceAll('~1', '/').replaceAll('~0', '~'));
 
 /** The keys allowed where an additionalProperties error happened, read from the schema itself. */
-function allowedKeys(schema: Record<string, unknown>, schemaPath: string): string[] {
-  let node: unknown = schema;
-  for (const part of pointerToPath(schemaPath.replace(/^#/, '').replace(/\/additionalProperties$/, ''))) {
-    node = isPlainObject(node) ? node[part] : undefined;
-  }
-  return isPlainObject(node) && isPlainObject(node.properties) ? Object.keys(node.properties) : [];
+function allowedKeys(error: ErrorObject): string[] {
+  const parent = error.parentSchema;
+  return isPlainObject(parent) && isPlainObject(parent.properties) ? Object.keys(parent.properties) : [];
 }
 
 const TYPE_WORDS: Record<string, string> = { array: 'a list', object: 'a mapping', string: 'a string', boolean: 'true or false' };
@@ -57,8 +56,8 @@ function schemaProblem(error: ErrorObject, schema: Record<string, unknown>): Pro
   if (error.keyword === 'oneOf' || (error.keyword === 'type' && error.params.type === 'null')) return undefined;
   if (error.keyword === 'additionalProperties') {
     const key = String(error.params.additionalProperty);
-    const hint = suggestKey(key, allowedKeys(schema, error.schemaPath));
-    return { path: [...path, key], message: `unknown key, which k3s ignores without a word; ${hint}`, demotable: true };
+    const hint = suggestKey(key, allowedKeys(error));
+    return { path: [...path, key], message: `unknown key, which k3s ignores without a word (${hint})`, demotable: true };
   }
   if (error.keyword === 'type') {
     const wanted = ([] as string[]).concat(error.params.type as string | string[]).filter((t) => t !== 'null');

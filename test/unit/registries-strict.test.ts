@@ -61,14 +61,20 @@ describe('checkRegistries', () => {
     const message = problemOf(() => strict({ mirrors: { a: { endpoints: [] } }, configs: { b: { auth: { token: 'x' } }, c: { tls: { insecure_skip_verify: 'yes' } } } }));
     expect(message).toBe(
       'the registries file has 3 problems: ' +
-        '(1) mirrors.a.endpoints: unknown key, which k3s ignores without a word; did you mean endpoint?; ' +
-        '(2) configs.b.auth.token: unknown key, which k3s ignores without a word; did you mean identity_token?; ' +
+        '(1) mirrors.a.endpoints: unknown key, which k3s ignores without a word (did you mean endpoint?); ' +
+        '(2) configs.b.auth.token: unknown key, which k3s ignores without a word (did you mean identity_token?); ' +
         '(3) configs.c.tls.insecure_skip_verify: must be true or false: ' +
         'fix them, or pass --no-strict to only warn about unknown keys and paths the nodes may not see',
     );
     expect(problemOf(() => lenient({ configs: { r: { auth: { password: 1234 } } } }))).toBe(
       'the registries file has 1 problem: configs.r.auth.password: must be a string (quote the value in YAML): fix it (k3s would fail to read the file)',
     );
+  });
+
+  it('suggests from the keys of the level the typo is at, never the typo itself', () => {
+    // configs.<host> is a $ref'd definition: its keys are auth and tls, not the top level's auths.
+    expect(problemOf(() => strict({ configs: { r: { auths: { username: 'u' } } } }))).toContain('configs.r.auths: unknown key, which k3s ignores without a word (did you mean auth?)');
+    expect(problemOf(() => strict({ mirrors: { m: { endpoint: [], rewrites: {} } } }))).toContain('(did you mean rewrite?)');
   });
 
   it('accepts valid files, nulls and wildcards without a word', () => {
