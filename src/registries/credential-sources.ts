@@ -83,7 +83,8 @@ async function fromCommand(argv: string[], site: Site, context: ResolveContext):
   const shown = formatCommand(file, args);
   const where = describeSite(site);
   const timeoutMs = context.timeoutMs ?? 120_000;
-  const result = await context.runner(file, args, { cwd: context.baseDir, timeoutMs });
+  // rawStdout: exactly one trailing newline is removed here, as for fromFile; execa would take another.
+  const result = await context.runner(file, args, { cwd: context.baseDir, timeoutMs, rawStdout: true });
   if (result.notFound) throw new UserError(`${where}: command ${file} not found`, `install ${file}, or fix the fromCommand list`);
   if (result.exitCode !== 0 || result.timedOut) {
     // A half-working command may have printed the secret on stdout before failing, and echo it on

@@ -11,6 +11,8 @@ export interface RunOptions {
   env?: Record<string, string>;
   timeoutMs?: number;
   cwd?: string;
+  /** Keep stdout byte for byte (default: one final newline is removed). */
+  rawStdout?: boolean;
 }
 
 export interface CommandResult {
@@ -50,7 +52,7 @@ export function createRunner(log?: (line: string) => void): Runner {
       cwd: options.cwd,
       timeout: options.timeoutMs,
       reject: false,
-      stripFinalNewline: true,
+      stripFinalNewline: options.rawStdout !== true,
     });
     const notFound = (result as { code?: string }).code === 'ENOENT';
     return {

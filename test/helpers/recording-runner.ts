@@ -12,6 +12,8 @@ export interface RecordedCall {
   timeoutMs?: number;
   /** Extra environment for the child (e.g. DOCKER_CONFIG). */
   env?: Record<string, string>;
+  /** Stdout kept byte for byte (credential commands). */
+  rawStdout?: boolean;
 }
 
 export type Reply = Partial<CommandResult>;
@@ -31,6 +33,7 @@ export function recordingRunner(respond: (call: RecordedCall) => Reply | undefin
     if (options.cwd !== undefined) call.cwd = options.cwd;
     if (options.timeoutMs !== undefined) call.timeoutMs = options.timeoutMs;
     if (options.env !== undefined) call.env = options.env;
+    if (options.rawStdout !== undefined) call.rawStdout = options.rawStdout;
     calls.push(call);
     const reply = respond(call) ?? {};
     return { exitCode: 0, stdout: '', stderr: '', ...reply };

@@ -48,8 +48,15 @@ describe('credential references', () => {
     const runner = recordingRunner(() => ({ stdout: 'cmd-secret-5a4b\n' }));
     const file = write('cmd.yaml', withAuth('      identity_token: {fromCommand: [pass, show, "registry/token with space"]}\n'));
     const { config } = await loadRegistriesFile(file, { ...base, runner, env: {} });
-    expect(runner.calls).toStrictEqual([{ file: 'pass', args: ['show', 'registry/token with space'], cwd: dir, timeoutMs: 120_000 }]);
+    expect(runner.calls).toStrictEqual([{ file: 'pass', args: ['show', 'registry/token with space'], cwd: dir, timeoutMs: 120_000, rawStdout: true }]);
     expect(config.configs?.['registry.example.com']?.auth?.identity_token).toBe('cmd-secret-5a4b');
+  });
+
+  it('a real command: exactly one trailing newline is removed, as for fromFile (a second one is an error)', async () => {
+    const one = write('one.yaml', withAuth('      password: {fromCommand: [printf, "cmd-sec-9876\\n"]}\n'));
+    expect((await loadRegistriesFile(one, { ...base, runner: createRunner(), env: {} })).config.configs?.['registry.example.com']?.auth?.password).toBe('cmd-sec-9876');
+    const two = write('two.yaml', withAuth('      password: {fromCommand: [printf, "cmd-sec-9876\\n\\n"]}\n'));
+    expect((await failure(loadRegistriesFile(two, { ...base, runner: createRunner(), env: {} }))).message).toContain('gave more than one line');
   });
 
   it('resolves references before the strict check, so a typo next to one is still caught', async () => {
