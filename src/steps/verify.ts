@@ -125,6 +125,7 @@ export async function verifyRoundTrip(request: VerifyRequest): Promise<PhaseTimi
       await deletePod(run, context, VERIFY_NAMESPACE, VERIFY_POD, true);
       await createPod(run, context, podYaml, clock, request.signal);
       let pullError: string | undefined;
+      let podNode: string | undefined;
       await waitFor({
         what: `the pod ${VERIFY_POD} running ${clusterRef(tag)}`,
         timeoutMs: request.podTimeoutMs ?? 120_000,
@@ -133,10 +134,12 @@ export async function verifyRoundTrip(request: VerifyRequest): Promise<PhaseTimi
         ...(request.signal ? { signal: request.signal } : {}),
         // The pod is deleted below (finally), so `kubectl describe pod` would answer NotFound; its events
         // outlive it (the API server keeps events for an hour by default).
-        fix: `see \`kubectl --context ${context} --namespace ${VERIFY_NAMESPACE} get events --field-selector involvedObject.name=${VERIFY_POD}\`; when the pull fails, containerd's log on the node says why: docker exec ${serverContainer(request.name)} tail -n 50 /var/lib/rancher/k3s/agent/containerd/containerd.log`,
+        fix: () =>
+          `see \`kubectl --context ${context} --namespace ${VERIFY_NAMESPACE} get events --field-selector involvedObject.name=${VERIFY_POD}\`; when the pull fails, containerd's log on the node says why: docker exec ${podNode ?? serverContainer(request.name)} tail -n 50 /var/lib/rancher/k3s/agent/containerd/containerd.log`,
         probe: async () => {
           const pod = await getPod(run, context, VERIFY_NAMESPACE, VERIFY_POD);
           if (!pod) return { ready: false, seen: 'no pod yet' };
+          podNode = pod.node ?? podNode;
           if (pod.phase === 'Succeeded') return { ready: true, value: pod };
           if (pod.waitingReason === 'ErrImagePull' && pod.message) pullError = pod.message;
           let detail = [pod.waitingReason, pod.message].filter(Boolean).join(': ');

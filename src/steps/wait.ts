@@ -48,7 +48,8 @@ export interface WaitRequest<T> {
   timeoutMs: number;
   intervalMs: number;
   /** The sentence the user acts on when the wait runs out. */
-  fix: string;
+  /** The fix; a function when it depends on what the probe saw (e.g. which node failed). */
+  fix: string | (() => string);
   probe: Probe<T>;
   clock: Clock;
   signal?: AbortSignal;
@@ -61,11 +62,12 @@ export async function waitFor<T>(request: WaitRequest<T>): Promise<T> {
     throwIfAborted(request.signal);
     const result = await request.probe();
     if (result.ready) return result.value;
-    if (result.fatal) throw new ToolError(`${request.what} failed: ${result.seen}`, request.fix);
+    const fix = () => (typeof request.fix === 'string' ? request.fix : request.fix());
+    if (result.fatal) throw new ToolError(`${request.what} failed: ${result.seen}`, fix());
     if (request.clock.now() >= deadline) {
       throw new ToolError(
         `${request.what} did not become ready within ${Math.round(request.timeoutMs / 1000)}s (last seen: ${result.seen})`,
-        request.fix,
+        fix(),
       );
     }
     await request.clock.sleep(request.intervalMs, request.signal);

@@ -366,7 +366,7 @@ describe('up failure paths: clear message, non-zero exit, nothing secret', () =>
         return world;
       },
       code: 1,
-      message: /^error: the pod k3s-devreg-verify running container-registry\.local:5000\/hello-world-example:latest failed: the node k3d-devreg-agent-0 could not pull the image \(ImagePullBackOff: Back-off pulling image .*; last pull error: rpc error: .*x509: certificate signed by unknown authority\): see `kubectl --context k3d-devreg --namespace default get events --field-selector involvedObject.name=k3s-devreg-verify`; when the pull fails, containerd's log on the node says why/,
+      message: /^error: the pod k3s-devreg-verify running container-registry\.local:5000\/hello-world-example:latest failed: the node k3d-devreg-agent-0 could not pull the image \(ImagePullBackOff: Back-off pulling image .*; last pull error: rpc error: .*x509: certificate signed by unknown authority\): see `kubectl --context k3d-devreg --namespace default get events --field-selector involvedObject.name=k3s-devreg-verify`; when the pull fails, containerd's log on the node says why: docker exec k3d-devreg-agent-0 tail -n 50 \/var\/lib\/rancher\/k3s\/agent\/containerd\/containerd\.log$/,
     },
     {
       name: 'docker login refused',
