@@ -35,7 +35,7 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : und
 
 function toInt(value: string | number, flag: string): number {
   const n = typeof value === 'number' ? value : /^\d+$/.test(value.trim()) ? Number(value) : Number.NaN;
-  if (Number.isNaN(n)) throw new UserError(`${flag} expects a whole number, got ${JSON.stringify(value)}`, `pass e.g. ${flag} 1`);
+  if (Number.isNaN(n)) throw new UserError(`${flag} expects a whole number, got ${JSON.stringify(value)}`, `pass e.g. ${flag} ${flag === '--port' ? spec.NODE_PORT : 1}`);
   return n;
 }
 

@@ -38,6 +38,7 @@ async function status(context: string, json: boolean, io: Io, runner: Runner): P
 
 export const main: CommandMain = async (options, positionals, io) => {
   const [sub, ...extra] = positionals;
+  if (sub === undefined) throw new UserError('registries needs a subcommand: apply, status or render', `run ${USAGE}`);
   if (!SUBCOMMANDS.includes(sub as (typeof SUBCOMMANDS)[number]) || extra.length > 0) {
     throw new UserError(`unknown registries subcommand ${JSON.stringify(positionals.join(' '))}`, `run ${USAGE}`);
   }

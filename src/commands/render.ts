@@ -21,7 +21,7 @@ export const main: CommandMain = async (options, _positionals, io) => {
     return 0;
   }
   const dir = resolved.spec.stateDir;
-  io.out(`Rendered into ${dir} (${result.changed.length} file(s) written, the rest unchanged):`);
+  io.out(result.changed.length === 0 ? `Rendered into ${dir}: every file was already up to date.` : `Rendered into ${dir} (${result.changed.length} file(s) written, the rest unchanged):`);
   for (const path of result.changed) io.out(`  wrote ${relative(dir, path)}`);
   io.out(`Registry user ${result.credentials.username}; password in ${result.files.credentials} (0600).`);
   io.out(`CA certificate: ${result.files.caCert}`);

@@ -57,7 +57,7 @@ export async function loadRegistriesFile(path: string, options: LoadOptions): Pr
     text = await readFile(full, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'error';
-    throw new UserError(`cannot read the registries file ${full} (${code})`, 'check the path given with -f/--registries-file');
+    throw new UserError(`cannot read the registries file ${full} (${code})`, 'check the path (relative paths start at the current folder, or at k3s-devreg.yaml for its registriesFile)');
   }
   const { value, locate } = parseRegistriesYaml(text, full);
   const warnings: string[] = [];

@@ -4,7 +4,7 @@
  * entry on every node, and how long the registry certificate stays valid. A failing check says why
  * and what to do; checks that depend on it are skipped.
  */
-import { isKnownError } from '../errors.js';
+import { isKnownError, ToolError } from '../errors.js';
 import { registerSecret } from '../redact.js';
 import { daysLeft } from '../render/pki.js';
 import { NAMESPACE, REGISTRY_HOST, SERVICE_NAME, kubeContext } from '../spec.js';
@@ -131,7 +131,14 @@ export async function collectStatus(request: StatusRequest): Promise<StatusRepor
           if (!caCert || !credentialsText) return { status: 'fail', detail: `the CA or credentials are missing from ${stateDir}`, fix: UP };
           const credentials = parseCredentials(credentialsText, statePath(stateDir, 'credentials'));
           registerSecret(credentials.password);
-          const result = await (request.probe ?? probeRegistry)({ port, caCert, credentials });
+          let result;
+          try {
+            result = await (request.probe ?? probeRegistry)({ port, caCert, credentials });
+          } catch (error) {
+            // The probe's own fix points at status, which is where the user already is.
+            if (!(error instanceof ToolError)) throw error;
+            return { status: 'fail', detail: error.problem, fix: UP };
+          }
           const problem = probeProblem(result);
           if (problem) return { status: 'fail', detail: problem, fix: UP };
           return { status: 'ok', detail: `https://localhost:${port}/v2/ answers 401 without and 200 with the credentials` };

@@ -108,7 +108,7 @@ describe('registries command', () => {
     [['apply'], {}, 'needs --context'],
     [['render'], {}, 'needs --dir'],
     [['frobnicate'], {}, 'unknown registries subcommand'],
-    [[], {}, 'unknown registries subcommand'],
+    [[], {}, 'registries needs a subcommand: apply, status or render'],
   ])('rejects %j %j with a usage hint', async (positionals, options, message) => {
     const error = await main(options, positionals, captureIo()).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UserError);

@@ -63,7 +63,7 @@ describe('k3s-devreg up/status/down through the CLI', () => {
     expect(await runCli(['status'], status)).toBe(1);
     const table = status.stdout.join('\n');
     expect(table).toMatch(/^cluster +ok +1\/1 server\(s\), 1\/1 agent\(s\) running$/m);
-    expect(table).toMatch(/^registry port +FAIL +the registry does not answer on https:\/\/127\.0\.0\.1:\d+\/v2\/ \(ECONNREFUSED\)$/m);
+    expect(table).toMatch(/^registry port +FAIL +the registry does not answer on https:\/\/127\.0\.0\.1:\d+\/v2\/ \(ECONNREFUSED\)\n +fix: run k3s-devreg up$/m);
     const json = io();
     expect(await runCli(['status', '--json'], json)).toBe(1);
     expect(JSON.parse(json.stdout.join('\n'))).toMatchObject({ cluster: 'devreg', context: 'k3d-devreg', healthy: false, registry: `localhost:${port}` });
