@@ -2,7 +2,7 @@
  * The team config file, `k3s-devreg.yaml`: the same fields as the flags, committed to a repo so a
  * team shares one setup. Unknown keys are errors: a typo must not silently fall back to a default.
  */
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { UserError } from './errors.js';
 import { readIfExists } from './state/write-files.js';
@@ -31,13 +31,31 @@ const FIELDS: Record<keyof TeamConfig, 'string' | 'number' | 'boolean'> = {
 
 export const DEFAULT_CONFIG_FILE = 'k3s-devreg.yaml';
 
-export async function loadConfigFile(explicit: string | undefined, cwd: string): Promise<{ config: TeamConfig; path?: string }> {
-  const path = resolve(cwd, explicit ?? DEFAULT_CONFIG_FILE);
-  const text = await readIfExists(path);
-  if (text === undefined) {
-    if (explicit) throw new UserError(`config file ${path} does not exist`, 'check the --config path');
-    return { config: {} };
+/**
+ * The team file nearest to `cwd`: this folder, then each parent (as git finds .git), so running from
+ * a subfolder of the repository still uses it.
+ */
+async function findTeamFile(cwd: string): Promise<{ path: string; text: string } | undefined> {
+  for (let dir = resolve(cwd); ; dir = dirname(dir)) {
+    const path = join(dir, DEFAULT_CONFIG_FILE);
+    const text = await readIfExists(path);
+    if (text !== undefined) return { path, text };
+    if (dirname(dir) === dir) return undefined;
   }
+}
+
+export async function loadConfigFile(explicit: string | undefined, cwd: string): Promise<{ config: TeamConfig; path?: string }> {
+  let found: { path: string; text: string } | undefined;
+  if (explicit) {
+    const path = resolve(cwd, explicit);
+    const text = await readIfExists(path);
+    if (text === undefined) throw new UserError(`config file ${path} does not exist`, 'check the --config path');
+    found = { path, text };
+  } else {
+    found = await findTeamFile(cwd);
+  }
+  if (!found) return { config: {} };
+  const { path, text } = found;
   let value: unknown;
   try {
     value = parse(text);

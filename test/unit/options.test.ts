@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -69,6 +69,17 @@ describe('resolveClusterOptions', () => {
     await expect(checkGivenOptions({ 'registry-image': 'no spaces allowed' }, captureIo({ env, cwd: tmpdir() }))).rejects.toThrow(/--registry-image/);
     await expect(checkGivenOptions({ name: 'ok' }, captureIo({ env, cwd: tmpdir() }))).resolves.toBeUndefined();
     expect(asked).toBe(0);
+  });
+
+  it('finds the team file from a subfolder of the repository, as git finds .git', async () => {
+    const repo = mkdtempSync(join(tmpdir(), 'k3s-devreg-repo-'));
+    writeFileSync(join(repo, 'k3s-devreg.yaml'), 'name: team\nregistriesFile: ci/registries.yaml\n');
+    const sub = join(repo, 'services', 'api');
+    mkdirSync(sub, { recursive: true });
+    const resolved = await resolveClusterOptions({ yes: true }, captureIo({ env, cwd: sub }));
+    expect(resolved.spec.name).toBe('team');
+    expect(resolved.configFile).toBe(join(repo, 'k3s-devreg.yaml'));
+    expect(resolved.registriesFile).toBe(join(repo, 'ci', 'registries.yaml'));
   });
 
   it('lets flags win over the team file', async () => {
