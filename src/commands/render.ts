@@ -16,8 +16,8 @@ export const main: CommandMain = async (options, _positionals, io) => {
   for (const warning of result.warnings) io.err(`warning: ${warning}`);
   if (result.registriesDiff) io.err(result.registriesDiff);
   if (options.json) {
-    const { credentials: _credentials, ...files } = result.files;
-    io.out(JSON.stringify(files));
+    // Paths only: credentials.json's path, never its content.
+    io.out(JSON.stringify(result.files));
     return 0;
   }
   const dir = resolved.spec.stateDir;

@@ -35,6 +35,8 @@ export interface RenderResult {
     registriesYaml: string;
     manifests: string[];
     caCert: string;
+    caKey: string;
+    nodeCaCert: string;
     tlsCert: string;
     tlsKey: string;
     htpasswd: string;
@@ -121,6 +123,8 @@ export async function renderState(request: RenderRequest): Promise<RenderResult>
       registriesYaml: statePath(dir, 'registriesYaml'),
       manifests: manifestFiles.map((f) => join(dir, f.path)),
       caCert: statePath(dir, 'caCert'),
+      caKey: statePath(dir, 'caKey'),
+      nodeCaCert: statePath(dir, 'nodeCaCert'),
       tlsCert: statePath(dir, 'tlsCert'),
       tlsKey: statePath(dir, 'tlsKey'),
       htpasswd: statePath(dir, 'htpasswd'),

@@ -160,9 +160,11 @@ describe('k3s-devreg render (CLI)', () => {
         join(home, 'team-a', 'manifests', `${f}.yaml`),
       ),
     );
-    for (const path of [files.k3dConfig, files.registriesYaml, files.caCert, files.tlsCert, files.tlsKey, files.htpasswd, ...files.manifests]) {
-      expect(statSync(path).isFile(), path).toBe(true);
-    }
+    // Every file render writes is named: the whole state folder, up-state.json (written by up) aside.
+    const named = [files.k3dConfig, files.registriesYaml, files.caCert, files.caKey, files.nodeCaCert, files.tlsCert, files.tlsKey, files.htpasswd, files.credentials, ...files.manifests];
+    for (const path of named) expect(statSync(path).isFile(), path).toBe(true);
+    const onDisk = (readdirSync(join(home, 'team-a'), { recursive: true }) as string[]).map((p) => join(home, 'team-a', p)).filter((p) => statSync(p).isFile());
+    expect(named.sort()).toEqual(onDisk.sort());
 
     const bad = captureIo({ env: { K3S_DEVREG_HOME: home }, stdin: 'x'.repeat(80) });
     expect(await runCli(['render', '--yes', '--name', 'team-b', '--password-stdin'], bad)).toBe(2);
