@@ -8,6 +8,7 @@ import { COMMANDS, type CommandSpec } from './command-table.js';
 import { isKnownError, UserError } from './errors.js';
 import { processIo, type Io } from './io.js';
 import { redact } from './redact.js';
+import { editDistance } from './registries/suggest.js';
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -54,6 +55,19 @@ function commandHelp(command: CommandSpec): string {
 
 type ParseOptions = NonNullable<Parameters<typeof parseArgs>[0]>['options'];
 
+/** The command's option nearest to a mistyped one (`--agent` -> agents, `--password` -> password-stdin). */
+function closestOption(command: string, typed: string): string | undefined {
+  const word = typed.replace(/^-+/, '').split('=')[0] ?? '';
+  const options = Object.keys(COMMANDS.find((c) => c.name === command)?.options ?? {});
+  const prefixed = options.filter((o) => o.startsWith(word) || word.startsWith(o));
+  if (word.length >= 3 && prefixed.length === 1) return prefixed[0];
+  const scored = options
+    .map((o) => ({ o, d: editDistance(word, o) }))
+    .filter(({ o, d }) => d <= Math.min(2, Math.floor(o.length / 3)))
+    .sort((a, b) => a.d - b.d);
+  return scored[0]?.o;
+}
+
 /** node's parseArgs errors span lines and speak of its own syntax: one sentence with the fix instead. */
 export function explainParseError(command: string, message: string): UserError {
   const help = `see k3s-devreg ${command} --help`;
@@ -64,7 +78,10 @@ export function explainParseError(command: string, message: string): UserError {
   }
   if (option && message.includes('does not take an argument')) return new UserError(`${option} takes no value`, `write just ${option}`);
   const unknown = /Unknown option '([^']+)'/.exec(message)?.[1];
-  if (unknown) return new UserError(`unknown option ${unknown} for ${command}`, `${help} for its options`);
+  if (unknown) {
+    const guess = closestOption(command, unknown);
+    return new UserError(`unknown option ${unknown} for ${command}`, guess ? `did you mean --${guess}? (${help})` : `${help} for its options`);
+  }
   return new UserError(message.split('\n')[0] ?? message, help);
 }
 

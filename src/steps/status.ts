@@ -92,7 +92,7 @@ export async function collectStatus(request: StatusRequest): Promise<StatusRepor
     }),
   );
   const clusterOk = checks[0]?.status === 'ok';
-  const why = 'the cluster is not running';
+  const why = !facts ? 'the cluster could not be checked' : !facts.cluster ? 'there is no cluster' : !isOurs(facts) ? 'the cluster is not ours' : 'the cluster is not running';
 
   checks.push(
     clusterOk

@@ -47,6 +47,9 @@ describe('cli', () => {
       [['down', '--name'], 'error: --name needs a value: pass it as --name VALUE (see k3s-devreg down --help)'],
       [['up', '--yes=1'], 'error: --yes takes no value: write just --yes'],
       [['status', '-x'], 'error: unknown option -x for status: see k3s-devreg status --help for its options'],
+      [['up', '--agent', '2'], 'error: unknown option --agent for up: did you mean --agents? (see k3s-devreg up --help)'],
+      [['up', '--password'], 'error: unknown option --password for up: did you mean --password-stdin? (see k3s-devreg up --help)'],
+      [['status', '--jsn'], 'error: unknown option --jsn for status: did you mean --json? (see k3s-devreg status --help)'],
     ];
     for (const [argv, line] of cases) {
       const io = captureIo();

@@ -256,6 +256,7 @@ describe('status', () => {
       ['certificate', 'ok'],
     ]);
     expect(report.checks[0]).toEqual({ name: 'cluster', status: 'fail', detail: 'no k3d cluster named devreg', fix: 'run k3s-devreg up' });
+    expect(report.checks.find((c) => c.name === 'nodes')?.detail).toContain('there is no cluster');
     expect(statusTable(report)).toContain('fix: run k3s-devreg up');
   });
 
