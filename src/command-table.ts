@@ -51,7 +51,8 @@ export const COMMANDS: CommandSpec[] = [
     name: 'down',
     summary: 'delete the cluster; keep credentials, CA and pushed images for the next up',
     usage: 'down [--name NAME]',
-    options: { name, config, verbose, yes },
+    // down never asks (it keeps everything but the cluster); --yes is accepted so scripts can pass it to every command.
+    options: { name, config, verbose, yes: { ...yes, help: 'accepted for scripts; down never asks' } },
     load: () => import('./commands/down.js'),
   },
   {
