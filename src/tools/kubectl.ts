@@ -260,16 +260,16 @@ export async function listPods(run: Runner, context: string, namespace: string, 
     const scheduled = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
     const unschedulable = scheduled?.status === 'False' ? scheduled.message || scheduled.reason : undefined;
     return {
-    name: pod.metadata?.name ?? '',
-    ...(pod.spec?.nodeName ? { node: pod.spec.nodeName } : {}),
-    phase: pod.status?.phase ?? 'Unknown',
-    annotations: pod.metadata?.annotations ?? {},
-    ready: pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
-    terminating: pod.metadata?.deletionTimestamp !== undefined,
-    ...(unschedulable ? { unschedulable } : {}),
-    init: outcomes(pod.status?.initContainerStatuses),
-    containers: outcomes(pod.status?.containerStatuses),
-  };
+      name: pod.metadata?.name ?? '',
+      ...(pod.spec?.nodeName ? { node: pod.spec.nodeName } : {}),
+      phase: pod.status?.phase ?? 'Unknown',
+      annotations: pod.metadata?.annotations ?? {},
+      ready: pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
+      terminating: pod.metadata?.deletionTimestamp !== undefined,
+      ...(unschedulable ? { unschedulable } : {}),
+      init: outcomes(pod.status?.initContainerStatuses),
+      containers: outcomes(pod.status?.containerStatuses),
+    };
   });
 }
 
