@@ -16,7 +16,7 @@ import {
   WRITER_NAMESPACE,
   WRITER_SELECTOR,
 } from '../render/registries-daemonset.js';
-import { getDaemonSet, getNodeRoles, listPods, type ContainerOutcome, type PodSummary } from '../tools/kubectl.js';
+import { getDaemonSet, getNodeRoles, labelSelector, listPods, type ContainerOutcome, type PodSummary } from '../tools/kubectl.js';
 import type { Runner } from '../tools/run.js';
 
 export type NodeFileState = 'matches' | 'differs' | 'pending' | 'failed' | 'no-pod';
@@ -36,7 +36,7 @@ export interface NodeRegistriesStatus {
 /** A writer pod with its two containers picked out: the writer (init) and the check (probe). */
 type WriterPod = PodSummary & { writer?: ContainerOutcome; check?: ContainerOutcome };
 
-export const SELECTOR = Object.entries(WRITER_SELECTOR).map(([k, v]) => `${k}=${v}`).join(',');
+export const SELECTOR = labelSelector(WRITER_SELECTOR);
 const SUMMARY = /result=(created|updated|unchanged) checksum=([0-9a-f]{64}) ca=(\S+)/;
 
 function nodeState(pod: WriterPod | undefined, expected: string, expectedCa: string): Omit<NodeRegistriesStatus, 'node' | 'role' | 'restart'> {

@@ -28,21 +28,21 @@ interface Problem {
   demotable: boolean;
 }
 
-let compiled: { validate: ValidateFunction; schema: Record<string, unknown> } | undefined;
+let compiled: { validate: ValidateFunction } | undefined;
 function schemaValidator(): NonNullable<typeof compiled> {
   if (compiled) return compiled;
   const url = new URL('../../assets/schemas/registries.schema.json', import.meta.url);
   const schema = JSON.parse(readFileSync(url, 'utf8')) as Record<string, unknown>;
   // verbose: each error carries its parentSchema, the only reliable source of the keys allowed where a
   // $ref'd definition is involved (its schemaPath is relative to the definition, not the root).
-  compiled = { validate: new Ajv({ allErrors: true, strict: false, verbose: true }).compile(schema), schema };
+  compiled = { validate: new Ajv({ allErrors: true, strict: false, verbose: true }).compile(schema) };
   return compiled;
 }
 
 const pointerToPath = (pointer: string): string[] =>
   pointer === '' ? [] : pointer.slice(1).split('/').map((p) => p.replaceAll('~1', '/').replaceAll('~0', '~'));
 
-/** The keys allowed where an additionalProperties error happened, read from the schema itself. */
+/** The keys allowed where an additionalProperties error happened, read from the schema object that raised it. */
 function allowedKeys(error: ErrorObject): string[] {
   const parent = error.parentSchema;
   return isPlainObject(parent) && isPlainObject(parent.properties) ? Object.keys(parent.properties) : [];
@@ -50,7 +50,7 @@ function allowedKeys(error: ErrorObject): string[] {
 
 const TYPE_WORDS: Record<string, string> = { array: 'a list', object: 'a mapping', string: 'a string', boolean: 'true or false' };
 
-function schemaProblem(error: ErrorObject, schema: Record<string, unknown>): Problem | undefined {
+function schemaProblem(error: ErrorObject): Problem | undefined {
   const path = pointerToPath(error.instancePath);
   // oneOf [null, X] reports both branches; the X branch says what is wrong.
   if (error.keyword === 'oneOf' || (error.keyword === 'type' && error.params.type === 'null')) return undefined;
@@ -125,8 +125,8 @@ export function checkRegistries(value: unknown, options: CheckOptions): { warnin
     throw new UserError(`${label} is not a mapping`, 'write it as a k3s registries.yaml with top-level mirrors: and configs:');
   }
   const config = value ?? {};
-  const { validate, schema } = schemaValidator();
-  const schemaFound = validate(config) ? [] : (validate.errors ?? []).map((e) => schemaProblem(e, schema));
+  const { validate } = schemaValidator();
+  const schemaFound = validate(config) ? [] : (validate.errors ?? []).map((e) => schemaProblem(e));
   const problems = [...schemaFound.filter((p): p is Problem => p !== undefined), ...semanticProblems(config, options.nodeVisibleDirs, options.nodeFileHint ? `; ${options.nodeFileHint}` : '')];
   const fatal = problems.filter((p) => options.strict || !p.demotable);
   const warnings = [...problems.filter((p) => !fatal.includes(p)), ...advice(config)].map(describe);

@@ -9,7 +9,7 @@ import { selectorLabels } from '../render/manifests/common.js';
 import { HOSTS_NAME } from '../render/manifests/hosts.js';
 import { execInContainer } from '../tools/docker.js';
 import type { K3dCluster } from '../tools/k3d.js';
-import { getServiceClusterIp, listPods, rolloutStatus } from '../tools/kubectl.js';
+import { getServiceClusterIp, labelSelector, listPods, rolloutStatus } from '../tools/kubectl.js';
 import type { Runner } from '../tools/run.js';
 import { probeProblem, probeRegistry } from './registry-probe.js';
 import { waitFor, type Clock } from './wait.js';
@@ -42,10 +42,7 @@ export async function waitForRollouts(run: Runner, context: string, timeoutSecon
   }
 }
 
-export const selectorOf = (component: string): string =>
-  Object.entries(selectorLabels(component))
-    .map(([key, value]) => `${key}=${value}`)
-    .join(',');
+export const selectorOf = (component: string): string => labelSelector(selectorLabels(component));
 
 /**
  * Why the first pod that is not ready is stuck, in the kubelet's or the scheduler's words: a rollout

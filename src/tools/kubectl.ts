@@ -250,6 +250,12 @@ function outcomes(statuses: ContainerJson[] | undefined): Record<string, Contain
   );
 }
 
+/** A label map as kubectl's --selector syntax: `k1=v1,k2=v2`. */
+export const labelSelector = (labels: Record<string, string>): string =>
+  Object.entries(labels)
+    .map(([key, value]) => `${key}=${value}`)
+    .join(',');
+
 /** `kubectl get pods --selector ... -o json`, summarised with each container's outcome and readiness. */
 export async function listPods(run: Runner, context: string, namespace: string, selector: string): Promise<PodSummary[]> {
   const args = ['--context', context, '--namespace', namespace, 'get', 'pods', '--selector', selector, '--output', 'json'];
