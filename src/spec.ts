@@ -28,6 +28,12 @@ export const DEFAULT_AGENTS = 1;
 export const DEFAULT_REGISTRY_IMAGE = 'registry:2.8.3';
 export const DEFAULT_HOSTS_IMAGE = 'busybox:1.36.1';
 export const BCRYPT_MAX_BYTES = 72;
+/**
+ * Pinned: k3d bakes its own default k3s into each build (k3d v5.6.3: v1.28.8, which ignores our CA:
+ * k3s issue 9839), so without a pin nobody knows what runs. The default of k3d v5.8.3, which the e2e
+ * suite runs.
+ */
+export const DEFAULT_K3S_IMAGE = 'rancher/k3s:v1.31.5-k3s1';
 
 export interface ClusterSpec {
   /** k3d cluster name; node containers are k3d-<name>-server-0 and so on. */
