@@ -33,6 +33,7 @@ const specOptions: Record<string, OptionSpec> = {
   port: { type: 'string', short: 'p', value: 'PORT', help: 'host port for the registry (default 31113)' },
   'registry-image': { type: 'string', value: 'IMAGE', help: 'registry image (default registry:2.8.3)' },
   'hosts-image': { type: 'string', value: 'IMAGE', help: 'image of the hosts-entry DaemonSet (default busybox:1.36.1)' },
+  'k3s-image': { type: 'string', value: 'IMAGE', help: 'k3s node image (default rancher/k3s:v1.31.5-k3s1, the tested one)' },
   'registries-file': { type: 'string', value: 'FILE', help: 'your own k3s registries.yaml, merged with ours' },
   'no-strict': { type: 'boolean', help: 'report unknown keys in --registries-file as warnings, not errors' },
   config,

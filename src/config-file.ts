@@ -14,6 +14,7 @@ export interface TeamConfig {
   port?: number;
   registryImage?: string;
   hostsImage?: string;
+  k3sImage?: string;
   registriesFile?: string;
   strict?: boolean;
 }
@@ -25,6 +26,7 @@ const FIELDS: Record<keyof TeamConfig, 'string' | 'number' | 'boolean'> = {
   port: 'number',
   registryImage: 'string',
   hostsImage: 'string',
+  k3sImage: 'string',
   registriesFile: 'string',
   strict: 'boolean',
 };

@@ -4,9 +4,10 @@
  */
 import { dirname, resolve } from 'node:path';
 import type { ParsedOptions } from './command-table.js';
-import { loadConfigFile, type TeamConfig } from './config-file.js';
+import { DEFAULT_CONFIG_FILE, loadConfigFile, type TeamConfig } from './config-file.js';
 import { UserError } from './errors.js';
 import { canPrompt, readAllStdin, type Io } from './io.js';
+import { refuseCaRegression } from './k3s-versions.js';
 import { registerSecret } from './redact.js';
 import * as spec from './spec.js';
 import { defaultStateDir, validateStateDir } from './state/layout.js';
@@ -96,15 +97,27 @@ function checkGiven(flags: Record<string, string | undefined>, team: TeamConfig)
   }
 }
 
+/** The images, from flags, then the team file, then the pinned defaults; a k3s that cannot trust our CA is refused. */
+function resolveImages(parsed: ParsedOptions, team: TeamConfig, configFile: string | undefined): Pick<spec.ClusterSpec, 'registryImage' | 'hostsImage' | 'k3sImage'> {
+  const k3sFlag = str(parsed['k3s-image']);
+  const k3sImage = spec.validateImage(k3sFlag ?? team.k3sImage ?? spec.DEFAULT_K3S_IMAGE, '--k3s-image');
+  const source = k3sFlag ? '--k3s-image' : team.k3sImage ? `${configFile ?? DEFAULT_CONFIG_FILE} (k3sImage)` : 'the default';
+  refuseCaRegression(k3sImage, source, `use a fixed k3s release, e.g. --k3s-image ${spec.DEFAULT_K3S_IMAGE} (the tested one)`);
+  return {
+    registryImage: spec.validateImage(str(parsed['registry-image']) ?? team.registryImage ?? spec.DEFAULT_REGISTRY_IMAGE, '--registry-image'),
+    hostsImage: spec.validateImage(str(parsed['hosts-image']) ?? team.hostsImage ?? spec.DEFAULT_HOSTS_IMAGE, '--hosts-image'),
+    k3sImage,
+  };
+}
+
 /**
  * Checks what flags and the team file say, without asking anything: `up` runs it before the tool
  * checks and the questions, so a typo is the first thing reported, not the last.
  */
 export async function checkGivenOptions(parsed: ParsedOptions, io: Io): Promise<void> {
-  const { config: team } = await loadConfigFile(str(parsed.config), io.cwd);
+  const { config: team, path } = await loadConfigFile(str(parsed.config), io.cwd);
   checkGiven(givenFlags(parsed), team);
-  spec.validateImage(str(parsed['registry-image']) ?? team.registryImage ?? spec.DEFAULT_REGISTRY_IMAGE, '--registry-image');
-  spec.validateImage(str(parsed['hosts-image']) ?? team.hostsImage ?? spec.DEFAULT_HOSTS_IMAGE, '--hosts-image');
+  resolveImages(parsed, team, path);
 }
 
 export async function resolveClusterOptions(parsed: ParsedOptions, io: Io, ask?: Ask): Promise<ResolvedOptions> {
@@ -132,8 +145,7 @@ export async function resolveClusterOptions(parsed: ParsedOptions, io: Io, ask?:
       agents: spec.validateAgents(toInt(pick('agents') ?? spec.DEFAULT_AGENTS, '--agents')),
       hostPort: spec.validateHostPort(toInt(pick('port') ?? spec.NODE_PORT, '--port')),
       username: spec.validateUsername(String(pick('username') ?? spec.DEFAULT_USERNAME)),
-      registryImage: spec.validateImage(str(parsed['registry-image']) ?? team.registryImage ?? spec.DEFAULT_REGISTRY_IMAGE, '--registry-image'),
-      hostsImage: spec.validateImage(str(parsed['hosts-image']) ?? team.hostsImage ?? spec.DEFAULT_HOSTS_IMAGE, '--hosts-image'),
+      ...resolveImages(parsed, team, configFile),
       stateDir: validateStateDir(dir ? resolve(io.cwd, dir) : defaultStateDir(name, io.env)),
     },
     strict: parsed['no-strict'] === true ? false : team.strict ?? true,

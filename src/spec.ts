@@ -34,6 +34,13 @@ export const BCRYPT_MAX_BYTES = 72;
  * suite runs.
  */
 export const DEFAULT_K3S_IMAGE = 'rancher/k3s:v1.31.5-k3s1';
+/**
+ * k3d's own per-phase timeout (options.k3d.timeout). k3d applies it to each of three phases of a
+ * create (prepare, create nodes, start: k3d-io/k3d pkg/client/cluster.go), so a create may take 3x it.
+ */
+export const K3D_PHASE_TIMEOUT_SECONDS = 300;
+/** Where k3s imports image archives from at start; the state folder's images/ is mounted there. */
+export const NODE_IMAGES_DIR = '/var/lib/rancher/k3s/agent/images';
 
 export interface ClusterSpec {
   /** k3d cluster name; node containers are k3d-<name>-server-0 and so on. */
@@ -44,6 +51,8 @@ export interface ClusterSpec {
   username: string;
   registryImage: string;
   hostsImage: string;
+  /** The k3s node image k3d runs (pinned: DEFAULT_K3S_IMAGE). */
+  k3sImage: string;
   /** Absolute path of the cluster's state folder on the developer's machine. */
   stateDir: string;
 }

@@ -6,7 +6,9 @@ import {
   CLUSTER_LABEL,
   MANAGED_BY_LABEL,
   MANAGED_BY_VALUE,
+  K3D_PHASE_TIMEOUT_SECONDS,
   NODE_CONFIG_DIR,
+  NODE_IMAGES_DIR,
   NODE_PORT,
   NODE_REGISTRY_DATA_DIR,
   registryVolumeName,
@@ -23,6 +25,8 @@ const allNodes = (): string[] => ['server:*', 'agent:*'];
 export interface K3dConfigInput {
   /** Absolute host path of the state folder's node/ subfolder. */
   nodeDir: string;
+  /** Absolute host path of the state folder's images/ subfolder (archives k3s imports at start). */
+  imagesDir: string;
 }
 
 export function renderK3dConfig(spec: ClusterSpec, input: K3dConfigInput): Record<string, unknown> {
@@ -32,8 +36,14 @@ export function renderK3dConfig(spec: ClusterSpec, input: K3dConfigInput): Recor
     metadata: { name: spec.name },
     servers: 1,
     agents: spec.agents,
+    // Pinned: k3d's default k3s differs from build to build (see DEFAULT_K3S_IMAGE).
+    image: spec.k3sImage,
+    // Loopback only, like the registry port: k3d's default is 0.0.0.0, every interface.
+    kubeAPI: { hostIP: '127.0.0.1' },
     volumes: [
       { volume: `${input.nodeDir}:${NODE_CONFIG_DIR}:ro`, nodeFilters: allNodes() },
+      // Read-write: k3s may keep its import bookkeeping beside the archives.
+      { volume: `${input.imagesDir}:${NODE_IMAGES_DIR}`, nodeFilters: allNodes() },
       // A named docker volume: survives `down`/`up`, shared by every node, removed by `reset`.
       { volume: `${registryVolumeName(spec.name)}:${NODE_REGISTRY_DATA_DIR}`, nodeFilters: allNodes() },
     ],
@@ -43,7 +53,7 @@ export function renderK3dConfig(spec: ClusterSpec, input: K3dConfigInput): Recor
     ],
     options: {
       // k3d's timeout also covers pulling the k3s image on a first run (a slow link needs minutes).
-      k3d: { wait: true, timeout: '300s' },
+      k3d: { wait: true, timeout: `${K3D_PHASE_TIMEOUT_SECONDS}s` },
       k3s: {
         extraArgs: [{ arg: `--private-registry=${NODE_CONFIG_DIR}/registries.yaml`, nodeFilters: allNodes() }],
       },

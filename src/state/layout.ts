@@ -42,6 +42,8 @@ export const STATE_FILES = {
   nodeDir: 'node',
   registriesYaml: 'node/registries.yaml',
   nodeCaCert: 'node/ca.crt',
+  /** Image archives every node's k3s imports when it starts (mounted at NODE_IMAGES_DIR). */
+  imagesDir: 'images',
   k3dConfig: 'k3d-config.yaml',
   manifestsDir: 'manifests',
   /** What `up` last did (nodes' registries.yaml, applied manifests, last verify), so re-runs skip it. */

@@ -93,7 +93,7 @@ export async function renderState(request: RenderRequest): Promise<RenderResult>
 
   const nodes = await registriesForNodes(ourRegistries(credentials), request);
   const registriesYaml = renderRegistriesYaml(nodes.document);
-  const k3dConfig = stringify(renderK3dConfig(spec, { nodeDir: join(dir, STATE_FILES.nodeDir) }), { lineWidth: 0 });
+  const k3dConfig = stringify(renderK3dConfig(spec, { nodeDir: join(dir, STATE_FILES.nodeDir), imagesDir: join(dir, STATE_FILES.imagesDir) }), { lineWidth: 0 });
   const manifests = renderManifests(spec, { tlsCert: pki.tlsCert, tlsKey: pki.tlsKey, htpasswd, hostsScript: await readAsset('hosts-inject.sh') });
 
   const manifestFiles: RenderedFile[] = manifests.map((m) => ({
@@ -116,6 +116,8 @@ export async function renderState(request: RenderRequest): Promise<RenderResult>
   // Only now, with everything rendered and checked, does the folder come into being.
   await ensureWritableDir(dir);
   const written = await writeFiles(dir, files);
+  // Made here, not by docker: a bind-mount source docker creates is root's.
+  await ensureWritableDir(join(dir, STATE_FILES.imagesDir));
   const changed = written.filter((w) => w.changed).map((w) => w.path);
   const result: RenderResult = {
     files: {

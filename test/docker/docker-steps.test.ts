@@ -51,7 +51,7 @@ describe.skipIf(!dockerAvailable)('docker-side steps against the real daemon', (
     const registryImage = ensureRegistryImage();
     dir = mkdtempSync(join(tmpdir(), 'k3s-devreg-steps-'));
     port = await freePort();
-    const spec: ClusterSpec = { name: cluster, agents: 0, hostPort: port, username: 'devreg', registryImage, hostsImage: DEFAULT_HOSTS_IMAGE, stateDir: join(dir, 'state') };
+    const spec: ClusterSpec = { name: cluster, agents: 0, hostPort: port, username: 'devreg', registryImage, hostsImage: DEFAULT_HOSTS_IMAGE, k3sImage: 'rancher/k3s:v1.31.5-k3s1', stateDir: join(dir, 'state') };
     render = await renderState({ spec, password: PASSWORD, strict: true, runner: run, env: {}, now: new Date() });
     // The registry container with the Deployment's env and the Secret's files at the Deployment's mount path.
     const mounts = [

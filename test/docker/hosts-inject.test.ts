@@ -62,7 +62,7 @@ describe.skipIf(!dockerAvailable)('hosts-inject.sh in a container', () => {
   let ipA = '';
   beforeAll(() => {
     image = ensureBusyboxImage();
-    const spec: ClusterSpec = { name: 'devreg', agents: 0, hostPort: 31113, username: 'u', registryImage: DEFAULT_REGISTRY_IMAGE, hostsImage: image, stateDir: '/x' };
+    const spec: ClusterSpec = { name: 'devreg', agents: 0, hostPort: 31113, username: 'u', registryImage: DEFAULT_REGISTRY_IMAGE, hostsImage: image, k3sImage: 'rancher/k3s:v1.31.5-k3s1', stateDir: '/x' };
     const ds = renderManifests(spec, { tlsCert: '', tlsKey: '', htpasswd: '', hostsScript: '' }).find((m) => m.object.kind === 'DaemonSet');
     container = (ds!.object as Obj).spec.template.spec.containers[0];
     podEnv = Object.fromEntries(container.env.map((e: Obj) => [e.name, e.value]));

@@ -46,7 +46,7 @@ describe.skipIf(!dockerAvailable)('the registry as rendered', () => {
     dockerConfig = join(dir, 'docker-config');
     mkdirSync(dockerConfig);
     ({ pki } = ensurePki({}, { dnsNames: [REGISTRY_HOST, ...serviceDnsNames(), 'localhost'], ipAddresses: ['127.0.0.1'], now: new Date() }));
-    const spec: ClusterSpec = { name: 'devreg', agents: 0, hostPort: 31113, username: USER, registryImage: 'registry:2.8.3', hostsImage: DEFAULT_HOSTS_IMAGE, stateDir: dir };
+    const spec: ClusterSpec = { name: 'devreg', agents: 0, hostPort: 31113, username: USER, registryImage: 'registry:2.8.3', hostsImage: DEFAULT_HOSTS_IMAGE, k3sImage: 'rancher/k3s:v1.31.5-k3s1', stateDir: dir };
     const manifests = renderManifests(spec, { tlsCert: pki.tlsCert, tlsKey: pki.tlsKey, htpasswd: htpasswdEntry(USER, PASSWORD, 5), hostsScript: '' });
     const find = (kind: string): Obj => manifests.find((m) => m.object.kind === kind)!.object as Obj;
     deployment = find('Deployment');

@@ -12,11 +12,12 @@ const spec: ClusterSpec = {
   username: 'devreg',
   registryImage: 'registry:2.8.3',
   hostsImage: 'busybox:1.36.1',
+  k3sImage: 'rancher/k3s:v1.31.5-k3s1',
   stateDir: '/home/dev/.k3s-devreg/devreg',
 };
 
 describe('k3d config', () => {
-  const config = renderK3dConfig(spec, { nodeDir: '/home/dev/.k3s-devreg/devreg/node' });
+  const config = renderK3dConfig(spec, { nodeDir: '/home/dev/.k3s-devreg/devreg/node', imagesDir: '/home/dev/.k3s-devreg/devreg/images' });
 
   it("validates against k3d's own v1alpha5 schema", () => {
     expect(schemaErrors('k3d', config)).toEqual([]);
@@ -40,6 +41,7 @@ describe('k3d config', () => {
       agents: 2,
       volumes: [
         { volume: '/home/dev/.k3s-devreg/devreg/node:/etc/k3s-devreg:ro', nodeFilters: ['server:*', 'agent:*'] },
+        { volume: '/home/dev/.k3s-devreg/devreg/images:/var/lib/rancher/k3s/agent/images', nodeFilters: ['server:*', 'agent:*'] },
         { volume: 'k3s-devreg-devreg-registry:/var/lib/k3s-devreg/registry', nodeFilters: ['server:*', 'agent:*'] },
       ],
       ports: [{ port: '127.0.0.1:31113:31113', nodeFilters: ['loadbalancer'] }],
@@ -50,8 +52,15 @@ describe('k3d config', () => {
     });
   });
 
+  it('pins the k3s image, binds the API to loopback, and gives k3d the per-phase timeout the runner allows 3x of', () => {
+    expect(config.image).toBe('rancher/k3s:v1.31.5-k3s1');
+    expect(config.kubeAPI).toEqual({ hostIP: '127.0.0.1' });
+    expect(config.options).toMatchObject({ k3d: { wait: true, timeout: '300s' } });
+    expect(renderK3dConfig({ ...spec, k3sImage: 'rancher/k3s:v1.30.9-k3s1' }, { nodeDir: '/n', imagesDir: '/i' }).image).toBe('rancher/k3s:v1.30.9-k3s1');
+  });
+
   it('publishes a custom host port to the fixed NodePort', () => {
-    const custom = renderK3dConfig({ ...spec, hostPort: 5001 }, { nodeDir: '/n' });
+    const custom = renderK3dConfig({ ...spec, hostPort: 5001 }, { nodeDir: '/n', imagesDir: '/i' });
     expect(custom.ports).toEqual([{ port: '127.0.0.1:5001:31113', nodeFilters: ['loadbalancer'] }]);
   });
 

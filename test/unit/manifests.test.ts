@@ -6,7 +6,7 @@ import { DEFAULT_HOSTS_IMAGE, DEFAULT_REGISTRY_IMAGE, MANAGED_BY_LABEL, MANAGED_
 import { schemaErrors } from '../helpers/schemas.js';
 
 const spec: ClusterSpec = { name: 'devreg', agents: 1, hostPort: 31113, username: 'devreg',
-  registryImage: DEFAULT_REGISTRY_IMAGE, hostsImage: DEFAULT_HOSTS_IMAGE, stateDir: '/home/dev/.k3s-devreg/devreg' };
+  registryImage: DEFAULT_REGISTRY_IMAGE, hostsImage: DEFAULT_HOSTS_IMAGE, k3sImage: 'rancher/k3s:v1.31.5-k3s1', stateDir: '/home/dev/.k3s-devreg/devreg' };
 const hostsScript = readFileSync(new URL('../../assets/hosts-inject.sh', import.meta.url), 'utf8');
 const input = { tlsCert: 'CERT-PEM\n', tlsKey: 'KEY-PEM\n', htpasswd: 'devreg:$2y$05$abc\n', hostsScript };
 const manifests = renderManifests(spec, input);

@@ -25,6 +25,7 @@ describe('resolveClusterOptions', () => {
       username: 'devreg',
       registryImage: 'registry:2.8.3',
       hostsImage: 'busybox:1.36.1',
+      k3sImage: 'rancher/k3s:v1.31.5-k3s1',
       stateDir: join(home, 'devreg'),
     });
     expect(resolved.password).toBeUndefined();
@@ -115,5 +116,37 @@ describe('resolveClusterOptions', () => {
     const error = (await resolveClusterOptions({ yes: true }, captureIo({ env, cwd })).catch((e: unknown) => e)) as UserError;
     expect(error.problem).toBe(`${join(cwd, 'k3s-devreg.yaml')} is not valid YAML: Flow sequence in block collection must be sufficiently indented and end with a ] at line 2, column 1`);
     expect(error.message).not.toContain('\n');
+  });
+});
+
+describe('the k3s image', () => {
+  it('is pinned by default, and set by --k3s-image or k3sImage in the team file (the flag wins)', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'k3s-devreg-k3s-'));
+    expect((await resolveClusterOptions({ yes: true }, captureIo({ env, cwd }))).spec.k3sImage).toBe('rancher/k3s:v1.31.5-k3s1');
+    writeFileSync(join(cwd, 'k3s-devreg.yaml'), 'k3sImage: rancher/k3s:v1.30.9-k3s1\n');
+    expect((await resolveClusterOptions({ yes: true }, captureIo({ env, cwd }))).spec.k3sImage).toBe('rancher/k3s:v1.30.9-k3s1');
+    const flagged = await resolveClusterOptions({ yes: true, 'k3s-image': 'rancher/k3s:v1.32.1-k3s1' }, captureIo({ env, cwd }));
+    expect(flagged.spec.k3sImage).toBe('rancher/k3s:v1.32.1-k3s1');
+  });
+
+  it.each([
+    ['rancher/k3s:v1.29.3-k3s1'],
+    ['rancher/k3s:v1.28.8-k3s1'],
+    ['rancher/k3s:v1.27.12-k3s1'],
+    ['mirror.example:5000/rancher/k3s:v1.26.15-k3s1'],
+  ])('refuses %s, which ignores the registry CA (k3s issue 9839), naming the flag and the fix', async (image) => {
+    const error = (await checkGivenOptions({ 'k3s-image': image }, captureIo({ env })).catch((e: unknown) => e)) as UserError;
+    expect(error).toBeInstanceOf(UserError);
+    expect(error.problem).toMatch(/^k3s v1\.\d+\.\d+ \(from --k3s-image\) ignores the registry CA .*issue 9839/);
+    expect(error.fix).toBe('use a fixed k3s release, e.g. --k3s-image rancher/k3s:v1.31.5-k3s1 (the tested one)');
+  });
+
+  it('refuses a regressed k3s from the team file, naming the file and the field; neighbouring releases pass', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'k3s-devreg-k3s-'));
+    writeFileSync(join(cwd, 'k3s-devreg.yaml'), 'k3sImage: rancher/k3s:v1.28.8-k3s1\n');
+    await expect(resolveClusterOptions({ yes: true }, captureIo({ env, cwd }))).rejects.toThrow(`(from ${join(cwd, 'k3s-devreg.yaml')} (k3sImage))`);
+    for (const ok of ['rancher/k3s:v1.28.9-k3s1', 'rancher/k3s:v1.29.4-k3s1', 'rancher/k3s:v1.29.30-k3s1', 'rancher/k3s:latest']) {
+      await expect(checkGivenOptions({ 'k3s-image': ok }, captureIo({ env }))).resolves.toBeUndefined();
+    }
   });
 });

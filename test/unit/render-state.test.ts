@@ -15,7 +15,7 @@ import { schemaErrors } from '../helpers/schemas.js';
 function request(stateDir: string, extra: Partial<RenderRequest> = {}): RenderRequest {
   const spec: ClusterSpec = {
     name: 'devreg', agents: 1, hostPort: 31113, username: 'devreg',
-    registryImage: 'registry:2.8.3', hostsImage: 'busybox:1.36.1', stateDir,
+    registryImage: 'registry:2.8.3', hostsImage: 'busybox:1.36.1', k3sImage: 'rancher/k3s:v1.31.5-k3s1', stateDir,
   };
   return { spec, strict: true, runner: createRunner(), env: {}, ...extra };
 }

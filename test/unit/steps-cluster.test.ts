@@ -13,9 +13,9 @@ import { FakeWorld } from '../helpers/fake-cluster.js';
 import { schemaErrors } from '../helpers/schemas.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'k3s-devreg-cluster-'));
-const spec: ClusterSpec = { name: 'devreg', agents: 1, hostPort: 31113, username: 'devreg', registryImage: 'registry:2.8.3', hostsImage: 'busybox:1.36.1', stateDir: dir };
+const spec: ClusterSpec = { name: 'devreg', agents: 1, hostPort: 31113, username: 'devreg', registryImage: 'registry:2.8.3', hostsImage: 'busybox:1.36.1', k3sImage: 'rancher/k3s:v1.31.5-k3s1', stateDir: dir };
 const configFile = join(dir, 'k3d-config.yaml');
-writeFileSync(configFile, stringify(renderK3dConfig(spec, { nodeDir: join(dir, 'node') })));
+writeFileSync(configFile, stringify(renderK3dConfig(spec, { nodeDir: join(dir, 'node'), imagesDir: join(dir, 'images') })));
 
 describe('validateK3dConfigFile', () => {
   it('accepts the rendered config (which the test schema copy also accepts)', async () => {

@@ -8,7 +8,7 @@ import { ensureRegistryVolume, removeRegistryVolume } from '../../src/steps/volu
 import { FakeWorld } from '../helpers/fake-cluster.js';
 import { recordingRunner } from '../helpers/recording-runner.js';
 
-const spec: ClusterSpec = { name: 'devreg', agents: 1, hostPort: 31113, username: 'devreg', registryImage: 'registry:2.8.3', hostsImage: 'busybox:1.36.1', stateDir: '/tmp/x' };
+const spec: ClusterSpec = { name: 'devreg', agents: 1, hostPort: 31113, username: 'devreg', registryImage: 'registry:2.8.3', hostsImage: 'busybox:1.36.1', k3sImage: 'rancher/k3s:v1.31.5-k3s1', stateDir: '/tmp/x' };
 
 describe('tools', () => {
   it('checks docker first, then k3d and kubectl', async () => {

@@ -188,7 +188,7 @@ describe('verify', () => {
 });
 
 describe('status', () => {
-  const spec: ClusterSpec = { name: 'devreg', agents: 1, hostPort: 31113, username: 'devreg', registryImage: 'registry:2.8.3', hostsImage: 'busybox:1.36.1', stateDir: join(tmp, 'devreg') };
+  const spec: ClusterSpec = { name: 'devreg', agents: 1, hostPort: 31113, username: 'devreg', registryImage: 'registry:2.8.3', hostsImage: 'busybox:1.36.1', k3sImage: 'rancher/k3s:v1.31.5-k3s1', stateDir: join(tmp, 'devreg') };
   const now = new Date();
 
   it('all healthy: every check ok, a table and a JSON report', async () => {
