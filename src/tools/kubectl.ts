@@ -279,13 +279,26 @@ export async function listPods(run: Runner, context: string, namespace: string, 
   });
 }
 
-export interface NodeRole { name: string; controlPlane: boolean }
+export interface NodeRole {
+  name: string;
+  controlPlane: boolean;
+  /** status.nodeInfo.kubeletVersion, e.g. `v1.31.5+k3s1` or `v1.31.5+rke2r1`; '' when not reported. */
+  kubeletVersion: string;
+  annotations: Record<string, string>;
+}
 
 /** Node names and whether each is a server (control plane): k3s restarts as `k3s` there, `k3s-agent` elsewhere. */
 export async function getNodeRoles(run: Runner, context: string): Promise<NodeRole[]> {
-  const list = await getJson<{ items?: { metadata?: { name?: string; labels?: Record<string, string> } }[] }>(run, context, undefined, 'nodes');
+  const list = await getJson<{
+    items?: { metadata?: { name?: string; labels?: Record<string, string>; annotations?: Record<string, string> }; status?: { nodeInfo?: { kubeletVersion?: string } } }[];
+  }>(run, context, undefined, 'nodes');
   return (list?.items ?? []).map((item) => {
     const labels = item.metadata?.labels ?? {};
-    return { name: item.metadata?.name ?? '', controlPlane: labels['node-role.kubernetes.io/control-plane'] === 'true' || labels['node-role.kubernetes.io/master'] === 'true' };
+    return {
+      name: item.metadata?.name ?? '',
+      controlPlane: labels['node-role.kubernetes.io/control-plane'] === 'true' || labels['node-role.kubernetes.io/master'] === 'true',
+      kubeletVersion: item.status?.nodeInfo?.kubeletVersion ?? '',
+      annotations: item.metadata?.annotations ?? {},
+    };
   });
 }
