@@ -4,7 +4,7 @@
  */
 import { UserError } from '../errors.js';
 import { CLUSTER_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE, NODE_PORT, type ClusterSpec } from '../spec.js';
-import { containersPublishing, dockerServerVersion, inspectContainer, type ContainerInfo } from '../tools/docker.js';
+import { containersPublishing, dockerServerVersion, inspectContainers, type ContainerInfo } from '../tools/docker.js';
 import { K3D } from '../tools/failure.js';
 import { k3dVersion, listClusters, type K3dCluster, type K3dVersion } from '../tools/k3d.js';
 import { kubectlClientVersion } from '../tools/kubectl.js';
@@ -64,8 +64,10 @@ export interface ClusterFacts {
   server?: ContainerInfo;
   /** k3d-<name>-serverlb, which publishes the registry's host port. */
   loadbalancer?: ContainerInfo;
-  /** A remaining agent, inspected only when server-0 is gone (an interrupted delete): it carries the same labels. */
+  /** A remaining agent, looked at only when server-0 is gone (an interrupted delete): it carries the same labels. */
   agent?: ContainerInfo;
+  /** Every node container docker knows of, by name (k3s nodes and the loadbalancer). */
+  containers: Map<string, ContainerInfo>;
 }
 
 export const serverContainer = (name: string) => `k3d-${name}-server-0`;
@@ -73,14 +75,18 @@ export const loadbalancerContainer = (name: string) => `k3d-${name}-serverlb`;
 
 export async function inspectCluster(run: Runner, name: string): Promise<ClusterFacts> {
   const cluster = (await listClusters(run)).find((c) => c.name === name);
-  const facts: ClusterFacts = { name };
+  const facts: ClusterFacts = { name, containers: new Map() };
   if (!cluster) return facts;
   facts.cluster = cluster;
-  const [server, loadbalancer] = await Promise.all([inspectContainer(run, serverContainer(name)), inspectContainer(run, loadbalancerContainer(name))]);
+  // One docker call for every node: labels, image, start times and ports at once.
+  const names = [...new Set([serverContainer(name), loadbalancerContainer(name), ...cluster.nodes.map((n) => n.name)])];
+  facts.containers = await inspectContainers(run, names);
+  const server = facts.containers.get(serverContainer(name));
+  const loadbalancer = facts.containers.get(loadbalancerContainer(name));
   if (server) facts.server = server;
   if (loadbalancer) facts.loadbalancer = loadbalancer;
   const agentName = server ? undefined : cluster.nodes.find((n) => n.role === 'agent')?.name;
-  const agent = agentName ? await inspectContainer(run, agentName) : undefined;
+  const agent = agentName ? facts.containers.get(agentName) : undefined;
   if (agent) facts.agent = agent;
   return facts;
 }

@@ -16,6 +16,10 @@ export interface ContainerInfo {
   running: boolean;
   /** created | running | paused | restarting | removing | exited | dead */
   status: string;
+  /** The image the container was created from, e.g. rancher/k3s:v1.31.5-k3s1. */
+  image: string;
+  /** When docker last started it (State.StartedAt): a later value means it restarted (and lost /etc/hosts lines). */
+  startedAt: string;
   /** Host ports published for a container port, e.g. { '31113/tcp': [{ hostIp: '127.0.0.1', hostPort: 31113 }] }. */
   ports: Record<string, { hostIp: string; hostPort: number }[]>;
 }
@@ -54,8 +58,8 @@ export async function dockerServerVersion(run: Runner): Promise<string> {
 interface RawContainer {
   Id?: string;
   Name?: string;
-  Config?: { Labels?: Record<string, string> | null };
-  State?: { Running?: boolean; Status?: string };
+  Config?: { Labels?: Record<string, string> | null; Image?: string };
+  State?: { Running?: boolean; Status?: string; StartedAt?: string };
   NetworkSettings?: { Ports?: Record<string, { HostIp?: string; HostPort?: string }[] | null> | null };
   HostConfig?: { PortBindings?: Record<string, { HostIp?: string; HostPort?: string }[] | null> | null };
 }
@@ -72,22 +76,42 @@ function portsOf(raw: RawContainer): ContainerInfo['ports'] {
   return ports;
 }
 
+const containerInfo = (raw: RawContainer): ContainerInfo => ({
+  id: raw.Id ?? '',
+  name: (raw.Name ?? '').replace(/^\//, ''),
+  labels: raw.Config?.Labels ?? {},
+  running: raw.State?.Running === true,
+  status: raw.State?.Status ?? 'unknown',
+  image: raw.Config?.Image ?? '',
+  startedAt: raw.State?.StartedAt ?? '',
+  ports: portsOf(raw),
+});
+
+/**
+ * One `docker container inspect A B C` for several containers, keyed by name; missing ones are
+ * left out. docker then exits 1 but still prints the ones it found, so only other errors count.
+ */
+export async function inspectContainers(run: Runner, names: readonly string[]): Promise<Map<string, ContainerInfo>> {
+  const found = new Map<string, ContainerInfo>();
+  if (names.length === 0) return found;
+  const action = `inspect the container${names.length > 1 ? 's' : ''} ${names.join(', ')}`;
+  const result = await run('docker', ['container', 'inspect', ...names], { timeoutMs: QUICK_MS });
+  const otherErrors = result.stderr.split(/\r?\n/).filter((line) => line.trim() !== '' && !noSuch(line));
+  if (result.exitCode !== 0 && !result.notFound && !result.timedOut && otherErrors.length === 0) {
+    if (!result.stdout.trim().startsWith('[')) return found;
+  } else {
+    ensureOk(DOCKER, action, result, NOT_RUNNING_FIX, QUICK_MS);
+  }
+  for (const raw of parseJson<RawContainer[]>(DOCKER, action, result.stdout)) {
+    const info = containerInfo(raw);
+    found.set(info.name, info);
+  }
+  return found;
+}
+
 /** `docker container inspect NAME`; undefined when there is no such container. */
 export async function inspectContainer(run: Runner, name: string): Promise<ContainerInfo | undefined> {
-  const action = `inspect the container ${name}`;
-  const result = await run('docker', ['container', 'inspect', name], { timeoutMs: QUICK_MS });
-  if (result.exitCode !== 0 && !result.notFound && noSuch(result.stderr)) return undefined;
-  ensureOk(DOCKER, action, result, NOT_RUNNING_FIX, QUICK_MS);
-  const [raw] = parseJson<RawContainer[]>(DOCKER, action, result.stdout);
-  if (!raw) return undefined;
-  return {
-    id: raw.Id ?? '',
-    name: (raw.Name ?? name).replace(/^\//, ''),
-    labels: raw.Config?.Labels ?? {},
-    running: raw.State?.Running === true,
-    status: raw.State?.Status ?? 'unknown',
-    ports: portsOf(raw),
-  };
+  return (await inspectContainers(run, [name])).get(name);
 }
 
 /** Names of the containers (running or not) that publish this host port. */

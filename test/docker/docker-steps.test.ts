@@ -86,7 +86,7 @@ describe.skipIf(!dockerAvailable)('docker-side steps against the real daemon', (
     expect(await isPortFree(port)).toBe(false);
     expect(await dockerTool.containersPublishing(run, port)).toEqual([registryName]);
     const spec = { name: cluster, agents: 0, hostPort: port } as ClusterSpec;
-    const facts = await inspectCluster(run, cluster).catch(() => ({ name: cluster }));
+    const facts = await inspectCluster(run, cluster).catch(() => ({ name: cluster, containers: new Map() }));
     await expect(checkHostPort(run, spec, facts)).rejects.toThrow(`port ${port} on 127.0.0.1 is already in use by the container ${registryName}: stop it (docker stop ${registryName})`);
     const free = await freePort();
     expect(await isPortFree(free)).toBe(true);
@@ -96,6 +96,14 @@ describe.skipIf(!dockerAvailable)('docker-side steps against the real daemon', (
     const info = await dockerTool.inspectContainer(run, registryName);
     expect(info).toMatchObject({ name: registryName, running: true, labels: { 'dev.k3s-devreg/test': '1' }, ports: { '5000/tcp': [{ hostIp: '127.0.0.1', hostPort: port }] } });
     expect(await dockerTool.inspectContainer(run, `${registryName}-missing`)).toBeUndefined();
+  });
+
+  it('inspects several containers in one call, leaving out the missing ones (docker exits 1 for them)', async () => {
+    const found = await dockerTool.inspectContainers(run, [`${registryName}-missing`, registryName]);
+    expect([...found.keys()]).toEqual([registryName]);
+    expect(found.get(registryName)?.startedAt).toMatch(/^\d{4}-\d\d-\d\dT/);
+    expect(found.get(registryName)?.image).not.toBe('');
+    expect((await dockerTool.inspectContainers(run, [`${registryName}-missing`])).size).toBe(0);
   });
 
   it('creates the registry volume with our labels, keeps it, and removes only ours', async () => {

@@ -25,6 +25,10 @@ export interface FakeCluster {
   down?: Record<string, 'exited' | 'restarting' | 'paused'>;
   /** Node containers already deleted (a `k3d cluster delete` killed half-way). */
   removed?: string[];
+  /** The node image (default rancher/k3s:v1.31.5-k3s1). */
+  image?: string;
+  /** docker's State.StartedAt per node container (default one fixed time): a change is a restart. */
+  startedAt?: Record<string, string>;
 }
 
 export interface FakeWorldOptions {
@@ -105,18 +109,10 @@ export class FakeWorld {
     const c = this.cluster;
     if (line === 'version --format {{.Server.Version}}') return { stdout: '24.0.7' };
     if (args[0] === 'container' && args[1] === 'inspect') {
-      const name = args[2];
-      // k3d puts the config's runtime labels on every k3s node, agents included.
-      if (c && name && this.nodes().includes(name)) {
-        const id = name.endsWith('-server-0') ? c.serverId : `${name}-id`;
-        return { stdout: JSON.stringify([{ Id: id, Name: `/${name}`, Config: { Labels: c.labels }, State: this.state(name) }]) };
-      }
-      if (c && name === `k3d-${c.name}-serverlb`) {
-        const ports = c.hostPort ? { '31113/tcp': [{ HostIp: '127.0.0.1', HostPort: String(c.hostPort) }] } : {};
-        const bound = this.state(name).Status === 'running';
-        return { stdout: JSON.stringify([{ Id: 'lb', Name: `/${name}`, Config: { Labels: {} }, State: this.state(name), HostConfig: { PortBindings: ports }, NetworkSettings: { Ports: bound ? ports : {} } }]) };
-      }
-      return { exitCode: 1, stdout: '[]', stderr: `Error response from daemon: No such container: ${name}` };
+      // docker prints the containers it found and exits 1 naming each one it did not.
+      const found = args.slice(2).map((name) => [name, this.inspect(name)] as const);
+      const missing = found.filter(([, raw]) => raw === undefined).map(([name]) => `Error: No such container: ${name}`);
+      return { exitCode: missing.length > 0 ? 1 : 0, stdout: JSON.stringify(found.flatMap(([, raw]) => (raw ? [raw] : []))), stderr: missing.join('\n') };
     }
     if (args[0] === 'ps') {
       const port = Number(/publish=(\d+)/.exec(line)?.[1]);
@@ -155,6 +151,24 @@ export class FakeWorld {
     throw new Error(`unscripted docker ${line}`);
   }
 
+  /** docker's inspect record of a node container, undefined when there is none. */
+  private inspect(name: string): object | undefined {
+    const c = this.cluster;
+    if (!c) return undefined;
+    const State = { ...this.state(name), StartedAt: c.startedAt?.[name] ?? '2026-12-01T08:00:00Z' };
+    // k3d puts the config's runtime labels on every k3s node, agents included.
+    if (this.nodes().includes(name)) {
+      const id = name.endsWith('-server-0') ? c.serverId : `${name}-id`;
+      return { Id: id, Name: `/${name}`, Config: { Labels: c.labels, Image: c.image ?? 'rancher/k3s:v1.31.5-k3s1' }, State };
+    }
+    if (name === `k3d-${c.name}-serverlb`) {
+      const ports = c.hostPort ? { '31113/tcp': [{ HostIp: '127.0.0.1', HostPort: String(c.hostPort) }] } : {};
+      const bound = this.state(name).Status === 'running';
+      return { Id: 'lb', Name: `/${name}`, Config: { Labels: {}, Image: 'ghcr.io/k3d-io/k3d-proxy:5.8.3' }, State, HostConfig: { PortBindings: ports }, NetworkSettings: { Ports: bound ? ports : {} } };
+    }
+    return undefined;
+  }
+
   /** docker's State of a node container: Running stays true while docker restarts it. */
   state(name: string): { Running: boolean; Status: string } {
     const c = this.cluster;
@@ -190,6 +204,7 @@ export class FakeWorld {
       const config = parse(readFileSync(args[3]!, 'utf8')) as {
         metadata: { name: string };
         agents: number;
+        image?: string;
         ports: { port: string }[];
         options: { runtime: { labels: { label: string }[] } };
       };
@@ -208,6 +223,7 @@ export class FakeWorld {
         running: true,
         serverId: `server-id-${++this.ids}`,
         labels,
+        ...(config.image ? { image: config.image } : {}),
         hostPort: Number(config.ports[0]!.port.split(':')[1]),
       };
       this.contextInKubeconfig = true;

@@ -45,8 +45,7 @@ describe('ensureCluster', () => {
     expect(world.runner.lines().slice(1)).toEqual([
       `k3d cluster create --config ${configFile}`,
       'k3d cluster list --output json',
-      'docker container inspect k3d-devreg-server-0',
-      'docker container inspect k3d-devreg-serverlb',
+      'docker container inspect k3d-devreg-server-0 k3d-devreg-serverlb k3d-devreg-agent-0',
     ]);
     expect(schemaErrors('k3d', world.k3dConfigs[0])).toEqual([]);
   });

@@ -39,8 +39,8 @@ describe('docker wrappers', () => {
       {
         Id: 'abc123',
         Name: '/k3d-devreg-serverlb',
-        Config: { Labels: { 'app.kubernetes.io/managed-by': 'k3s-devreg' } },
-        State: { Running: true, Status: 'running' },
+        Config: { Labels: { 'app.kubernetes.io/managed-by': 'k3s-devreg' }, Image: 'ghcr.io/k3d-io/k3d-proxy:5.8.3' },
+        State: { Running: true, Status: 'running', StartedAt: '2026-12-01T08:00:00.123456789Z' },
         HostConfig: { PortBindings: { '31113/tcp': [{ HostIp: '127.0.0.1', HostPort: '31113' }], '6443/tcp': [{ HostIp: '0.0.0.0', HostPort: '' }] } },
         NetworkSettings: { Ports: { '6443/tcp': [{ HostIp: '0.0.0.0', HostPort: '45678' }], '80/tcp': null } },
       },
@@ -52,11 +52,26 @@ describe('docker wrappers', () => {
       labels: { 'app.kubernetes.io/managed-by': 'k3s-devreg' },
       running: true,
       status: 'running',
+      image: 'ghcr.io/k3d-io/k3d-proxy:5.8.3',
+      startedAt: '2026-12-01T08:00:00.123456789Z',
       ports: { '31113/tcp': [{ hostIp: '127.0.0.1', hostPort: 31113 }], '6443/tcp': [{ hostIp: '0.0.0.0', hostPort: 45678 }], '80/tcp': [] },
     });
     expect(run.lines()).toEqual(['docker container inspect k3d-devreg-serverlb']);
     const none = recordingRunner(() => ({ exitCode: 1, stdout: '[]', stderr: 'Error response from daemon: No such container: k3d-x-server-0' }));
     expect(await docker.inspectContainer(none, 'k3d-x-server-0')).toBeUndefined();
+  });
+
+  it('inspects several containers in one call; missing ones are left out, any other error is reported', async () => {
+    const run = recordingRunner(() => ({
+      exitCode: 1,
+      stdout: JSON.stringify([{ Id: 's', Name: '/k3d-a-server-0', State: { Running: true, Status: 'running' } }]),
+      stderr: 'Error: No such container: k3d-a-agent-0',
+    }));
+    const found = await docker.inspectContainers(run, ['k3d-a-server-0', 'k3d-a-agent-0']);
+    expect([...found.keys()]).toEqual(['k3d-a-server-0']);
+    expect(run.lines()).toEqual(['docker container inspect k3d-a-server-0 k3d-a-agent-0']);
+    const broken = recordingRunner(() => ({ exitCode: 1, stderr: 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?' }));
+    await expect(docker.inspectContainers(broken, ['a', 'b'])).rejects.toThrow(/docker could not inspect the containers a, b \(exit 1: Cannot connect/);
   });
 
   it('creates a labelled volume, inspects and removes it', async () => {

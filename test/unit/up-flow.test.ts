@@ -495,7 +495,7 @@ describe('down and reset', () => {
       'error: the cluster devreg has lost its server node k3d-devreg-server-0 (was a down interrupted?): run k3s-devreg down to delete what is left (credentials, CA and images are kept), then k3s-devreg up',
     );
     expect(await runDown({}, captureIo({ env }), { run: world.runner })).toBe(0);
-    expect(world.runner.lines()).toContain('docker container inspect k3d-devreg-agent-0');
+    expect(world.runner.lines()).toContain('docker container inspect k3d-devreg-server-0 k3d-devreg-serverlb k3d-devreg-agent-0');
     expect(world.runner.lines()).toContain('k3d cluster delete devreg');
     expect(world.cluster).toBeUndefined();
   });

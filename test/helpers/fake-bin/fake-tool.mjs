@@ -51,10 +51,18 @@ if (tool === 'docker' && process.env.FAKE_REAL_DOCKER && ['login', 'build', 'pus
 } else if (tool === 'docker') {
   if (line === 'version --format {{.Server.Version}}') out('24.0.7');
   else if (args[0] === 'container' && args[1] === 'inspect') {
-    if (!exists()) fail(`Error response from daemon: No such container: ${args[2]}`);
-    if (args[2] === `k3d-${name}-server-0`) out(JSON.stringify([{ Id: 'fake-server', Name: `/${args[2]}`, Config: { Labels: ours }, State: { Running: true, Status: 'running' } }]));
-    else if (args[2] === `k3d-${name}-serverlb`) out(JSON.stringify([{ Id: 'fake-lb', Name: `/${args[2]}`, Config: { Labels: {} }, State: { Running: true }, NetworkSettings: { Ports: { '31113/tcp': [{ HostIp: '127.0.0.1', HostPort: port }] } } }]));
-    else fail(`Error response from daemon: No such container: ${args[2]}`);
+    // docker prints what it found and exits 1 naming each container it did not find.
+    const State = { Running: true, Status: 'running', StartedAt: '2026-12-01T08:00:00Z' };
+    const record = (n) => {
+      if (!exists()) return undefined;
+      if (nodes.includes(n)) return { Id: n.endsWith('-server-0') ? 'fake-server' : `fake-${n}`, Name: `/${n}`, Config: { Labels: ours, Image: 'rancher/k3s:v1.31.5-k3s1' }, State };
+      if (n === `k3d-${name}-serverlb`) return { Id: 'fake-lb', Name: `/${n}`, Config: { Labels: {} }, State, NetworkSettings: { Ports: { '31113/tcp': [{ HostIp: '127.0.0.1', HostPort: port }] } } };
+      return undefined;
+    };
+    const found = args.slice(2).map((n) => [n, record(n)]);
+    out(JSON.stringify(found.filter(([, r]) => r).map(([, r]) => r)));
+    const missing = found.filter(([, r]) => !r).map(([n]) => `Error: No such container: ${n}`);
+    if (missing.length > 0) fail(missing.join('\n'));
   } else if (args[0] === 'volume' && args[1] === 'inspect') out(JSON.stringify([{ Name: args[2], Labels: ours }]));
   else if (args[0] === 'exec' && args.slice(2).join(' ') === 'cat /etc/hosts') out('127.0.0.1 localhost\n10.43.0.50 container-registry.local  # managed by k3s-devreg');
   else if (args[0] === 'ps') out('');
