@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/unit/**/*.test.ts', 'test/docker/**/*.test.ts', 'test/package/**/*.test.ts'],
+    include: ['test/unit/**/*.test.ts', 'test/docker/**/*.test.ts', 'test/node/**/*.test.ts', 'test/package/**/*.test.ts'],
     reporters: ['default', './test/helpers/summary-reporter.ts'],
     testTimeout: 60_000,
     hookTimeout: 180_000,
