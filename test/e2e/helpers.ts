@@ -2,7 +2,9 @@
  * Shared by the end-to-end suites: each runs the built CLI (dist/bin.js) in a child process, as a
  * user does, inside a sandbox of its own (cluster name, state home, kubeconfig, docker config,
  * working folder), so it never touches the developer's own setup. Without k3d, kubectl or docker a
- * suite FAILS: it never skips (requireE2eTools in beforeAll).
+ * suite FAILS: it never skips (requireE2eTools in beforeAll). With K3S_DEVREG_E2E_IMAGES set, every
+ * sandbox's cluster starts with the prepared image archives (images.ts), and every cluster deleted
+ * through runTool or runCli (down, reset) has its nodes' images recorded first.
  */
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -12,8 +14,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeEach } from 'vitest';
 import { freePort } from '../helpers/tools.js';
+import { preloadImages, recordNodeImages } from './images.js';
 
 export { freePort };
+/** For a cluster made by k3d alone: `k3d cluster create NAME ...k3dPreloadArgs(join(work, 'images'))`. */
+export { k3dPreloadArgs, preloadImages } from './images.js';
 
 export const bin = fileURLToPath(new URL('../../dist/bin.js', import.meta.url));
 
@@ -69,7 +74,10 @@ export function createSandbox(prefix: string): Sandbox {
     CI: 'true',
   };
   mkdirSync(join(work, 'docker'), { recursive: true });
-  return { name, work, home, stateDir: join(home, name), env };
+  const stateDir = join(home, name);
+  // Before `up` renders the rest of the state folder: k3s imports these when each node starts.
+  preloadImages(join(stateDir, 'images'));
+  return { name, work, home, stateDir, env };
 }
 
 /**
@@ -77,14 +85,19 @@ export function createSandbox(prefix: string): Sandbox {
  * repository must not change what the tests run); `all` is stdout followed by stderr.
  */
 export function runCli(env: NodeJS.ProcessEnv, args: readonly string[], cwd: string): CliResult {
+  const name = args[args.indexOf('--name') + 1];
+  if ((args[0] === 'down' || args[0] === 'reset') && args.includes('--name') && name) recordNodeImages(env, name, args[0]);
   const result = spawnSync(process.execPath, [bin, ...args], { env, cwd, encoding: 'utf8', timeout: 15 * 60_000, maxBuffer: 64 * 1024 * 1024 });
   const all = `${result.stdout}${result.stderr}`;
   return Object.assign(result, { all });
 }
 
 /** An external program (docker, k3d, kubectl) in the sandbox's environment. */
-export function runTool(env: NodeJS.ProcessEnv, file: string, args: readonly string[]): SpawnSyncReturns<string> {
-  return spawnSync(file, [...args], { env, encoding: 'utf8', timeout: 5 * 60_000, maxBuffer: 64 * 1024 * 1024 });
+export function runTool(env: NodeJS.ProcessEnv, file: string, args: readonly string[], timeoutMs = 5 * 60_000): SpawnSyncReturns<string> {
+  if (file === 'k3d' && args[0] === 'cluster' && args[1] === 'delete') {
+    for (const cluster of args.slice(2).filter((a) => !a.startsWith('-'))) recordNodeImages(env, cluster, 'k3d cluster delete');
+  }
+  return spawnSync(file, [...args], { env, encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 });
 }
 
 /** Throws with what the program said when it did not exit 0; returns its stdout. */
