@@ -7,10 +7,11 @@ import type { Io } from '../io.js';
 import type { Ask } from '../options.js';
 import { registriesWriterYaml, WRITER_NAME, WRITER_NAMESPACE } from '../render/registries-daemonset.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, NAMESPACE } from '../spec.js';
-import { applyYaml, getNamespaceLabels, getSecretData, rolloutStatus } from '../tools/kubectl.js';
+import { applyYaml, getNamespaceLabels, getNodeRoles, getSecretData, rolloutStatus } from '../tools/kubectl.js';
 import type { Runner } from '../tools/run.js';
 import { redactedDiff } from './redacted-diff.js';
 import { requireKubeContext } from './kube-context.js';
+import { nodeTable, nodeTargets, refuseCaRegressionNodes } from './node-targets.js';
 import { formatStatusTable, registriesStatus, restartAdvice } from './status.js';
 import { loadWriterFor } from './writer-manifests.js';
 
@@ -64,6 +65,10 @@ export async function applyRegistries(request: ApplyRequest, io: Io, runner: Run
   for (const warning of prepared.warnings) io.err(`warning: ${warning}`);
   await requireKubeContext(runner, context);
   await refuseOurOwnK3dCluster(runner, context);
+  // Which program each node runs and which file it read at start: refusals come before any change.
+  const clusterNodes = await getNodeRoles(runner, context);
+  const targets = nodeTargets(clusterNodes);
+  refuseCaRegressionNodes(clusterNodes, prepared.configuresCaFile);
   const current = await getSecretData(runner, context, WRITER_NAMESPACE, WRITER_NAME);
   const diff = redactedDiff(current?.['registries.yaml'], prepared.registriesYaml, 'registries.yaml');
   const ca = caChange(current?.['ca.crt'], prepared.caCert);
@@ -84,7 +89,7 @@ export async function applyRegistries(request: ApplyRequest, io: Io, runner: Run
   }
   const timeout = request.timeoutSeconds ?? 180;
   io.err(`Applying to ${context} and waiting up to ${timeout}s for the writer on every node...`);
-  await applyYaml(runner, context, registriesWriterYaml(prepared.render(current?.salt)));
+  await applyYaml(runner, context, registriesWriterYaml(prepared.render(current?.salt, nodeTable(targets))));
   try {
     await rolloutStatus(runner, context, WRITER_NAMESPACE, `daemonset/${WRITER_NAME}`, timeout);
   } catch (error) {
@@ -99,7 +104,7 @@ export async function applyRegistries(request: ApplyRequest, io: Io, runner: Run
     io.out(JSON.stringify({ context, changed, diff, warnings: prepared.warnings, allMatch, nodes, restart: advice }, null, 2));
   } else {
     io.out(formatStatusTable(nodes));
-    for (const line of advice.length ? advice : ['No node needs a k3s restart: no file on a node changed.']) io.out(line);
+    for (const line of advice.length ? advice : ['No node needs a restart of k3s or RKE2: no file on a node changed.']) io.out(line);
     io.out(`Per-node diffs: kubectl --context ${context} -n ${WRITER_NAMESPACE} logs -l app.kubernetes.io/name=${WRITER_NAME} -c writer --prefix --tail=-1`);
   }
   if (!allMatch) io.err(`Not every node has the new file yet: run k3s-devreg registries status --context ${context}`);

@@ -47,8 +47,13 @@ export interface LoadedWriter {
   registriesYaml: string;
   caCert?: string;
   warnings: string[];
-  /** salt: the previous apply/render's, so unchanged content keeps its checksum (and pods are not rolled). */
-  render(salt: string | undefined): RenderedRegistriesWriter;
+  /** Some configs entry sets tls.ca_file (which k3s releases with issue 9839 ignore). */
+  configuresCaFile: boolean;
+  /**
+   * salt: the previous apply/render's, so unchanged content keeps its checksum (and pods are not rolled).
+   * nodeTable: what apply learnt of each node (node-targets.ts); none for render.
+   */
+  render(salt: string | undefined, nodeTable?: string): RenderedRegistriesWriter;
 }
 
 async function readCa(path: string): Promise<string> {
@@ -95,13 +100,15 @@ export async function loadWriter(inputs: WriterInputs): Promise<LoadedWriter> {
     registriesYaml,
     ...(caCert !== undefined ? { caCert } : {}),
     warnings,
-    render: (salt) =>
+    configuresCaFile: Object.values(loaded.config.configs ?? {}).some((entry) => typeof entry?.tls?.ca_file === 'string'),
+    render: (salt, nodeTable) =>
       renderRegistriesWriter({
         registriesYaml,
         redactedYaml: redactedYaml(registriesYaml) ?? '',
         ...(caCert !== undefined ? { caCert } : {}),
         salt: salt ?? newSalt(),
         writerScript,
+        ...(nodeTable !== undefined ? { nodeTable } : {}),
         ...image,
       }),
   };

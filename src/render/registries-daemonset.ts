@@ -1,7 +1,8 @@
 /**
  * Manifests that put a registries.yaml (and a CA) on every node of an existing k3s cluster: a Secret
- * with the content, a ConfigMap with assets/registries-writer.sh, and a DaemonSet whose init container
- * runs the script against the host's /etc/rancher/k3s and exits. A tiny container (the same image,
+ * with the content, a ConfigMap with assets/registries-writer.sh (and which program each node runs),
+ * and a DaemonSet whose init container runs the script against the host's /etc/rancher and exits: the
+ * script finds there the file k3s or RKE2 reads (config.yaml and config.yaml.d, see the script). A tiny container (the same image,
  * asleep) then holds the pod, and its readiness probe (`registries-writer.sh check`, read-only) says
  * every 10s whether the host file still matches the Secret: `registries status` reads pod readiness.
  * Pure: the caller reads the script and supplies the salt.
@@ -25,6 +26,9 @@ export const HOST_CA_FILE = `${HOST_CA_DIR}/ca.crt`;
 export const ANNOTATION_REGISTRIES = 'dev.k3s-devreg/registries-checksum';
 export const ANNOTATION_CA = 'dev.k3s-devreg/ca-checksum';
 const ANNOTATION_SCRIPT = 'dev.k3s-devreg/script-checksum';
+const ANNOTATION_NODES = 'dev.k3s-devreg/nodes-checksum';
+/** Host folder of both k3s's and RKE2's configuration (/etc/rancher/k3s, /etc/rancher/rke2). */
+export const HOST_RANCHER_DIR = '/etc/rancher';
 
 export interface RegistriesWriterSpec {
   /** The exact file for the nodes (holds secrets). */
@@ -36,6 +40,11 @@ export interface RegistriesWriterSpec {
   salt: string;
   writerScript: string;
   writerImage?: string;
+  /**
+   * `NODE DISTRIBUTION PATH` lines (src/registries/node-targets.ts) that `registries apply` learns from
+   * the cluster; empty for `registries render`, whose writer then tells from the host alone.
+   */
+  nodeTable?: string;
 }
 
 export interface RenderedRegistriesWriter {
@@ -51,6 +60,7 @@ const metadata = (name: string) => ({ name, namespace: WRITER_NAMESPACE, labels 
 const locked = { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } };
 const SCRIPT_DIR = '/run/k3s-devreg/bin';
 const SCRIPT = `${SCRIPT_DIR}/registries-writer.sh`;
+const nodeNameEnv = [{ name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } }];
 
 export const registriesChecksum = (salt: string, registriesYaml: string): string => sha256(salt + registriesYaml);
 
@@ -62,7 +72,13 @@ export function renderRegistriesWriter(spec: RegistriesWriterSpec): RenderedRegi
   };
   if (spec.caCert !== undefined) data['ca.crt'] = base64(spec.caCert);
   const secret = { apiVersion: 'v1', kind: 'Secret', metadata: metadata(WRITER_NAME), type: 'Opaque', data };
-  const configMap = { apiVersion: 'v1', kind: 'ConfigMap', metadata: metadata(`${WRITER_NAME}-writer`), data: { 'registries-writer.sh': spec.writerScript } };
+  const nodeTable = spec.nodeTable ?? '';
+  const configMap = {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: metadata(`${WRITER_NAME}-writer`),
+    data: { 'registries-writer.sh': spec.writerScript, nodes: nodeTable },
+  };
   const checksum = registriesChecksum(spec.salt, spec.registriesYaml);
   const hasCa = spec.caCert !== undefined;
   const readOnly = [
@@ -71,7 +87,7 @@ export function renderRegistriesWriter(spec: RegistriesWriterSpec): RenderedRegi
   ];
   const mounts = [
     ...readOnly,
-    { name: 'host-k3s', mountPath: '/host/etc/rancher/k3s' },
+    { name: 'host-rancher', mountPath: `/host${HOST_RANCHER_DIR}` },
     { name: 'tmp', mountPath: '/tmp' },
     ...(hasCa ? [{ name: 'host-ca', mountPath: `/host${HOST_CA_DIR}` }] : []),
   ];
@@ -82,7 +98,8 @@ export function renderRegistriesWriter(spec: RegistriesWriterSpec): RenderedRegi
   const volumes = [
     { name: 'config', secret: { secretName: WRITER_NAME, defaultMode: 0o400 } },
     { name: 'script', configMap: { name: `${WRITER_NAME}-writer`, defaultMode: 0o555 } },
-    { name: 'host-k3s', hostPath: { path: '/etc/rancher/k3s', type: 'DirectoryOrCreate' } },
+    // The folder, not /etc/rancher/k3s: the file may be RKE2's, or another one under it (private-registry).
+    { name: 'host-rancher', hostPath: { path: HOST_RANCHER_DIR, type: 'DirectoryOrCreate' } },
     { name: 'tmp', emptyDir: { medium: 'Memory', sizeLimit: '16Mi' } },
     ...(hasCa ? [{ name: 'host-ca', hostPath: { path: HOST_CA_DIR, type: 'DirectoryOrCreate' } }] : []),
   ];
@@ -91,7 +108,7 @@ export function renderRegistriesWriter(spec: RegistriesWriterSpec): RenderedRegi
     image,
     imagePullPolicy: 'IfNotPresent',
     command: ['sh', SCRIPT],
-    env: [{ name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } }],
+    env: nodeNameEnv,
     volumeMounts: mounts,
     // The script's summary line, or on failure its last log lines: `registries status` reads it from the pod.
     terminationMessagePolicy: 'FallbackToLogsOnError',
@@ -105,6 +122,8 @@ export function renderRegistriesWriter(spec: RegistriesWriterSpec): RenderedRegi
     imagePullPolicy: 'IfNotPresent',
     // Sleeps; PID 1 ignores SIGTERM unless trapped, and `wait` lets the trap run at once.
     command: ['sh', '-c', "trap 'exit 0' TERM; while :; do sleep 3600 & wait $!; done"],
+    // The probe finds the node's line in the node table by name, as the writer does.
+    env: nodeNameEnv,
     readinessProbe: {
       exec: { command: ['sh', SCRIPT, 'check'] },
       periodSeconds: CHECK_PERIOD_SECONDS,
@@ -115,7 +134,7 @@ export function renderRegistriesWriter(spec: RegistriesWriterSpec): RenderedRegi
     // Reads only: the host folders are mounted read-only here.
     volumeMounts: [
       ...readOnly,
-      { name: 'host-k3s', mountPath: '/host/etc/rancher/k3s', readOnly: true },
+      { name: 'host-rancher', mountPath: `/host${HOST_RANCHER_DIR}`, readOnly: true },
       ...(hasCa ? [{ name: 'host-ca', mountPath: `/host${HOST_CA_DIR}`, readOnly: true }] : []),
     ],
     // Root (no capabilities) only to read the 0600 host file and the 0400 Secret files.
@@ -126,6 +145,8 @@ export function renderRegistriesWriter(spec: RegistriesWriterSpec): RenderedRegi
     [ANNOTATION_REGISTRIES]: checksum,
     [ANNOTATION_CA]: hasCa ? sha256(spec.caCert ?? '') : 'none',
     [ANNOTATION_SCRIPT]: sha256(spec.writerScript),
+    // A node's program or file changed (k3s restarted with another private-registry): write again.
+    [ANNOTATION_NODES]: sha256(nodeTable),
   };
   const daemonSet = {
     apiVersion: 'apps/v1',

@@ -28,8 +28,11 @@ const GET_PODS = ['kubectl', ...NS, 'get', 'pods', '--selector', 'app.kubernetes
 const GET_NODES = ['kubectl', '--context', 'prod', 'get', 'nodes', '--ignore-not-found', '--output', 'json'];
 const line = (argv: string[]) => argv.join(' ');
 
-/** A cluster of one server and one agent whose writers report `result` for what was applied. */
-function fakeCluster(existingSecret?: Record<string, string>, result = 'updated') {
+type FakeNode = { version?: string; annotations?: Record<string, string> };
+const K3S = { version: 'v1.31.5+k3s1' };
+
+/** A cluster of one server (s1) and one agent (a1) whose writers report `result` for what was applied. */
+function fakeCluster(existingSecret?: Record<string, string>, result = 'updated', nodes: { s1: FakeNode; a1: FakeNode } = { s1: K3S, a1: K3S }) {
   let applied: Obj[] = [];
   return (call: RecordedCall) => {
     const argv = line([call.file, ...call.args]);
@@ -44,18 +47,21 @@ function fakeCluster(existingSecret?: Record<string, string>, result = 'updated'
     const checksum = template?.metadata.annotations[ANNOTATION_REGISTRIES];
     if (argv === line(GET_DS)) return { stdout: JSON.stringify({ spec: { template }, status: { desiredNumberScheduled: 2 } }) };
     if (argv === line(GET_NODES)) {
-      const node = (name: string, labels: Obj) => ({ metadata: { name, labels } });
+      const node = (name: 's1' | 'a1', labels: Obj) => ({
+        metadata: { name, labels, annotations: nodes[name].annotations ?? {} },
+        status: { nodeInfo: { kubeletVersion: nodes[name].version } },
+      });
       return { stdout: JSON.stringify({ items: [node('s1', { 'node-role.kubernetes.io/control-plane': 'true' }), node('a1', {})] }) };
     }
     if (argv === line(GET_PODS)) {
-      const pod = (node: string) => ({
+      const pod = (node: 's1' | 'a1') => ({
         metadata: { name: `w-${node}`, annotations: template.metadata.annotations },
         spec: { nodeName: node },
         status: {
           phase: 'Running',
           // rollout status returned: the check container's probe found the file in place.
           conditions: [{ type: 'Ready', status: 'True' }],
-          initContainerStatuses: [{ name: 'writer', state: { terminated: { exitCode: 0, message: `result=${result} checksum=${checksum} ca=none\n` } } }],
+          initContainerStatuses: [{ name: 'writer', state: { terminated: { exitCode: 0, message: `result=${result} checksum=${checksum} ca=none path=/etc/rancher/${nodes[node].version?.includes('rke2') ? 'rke2' : 'k3s'}/registries.yaml\n` } } }],
           containerStatuses: [{ name: 'check', ready: true, state: { running: {} } }],
         },
       });
@@ -75,8 +81,8 @@ describe('registries apply', () => {
     const runner = recordingRunner(fakeCluster());
     const out = io();
     expect(await applyRegistries(request, out, runner)).toBe(0);
-    expect(runner.lines()).toStrictEqual([GET_CONTEXTS, GET_SECRET, APPLY, ROLLOUT, GET_DS, GET_PODS, GET_NODES].map(line));
-    const docs = parseAllDocuments(runner.calls[2]!.input!).map((d) => d.toJS() as Obj);
+    expect(runner.lines()).toStrictEqual([GET_CONTEXTS, GET_NODES, GET_SECRET, APPLY, ROLLOUT, GET_DS, GET_PODS, GET_NODES].map(line));
+    const docs = parseAllDocuments(runner.calls[3]!.input!).map((d) => d.toJS() as Obj);
     expect(docs.map((d) => d.kind)).toStrictEqual(['Secret', 'ConfigMap', 'DaemonSet']);
     expect(Buffer.from(docs[0]!.data['registries.yaml'], 'base64').toString()).toContain(`password: ${NEW_PASS}`);
     for (const call of runner.calls) expect(call.args.join(' ')).not.toContain(NEW_PASS);
@@ -84,8 +90,8 @@ describe('registries apply', () => {
     expect(printed).not.toContain(NEW_PASS);
     expect(printed).toContain('registries.yaml: new file (secrets redacted):');
     expect(printed).toContain('password: <REDACTED>');
-    expect(printed).toContain('s1 (server): sudo systemctl restart k3s');
-    expect(printed).toContain('a1 (agent): sudo systemctl restart k3s-agent');
+    expect(printed).toContain('s1 (server, /etc/rancher/k3s/registries.yaml): sudo systemctl restart k3s');
+    expect(printed).toContain('a1 (agent, /etc/rancher/k3s/registries.yaml): sudo systemctl restart k3s-agent');
   });
 
   it('diffs against the Secret in the cluster, keeps its salt, and shows neither old nor new secret', async () => {
@@ -98,7 +104,7 @@ describe('registries apply', () => {
       expect(text).not.toContain(NEW_PASS);
     }
     expect(out.all()).toContain('+  docker.io:');
-    const secret = parseAllDocuments(runner.calls[2]!.input!)[0]!.toJS() as Obj;
+    const secret = parseAllDocuments(runner.calls[3]!.input!)[0]!.toJS() as Obj;
     expect(Buffer.from(secret.data.salt, 'base64').toString()).toBe('kept-salt');
   });
 
@@ -107,7 +113,7 @@ describe('registries apply', () => {
     const error = await applyRegistries({ ...request, yes: false }, io(), runner).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UserError);
     expect((error as UserError).fix).toContain('--yes');
-    expect(runner.lines()).toStrictEqual([line(GET_CONTEXTS), line(GET_SECRET)]);
+    expect(runner.lines()).toStrictEqual([line(GET_CONTEXTS), line(GET_NODES), line(GET_SECRET)]);
   });
 
   it('asks through the injected Ask, and applies nothing on no', async () => {
@@ -120,7 +126,7 @@ describe('registries apply', () => {
     };
     expect(await applyRegistries({ ...request, yes: false, ask }, out, runner)).toBe(1);
     expect(questions).toEqual(['Write this registries.yaml to every node of prod? (yes/no)']);
-    expect(runner.lines()).toStrictEqual([line(GET_CONTEXTS), line(GET_SECRET)]);
+    expect(runner.lines()).toStrictEqual([line(GET_CONTEXTS), line(GET_NODES), line(GET_SECRET)]);
   });
 
   it('refuses, before reading or changing anything else, a k3d cluster that up set up', async () => {
@@ -155,9 +161,10 @@ describe('registries apply', () => {
   it('accepts a plain k3d cluster (no namespace of ours)', async () => {
     const runner = recordingRunner((call: RecordedCall) => (line([call.file, ...call.args]) === line(GET_CONTEXTS) ? CONTEXTS : { stdout: '' }));
     await applyRegistries({ ...request, context: 'k3d-plain' }, io(), runner).catch(() => 'the stand-in has no writer pods');
-    expect(runner.lines().slice(0, 4)).toStrictEqual([
+    expect(runner.lines().slice(0, 5)).toStrictEqual([
       line(GET_CONTEXTS),
       'kubectl --context k3d-plain get namespace container-registry --ignore-not-found --output json',
+      'kubectl --context k3d-plain get nodes --ignore-not-found --output json',
       'kubectl --context k3d-plain --namespace kube-system get secret k3s-devreg-registries --ignore-not-found --output json',
       'kubectl --context k3d-plain apply --filename -',
     ]);
@@ -166,14 +173,14 @@ describe('registries apply', () => {
   it('needs no confirmation and advises no restart when nothing changed', async () => {
     const first = recordingRunner(fakeCluster());
     await applyRegistries(request, io(), first);
-    const secret = parseAllDocuments(first.calls[2]!.input!)[0]!.toJS() as Obj;
+    const secret = parseAllDocuments(first.calls[3]!.input!)[0]!.toJS() as Obj;
     const current = Object.fromEntries(Object.entries(secret.data as Record<string, string>).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]));
     const again = recordingRunner(fakeCluster(current, 'unchanged'));
     const out = io();
     expect(await applyRegistries({ ...request, yes: false }, out, again)).toBe(0);
     expect(out.all()).toContain('registries.yaml: unchanged');
-    expect(out.all()).toContain('No node needs a k3s restart');
-    expect(again.calls[2]!.input).toBe(first.calls[2]!.input);
+    expect(out.all()).toContain('No node needs a restart of k3s or RKE2');
+    expect(again.calls[3]!.input).toBe(first.calls[3]!.input);
   });
 
   it('shows which nodes are stuck when the rollout times out', async () => {
@@ -192,5 +199,61 @@ describe('registries apply', () => {
     expect(parsed.allMatch).toBe(true);
     expect(parsed.nodes.map((n: Obj) => [n.node, n.role, n.state])).toStrictEqual([['s1', 'server', 'matches'], ['a1', 'agent', 'matches']]);
     expect(JSON.stringify(parsed)).not.toContain(NEW_PASS);
+  });
+
+  describe('which file each node reads', () => {
+    const applied = (runner: ReturnType<typeof recordingRunner>) =>
+      parseAllDocuments(runner.calls.find((c) => line([c.file, ...c.args]) === line(APPLY))!.input!).map((d) => d.toJS() as Obj);
+
+    it('tells the writer, per node, the program (kubelet version) and the private-registry k3s started with (node-args)', async () => {
+      const nodes = {
+        s1: { version: 'v1.31.5+k3s1', annotations: { 'k3s.io/node-args': JSON.stringify(['server', '--private-registry', '/etc/rancher/k3s/other.yaml', '--token', '********']) } },
+        a1: { version: 'v1.31.5+k3s1' },
+      };
+      const runner = recordingRunner(fakeCluster(undefined, 'updated', nodes));
+      expect(await applyRegistries(request, io(), runner)).toBe(0);
+      const configMap = applied(runner).find((d) => d.kind === 'ConfigMap')!;
+      expect(configMap.data.nodes).toBe('s1 k3s /etc/rancher/k3s/other.yaml\na1 k3s -\n');
+    });
+
+    it('advises restarting rke2-server and rke2-agent on RKE2 nodes', async () => {
+      const rke2 = { version: 'v1.31.5+rke2r1' };
+      const runner = recordingRunner(fakeCluster(undefined, 'updated', { s1: rke2, a1: rke2 }));
+      const out = io();
+      expect(await applyRegistries(request, out, runner)).toBe(0);
+      expect(applied(runner).find((d) => d.kind === 'ConfigMap')!.data.nodes).toBe('s1 rke2 -\na1 rke2 -\n');
+      expect(out.all()).toContain('s1 (server, /etc/rancher/rke2/registries.yaml): sudo systemctl restart rke2-server');
+      expect(out.all()).toContain('a1 (agent, /etc/rancher/rke2/registries.yaml): sudo systemctl restart rke2-agent');
+      expect(out.all()).toContain('RKE2 reads registries.yaml only when it starts');
+    });
+
+    it.each([
+      ['a node that is neither k3s nor RKE2', { s1: K3S, a1: { version: 'v1.31.5' } }, 'node a1 runs kubelet v1.31.5, which is neither k3s nor RKE2'],
+      [
+        'a node whose k3s reads a file outside /etc/rancher',
+        { s1: { version: 'v1.31.5+k3s1', annotations: { 'k3s.io/node-args': '["server","--private-registry","/opt/registries.yaml"]' } }, a1: K3S },
+        'k3s on node s1 reads "/opt/registries.yaml" (its private-registry setting), outside /etc/rancher',
+      ],
+    ])('refuses, before changing anything, %s', async (_name, nodes, message) => {
+      const runner = recordingRunner(fakeCluster(undefined, 'updated', nodes));
+      const error = await applyRegistries(request, io(), runner).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(UserError);
+      expect((error as UserError).problem).toContain(message);
+      expect(JSON.stringify(error)).not.toContain(NEW_PASS);
+      expect(runner.lines()).toStrictEqual([line(GET_CONTEXTS), line(GET_NODES)]);
+    });
+
+    it('refuses a k3s release that ignores tls.ca_file (k3s issue 9839) only when the file sets a ca_file', async () => {
+      writeFileSync(join(dir, 'with-ca.yaml'), 'configs:\n  mirror.example.com:\n    tls:\n      ca_file: /etc/ssl/certs/ca-certificates.crt\n');
+      const nodes = { s1: K3S, a1: { version: 'v1.28.8+k3s1' } };
+      const runner = recordingRunner(fakeCluster(undefined, 'updated', nodes));
+      const error = await applyRegistries({ ...request, file: 'with-ca.yaml' }, io(), runner).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(UserError);
+      expect((error as UserError).problem).toContain('k3s v1.28.8 (from node a1) ignores the registry CA');
+      expect((error as UserError).fix).toContain('upgrade k3s on a1');
+      expect(runner.lines()).toStrictEqual([line(GET_CONTEXTS), line(GET_NODES)]);
+      // Without a ca_file the same nodes are fine.
+      expect(await applyRegistries(request, io(), recordingRunner(fakeCluster(undefined, 'updated', nodes)))).toBe(0);
+    });
   });
 });

@@ -57,7 +57,9 @@ describe('renderRegistriesWriter', () => {
     expect(pod.tolerations).toStrictEqual([{ operator: 'Exists' }]);
     expect(pod.initContainers.map((c: Obj) => c.image)).toStrictEqual(['busybox:1.36.1']);
     expect(pod.containers.map((c: Obj) => c.image)).toStrictEqual(['busybox:1.36.1']);
-    expect(pod.volumes).toContainEqual({ name: 'host-k3s', hostPath: { path: '/etc/rancher/k3s', type: 'DirectoryOrCreate' } });
+    // /etc/rancher, not /etc/rancher/k3s: the file may be RKE2's, or another private-registry under it.
+    expect(pod.volumes).toContainEqual({ name: 'host-rancher', hostPath: { path: '/etc/rancher', type: 'DirectoryOrCreate' } });
+    expect(pod.initContainers[0].volumeMounts).toContainEqual({ name: 'host-rancher', mountPath: '/host/etc/rancher' });
     expect(pod.volumes.find((v: Obj) => v.name === 'host-ca')).toBeUndefined();
     expect(pod.automountServiceAccountToken).toBe(false);
     expect(pod.initContainers[0].securityContext.capabilities).toStrictEqual({ drop: ['ALL'] });
@@ -79,7 +81,7 @@ describe('renderRegistriesWriter', () => {
     expect(check!.volumeMounts).toStrictEqual([
       { name: 'config', mountPath: '/run/k3s-devreg/config', readOnly: true },
       { name: 'script', mountPath: '/run/k3s-devreg/bin', readOnly: true },
-      { name: 'host-k3s', mountPath: '/host/etc/rancher/k3s', readOnly: true },
+      { name: 'host-rancher', mountPath: '/host/etc/rancher', readOnly: true },
     ]);
     const withCa = (renderRegistriesWriter({ ...spec, caCert: 'ca' }).daemonSet as Obj).spec.template.spec;
     expect(withCa.containers[0].volumeMounts).toContainEqual({ name: 'host-ca', mountPath: '/host/etc/k3s-devreg', readOnly: true });
@@ -124,5 +126,20 @@ describe('renderRegistriesWriter', () => {
     expect(docs[2]).toStrictEqual(rendered.daemonSet);
     // Shared objects (labels, mounts, security contexts) are written out in full, never as YAML aliases.
     expect(registriesWriterYaml(rendered)).not.toMatch(/[&*]a\d+\b/);
+  });
+
+  it('ships the node table next to the script, tells both containers their node, and rolls the pods when the table changes', () => {
+    const table = 'n1 k3s /etc/rancher/k3s/registries.yaml\nn2 rke2 -\n';
+    const withTable = renderRegistriesWriter({ ...spec, nodeTable: table });
+    expect((withTable.configMap as Obj).data).toStrictEqual({ 'registries-writer.sh': script, nodes: table });
+    expect((rendered.configMap as Obj).data.nodes).toBe('');
+    const podSpec = (withTable.daemonSet as Obj).spec.template.spec;
+    for (const c of [...podSpec.initContainers, ...podSpec.containers]) {
+      expect(c.env).toStrictEqual([{ name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } }]);
+    }
+    const annotations = (r: typeof rendered) => (r.daemonSet as Obj).spec.template.metadata.annotations;
+    expect(annotations(withTable)).not.toStrictEqual(annotations(rendered));
+    expect(annotations(renderRegistriesWriter({ ...spec, nodeTable: table }))).toStrictEqual(annotations(withTable));
+    expect(schemaErrors('ConfigMap', withTable.configMap)).toStrictEqual([]);
   });
 });

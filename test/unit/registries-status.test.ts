@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/commands/registries.js';
 import { UserError } from '../../src/errors.js';
-import { formatStatusTable, registriesStatus } from '../../src/registries/status.js';
+import { formatStatusTable, registriesStatus, restartAdvice } from '../../src/registries/status.js';
 import { ANNOTATION_CA, ANNOTATION_REGISTRIES } from '../../src/render/registries-daemonset.js';
 import { captureIo } from '../helpers/io.js';
 import { recordingRunner, type RecordedCall } from '../helpers/recording-runner.js';
@@ -33,7 +33,10 @@ const pod = (node: string, writer: Obj, podAnnotations: Obj = annotations, check
     containerStatuses: [{ name: 'check', ...check }],
   },
 });
-const done = (checksum: string, ca = 'none', result = 'updated') => ({ state: { terminated: { exitCode: 0, message: `result=${result} checksum=${checksum} ca=${ca}\n` } } });
+const done = (checksum: string, ca = 'none', result = 'updated', path = '/etc/rancher/k3s/registries.yaml') => ({
+  state: { terminated: { exitCode: 0, message: `result=${result} checksum=${checksum} ca=${ca} path=${path}\n` } },
+});
+const REFUSED = 'node refused: k3s started with private-registry /etc/rancher/k3s/cli.yaml, but its config files now give /etc/rancher/k3s/registries.yaml (the default); ...: nothing written; restart k3s on this node or align its config, then apply again';
 
 const PODS = [
   pod('ok', done(GOOD)),
@@ -47,8 +50,13 @@ const PODS = [
   // The writer wrote the right file, but it was edited on the host since: the probe says so now.
   pod('edited', done(GOOD), annotations, NOT_READY),
   pod('starting', done(GOOD), annotations, STARTING),
+  // An RKE2 node whose config names another file: the writer reports where it wrote.
+  pod('rke2', done(GOOD, 'none', 'created', '/etc/rancher/rke2/custom.yaml')),
+  // The writer could not tell which file is read: its one line is the termination message.
+  pod('refused', { state: { terminated: { exitCode: 3, message: `${REFUSED}\n` } } }, annotations, STARTING),
 ];
-const NODES = ['ok', 'stale', 'ca', 'broken', 'pulling', 'rolling', 'edited', 'starting', 'tainted'];
+const NODES = ['ok', 'stale', 'ca', 'broken', 'pulling', 'rolling', 'edited', 'starting', 'rke2', 'refused', 'tainted'];
+const versionOf = (name: string) => (name === 'rke2' ? 'v1.31.5+rke2r1' : 'v1.31.5+k3s1');
 
 function cluster(withDaemonSet = true) {
   return (call: RecordedCall) => {
@@ -56,7 +64,8 @@ function cluster(withDaemonSet = true) {
     if (argv === EXPECTED_ARGV[0]) return { stdout: withDaemonSet ? JSON.stringify({ spec: { template: { metadata: { annotations } } } }) : '' };
     if (argv === EXPECTED_ARGV[1]) return { stdout: JSON.stringify({ items: PODS }) };
     if (argv === EXPECTED_ARGV[2]) {
-      return { stdout: JSON.stringify({ items: NODES.map((name) => ({ metadata: { name, labels: name === 'ok' ? { 'node-role.kubernetes.io/master': 'true' } : {} } })) }) };
+      const labels = (name: string) => (name === 'ok' || name === 'rke2' ? { 'node-role.kubernetes.io/master': 'true' } : {});
+      return { stdout: JSON.stringify({ items: NODES.map((name) => ({ metadata: { name, labels: labels(name) }, status: { nodeInfo: { kubeletVersion: versionOf(name) } } })) }) };
     }
     return { exitCode: 1, stderr: `unexpected call: ${argv}` };
   };
@@ -80,6 +89,8 @@ describe('registriesStatus', () => {
       ['rolling', 'matches'],
       ['edited', 'differs'],
       ['starting', 'pending'],
+      ['rke2', 'matches'],
+      ['refused', 'failed'],
       ['tainted', 'no-pod'],
     ]);
     const byNode = Object.fromEntries(rows.map((r) => [r.node, r]));
@@ -92,7 +103,23 @@ describe('registriesStatus', () => {
     expect(byNode.edited!.detail).toContain('changed on the host since the writer ran');
     expect(byNode.starting!.detail).toContain('ContainerCreating');
     expect(byNode.ok!.detail).toContain('checked every 10s');
-    expect(formatStatusTable(rows).split('\n')[0]).toMatch(/^NODE\s+ROLE\s+FILE\s+DETAIL$/);
+    expect(byNode.ok!.path).toBe('/etc/rancher/k3s/registries.yaml');
+    // RKE2: the file the writer found under /etc/rancher/rke2, and RKE2's own unit to restart.
+    expect([byNode.rke2!.distribution, byNode.rke2!.path, byNode.rke2!.restart]).toStrictEqual(['rke2', '/etc/rancher/rke2/custom.yaml', 'sudo systemctl restart rke2-server']);
+    expect(byNode.refused!.detail).toBe(`writer exited with 3: ${REFUSED}`);
+    expect(byNode.tainted!.path).toBeUndefined();
+    const table = formatStatusTable(rows).split('\n');
+    expect(table[0]).toMatch(/^NODE\s+ROLE\s+FILE\s+PATH\s+DETAIL$/);
+    expect(table.find((l) => l.startsWith('rke2 '))).toMatch(/^rke2\s+server \(rke2\)\s+matches\s+\/etc\/rancher\/rke2\/custom\.yaml\s+created by the writer/);
+  });
+
+  it('advises the restart of each changed node with its own program and file', async () => {
+    const rows = await registriesStatus(recordingRunner(cluster()), 'lab');
+    const advice = restartAdvice(rows);
+    expect(advice[0]).toBe('k3s and RKE2 read registries.yaml only when they start. Restart it on each node, one at a time:');
+    expect(advice).toContain('  ok (server, /etc/rancher/k3s/registries.yaml): sudo systemctl restart k3s');
+    expect(advice).toContain('  rke2 (server, /etc/rancher/rke2/custom.yaml): sudo systemctl restart rke2-server');
+    expect(advice.at(-1)).toContain('/var/lib/rancher/rke2/agent/containerd/containerd.log');
   });
 
   it('says how to start when nothing was applied yet', async () => {
