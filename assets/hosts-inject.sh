@@ -5,17 +5,20 @@
 #
 # Env: REGISTRY_SERVICE (required, the Service's DNS name), REGISTRY_ALIAS (default
 # container-registry.local), HOSTS_FILE (default /host/etc/hosts), INTERVAL (seconds, default 10),
-# ONCE=1 for a single pass (exit status 1 when it could not update the file).
+# FALLBACK_IP (the Service's address as the kubelet put it into the pod's environment; used while
+# the name does not resolve), ONCE=1 for a single pass (exit status 1 when it could not update the file).
 #
 # On k3d nodes /etc/hosts is a single file bind-mounted by docker: a rename over it fails, so the
 # file is rewritten in place. Docker regenerates it when the node restarts; this pod restarts with
-# the node and writes the line again.
+# the node and writes the line again at once: cluster DNS is often not back yet then, so the
+# Service address from the pod's environment (FALLBACK_IP) stands in until the name resolves.
 set -u
 
 SERVICE="${REGISTRY_SERVICE:?set REGISTRY_SERVICE to the registry Service DNS name}"
 ALIAS="${REGISTRY_ALIAS:-container-registry.local}"
 HOSTS_FILE="${HOSTS_FILE:-/host/etc/hosts}"
 INTERVAL="${INTERVAL:-10}"
+FALLBACK_IP="${FALLBACK_IP:-}"
 MARKER='# managed by k3s-devreg'
 # Only lines shaped like the ones we write are ours: an address, names, then our marker at the end.
 OURS='^[0-9A-Fa-f.:]+[[:space:]]+[^#]*#[[:space:]]*managed by k3s-devreg[[:space:]]*$'
@@ -40,6 +43,11 @@ resolve() {
 # One pass. Returns 0 when the file is right (changed or not), 1 when it could not be made right.
 sync_once() {
   ip=$(resolve)
+  # Unexpanded ($(VAR) when the Service did not exist as the pod started) or not an address: unusable.
+  if [ -z "$ip" ] && printf '%s' "$FALLBACK_IP" | grep -qE '^([0-9]+\.[0-9]+\.[0-9]+\.[0-9]+|[0-9A-Fa-f:]*:[0-9A-Fa-f:]+)$'; then
+    log "cannot resolve $SERVICE yet; using the Service address from the pod's environment, $FALLBACK_IP"
+    ip=$FALLBACK_IP
+  fi
   if [ -z "$ip" ]; then
     log "cannot resolve $SERVICE; leaving $HOSTS_FILE untouched, retrying"
     return 1

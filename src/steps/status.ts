@@ -14,8 +14,10 @@ import { readIfExists } from '../state/write-files.js';
 import { getDeployment, getNodes, getServiceClusterIp } from '../tools/kubectl.js';
 import type { Runner } from '../tools/run.js';
 import { checkDocker, inspectCluster, isOurs, isRunning, nodesDown, publishedRegistryPort, type ClusterFacts } from './preflight.js';
+import { nodeStartTimes, restartedSince } from './node-restarts.js';
 import { checkHostsEntries, k3sNodes, selectorOf, stuckPodReason } from './readiness.js';
 import { probeProblem, probeRegistry } from './registry-probe.js';
+import { readUpState } from './up-state.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';
 
@@ -160,6 +162,21 @@ export async function collectStatus(request: StatusRequest): Promise<StatusRepor
           return { status: 'ok', detail: `${REGISTRY_HOST} -> ${ip} on ${nodes.length} node(s)` };
         })
       : skipped('hosts entries', why),
+  );
+
+  checks.push(
+    clusterOk && facts
+      ? await check('node restarts', async () => {
+          const now = nodeStartTimes(facts!);
+          const restarted = restartedSince((await readUpState(stateDir)).nodesStartedAt, now);
+          if (restarted.length === 0) return { status: 'ok', detail: 'no node restarted since the last up' };
+          return {
+            status: 'warn',
+            detail: `${restarted.map((n) => `${n} (started ${now[n]})`).join(', ')} restarted since the last up: docker rebuilt their /etc/hosts, and the registry-hosts DaemonSet writes the ${REGISTRY_HOST} line again once its pod runs`,
+            fix: `${UP} to wait for it and verify again`,
+          };
+        })
+      : skipped('node restarts', why),
   );
 
   checks.push(

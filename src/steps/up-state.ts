@@ -15,6 +15,8 @@ export interface UpState {
   /** sha256 of cluster id + manifests last applied. */
   manifestsSha256?: string;
   verified?: { fingerprint: string; at: string };
+  /** docker's State.StartedAt of each k3s node when up last ran: a later start lost the hosts line. */
+  nodesStartedAt?: Record<string, string>;
   /** Set just before `k3d cluster create`, cleared once it succeeded: a cluster found while it is set is a leftover of an interrupted create. */
   creating?: boolean;
 }

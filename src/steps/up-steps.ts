@@ -16,6 +16,7 @@ import type { probeRegistry } from './registry-probe.js';
 import { renderState, type RenderResult } from './render-state.js';
 import { sha256, writeUpState, type UpState } from './up-state.js';
 import { formatTimings, verifyRoundTrip } from './verify.js';
+import { nodeStartTimes, restartedSince } from './node-restarts.js';
 import { ensureRegistryVolume } from './volume.js';
 import type { Clock } from './wait.js';
 
@@ -41,6 +42,8 @@ export interface UpContext {
   render?: RenderResult;
   kube?: KubeContextState;
   clusterAction?: string;
+  /** Nodes that docker started since the last up (a docker or machine restart), which lost the hosts line. */
+  restartedNodes?: string[];
   manifestsFingerprint?: string;
   verified?: string;
 }
@@ -122,11 +125,16 @@ export const upSteps: Step<UpContext>[] = [
       });
       ctx.facts = result.facts;
       ctx.clusterAction = result.action;
+      const startTimes = nodeStartTimes(result.facts);
+      ctx.restartedNodes = result.action === 'running' ? restartedSince(ctx.upState.nodesStartedAt, startTimes) : [];
+      if (ctx.restartedNodes.length > 0) {
+        step.note(`${ctx.restartedNodes.join(', ')} started since the last up (docker or this machine restarted): waiting for the hosts entry and the registry, then verifying again`);
+      }
       // Saved at once: a run stopped after this point must not restart the nodes again.
       const { creating: _done, ...rest } = ctx.upState;
-      ctx.upState = { ...rest, clusterId: result.facts.server?.id ?? '', registriesSha256: registriesSha };
+      ctx.upState = { ...rest, clusterId: result.facts.server?.id ?? '', registriesSha256: registriesSha, nodesStartedAt: startTimes };
       await writeUpState(stateDir, ctx.upState);
-      step.title(`Cluster ${facts.name}: ${result.action === 'running' ? 'running' : result.action}`);
+      step.title(`Cluster ${facts.name}: ${result.action === 'running' ? (ctx.restartedNodes.length > 0 ? 'running (restarted outside up)' : 'running') : result.action}`);
     },
   },
   {
@@ -162,7 +170,7 @@ export const upSteps: Step<UpContext>[] = [
     run: async (ctx, step) => {
       const { spec } = ctx.resolved;
       await waitForRollouts(ctx.deps.run, kubeContext(spec.name), ctx.deps.waits?.rolloutSeconds ?? 180);
-      if (ctx.clusterAction === 'started' || ctx.clusterAction === 'restarted') {
+      if (ctx.clusterAction === 'started' || ctx.clusterAction === 'restarted' || (ctx.restartedNodes?.length ?? 0) > 0) {
         const render = requireValue(ctx.render, 'the rendered state');
         step.title(`Waiting for the registry to answer on localhost:${spec.hostPort} after the restart`);
         await waitForRegistryAnswer({
@@ -198,7 +206,8 @@ export const upSteps: Step<UpContext>[] = [
     run: async (ctx, step) => {
       const render = requireValue(ctx.render, 'the rendered state');
       const { spec } = ctx.resolved;
-      const fingerprint = sha256(ctx.upState.clusterId ?? '', ctx.manifestsFingerprint ?? '', ctx.upState.registriesSha256 ?? '', String(spec.hostPort));
+      // The nodes' start times are part of it: a node restarted outside up must prove it pulls again.
+      const fingerprint = sha256(ctx.upState.clusterId ?? '', ctx.manifestsFingerprint ?? '', ctx.upState.registriesSha256 ?? '', String(spec.hostPort), JSON.stringify(ctx.upState.nodesStartedAt ?? {}));
       if (ctx.upState.verified?.fingerprint === fingerprint) {
         ctx.verified = ctx.upState.verified.at;
         step.skip(`Verified already on ${ctx.upState.verified.at} and nothing changed since (run k3s-devreg verify to check again)`);

@@ -126,6 +126,19 @@ describe.skipIf(!dockerAvailable)('hosts-inject.sh in a container', () => {
     expect(statSync(file).mtimeMs).toBe(before.mtimeMs);
   });
 
+  it("while the name does not resolve (cluster DNS still starting after a node restart), uses the Service address the kubelet put in the pod's environment", () => {
+    expect(podEnv.FALLBACK_IP).toBe('$(REGISTRY_SERVICE_HOST)');
+    const file = hostsFile(NODE_HOSTS);
+    // What the kubelet makes of $(REGISTRY_SERVICE_HOST) when the Service exists as the pod starts.
+    const result = inject(file, { REGISTRY_SERVICE: `nothing-here-${suffix}.invalid`, FALLBACK_IP: '10.43.0.77' });
+    expect(result.status).toBe(0);
+    expect(result.log).toContain(`cannot resolve nothing-here-${suffix}.invalid yet; using the Service address from the pod's environment, 10.43.0.77`);
+    expect(readFileSync(file, 'utf8')).toBe(NODE_HOSTS + ours('10.43.0.77'));
+    // Once the name resolves, DNS wins over the environment (the Service may have a new address).
+    expect(inject(file, { FALLBACK_IP: '10.43.0.77' }).status).toBe(0);
+    expect(readFileSync(file, 'utf8')).toBe(NODE_HOSTS + ours(ipA));
+  });
+
   it('loops: keeps retrying while the name does not resolve, and stops at once on SIGTERM', async () => {
     const file = hostsFile(NODE_HOSTS);
     const late = `late-${suffix}.example`;

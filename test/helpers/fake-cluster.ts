@@ -53,6 +53,8 @@ export class FakeWorld {
   contextInKubeconfig = false;
   pod: { phase: string; waitingReason?: string; message?: string } | undefined;
   podLog = 'hello world from the k3s-devreg registry';
+  /** Reads of a node's /etc/hosts that still lack our line (docker rebuilt it at a restart; the DaemonSet has not run yet). */
+  hostsLineMissingReads = 0;
   /** Answers a pod goes through on successive `get pod` calls before its final one. */
   podPhases: { phase: string; waitingReason?: string; message?: string }[] = [{ phase: 'Pending', waitingReason: 'ContainerCreating' }, { phase: 'Succeeded' }];
   /** Overrides: the first whose prefix matches the command line answers instead of the world. */
@@ -144,7 +146,9 @@ export class FakeWorld {
       if (!c || !this.nodes().includes(node) || this.state(node).Status === 'exited') return { exitCode: 1, stderr: `Error response from daemon: Container ${node} is not running` };
       if (this.state(node).Status === 'restarting') return { exitCode: 1, stderr: `Error response from daemon: Container ${node} is restarting, wait until the container is running` };
       if (this.state(node).Status === 'paused') return { exitCode: 1, stderr: `Error response from daemon: Container ${node} is paused, unpause the container before exec` };
-      const entry = this.applied.size > 0 ? `${SERVICE_IP} container-registry.local  # managed by k3s-devreg\n` : '';
+      const lost = this.hostsLineMissingReads > 0;
+      if (lost) this.hostsLineMissingReads--;
+      const entry = this.applied.size > 0 && !lost ? `${SERVICE_IP} container-registry.local  # managed by k3s-devreg\n` : '';
       return { stdout: `127.0.0.1\tlocalhost\n172.18.0.1 host.k3d.internal\n${entry}` };
     }
     if (args[0] === 'login' || args[0] === 'build' || args[0] === 'push') return { stdout: 'ok' };

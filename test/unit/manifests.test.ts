@@ -131,7 +131,11 @@ describe('renderManifests', () => {
     expect(c.env).toEqual(expect.arrayContaining([
       { name: 'REGISTRY_SERVICE', value: 'registry.container-registry.svc.cluster.local' },
       { name: 'REGISTRY_ALIAS', value: 'container-registry.local' },
+      // The kubelet expands it from the Service's environment variables, which need service links on.
+      { name: 'FALLBACK_IP', value: '$(REGISTRY_SERVICE_HOST)' },
+      { name: 'INTERVAL', value: '2' },
     ]));
+    expect(pod.enableServiceLinks).toBe(true);
     expect(pod.volumes).toContainEqual({ name: 'etc-hosts', hostPath: { path: '/etc/hosts', type: 'File' } });
     expect(c.volumeMounts).toContainEqual({ name: 'etc-hosts', mountPath: '/host/etc/hosts' });
     expect(c.resources.requests).toHaveProperty('memory');

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import { forgetSecretsForTests } from '../../src/redact.js';
+import { writeUpState } from '../../src/steps/up-state.js';
 import { renderState } from '../../src/steps/render-state.js';
 import type { ClusterSpec } from '../../src/spec.js';
 import { hostsAddressOf, waitForHostsEntries, waitForRollouts } from '../../src/steps/readiness.js';
@@ -207,6 +208,7 @@ describe('status', () => {
       ['registry pod', 'ok'],
       ['registry port', 'ok'],
       ['hosts entries', 'ok'],
+      ['node restarts', 'ok'],
       ['certificate', 'ok'],
     ]);
     expect(probed).toMatchObject({ port: 31113, credentials: { username: 'devreg', password: PASSWORD } });
@@ -253,6 +255,7 @@ describe('status', () => {
       ['registry pod', 'skip'],
       ['registry port', 'skip'],
       ['hosts entries', 'skip'],
+      ['node restarts', 'skip'],
       ['certificate', 'ok'],
     ]);
     expect(report.checks[0]).toEqual({ name: 'cluster', status: 'fail', detail: 'no k3d cluster named devreg', fix: 'run k3s-devreg up' });
@@ -285,6 +288,24 @@ describe('status', () => {
       detail: '1/1 server(s), 1/1 agent(s) running; down: k3d-devreg-agent-0 (paused)',
       fix: 'docker unpause k3d-devreg-agent-0',
     });
+  });
+
+  it('nodes docker restarted since the last up (a reboot) are a warning that says why pulls may fail and what to run', async () => {
+    const world = new FakeWorld({ cluster: { ...FakeWorld.ourCluster('devreg', 31113), startedAt: { 'k3d-devreg-server-0': '2026-12-02T07:59:00Z' } } });
+    world.applied.set('service/registry', {});
+    world.applied.set('deployment/registry', {});
+    await writeUpState(spec.stateDir, { nodesStartedAt: { 'k3d-devreg-server-0': '2026-12-01T08:00:00Z', 'k3d-devreg-agent-0': '2026-12-01T08:00:00Z' } });
+    try {
+      const report = await collectStatus({ run: world.runner, name: 'devreg', stateDir: spec.stateDir, now, probe: async () => ({ anonymous: 401, authenticated: 200 }) });
+      expect(report.checks.find((c) => c.name === 'node restarts')).toEqual({
+        name: 'node restarts',
+        status: 'warn',
+        detail: 'k3d-devreg-server-0 (started 2026-12-02T07:59:00Z) restarted since the last up: docker rebuilt their /etc/hosts, and the registry-hosts DaemonSet writes the container-registry.local line again once its pod runs',
+        fix: 'run k3s-devreg up to wait for it and verify again',
+      });
+    } finally {
+      await writeUpState(spec.stateDir, {});
+    }
   });
 
   it('docker not running is a failed check, not a crash', async () => {

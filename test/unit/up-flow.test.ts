@@ -189,6 +189,32 @@ describe('up on an existing cluster', () => {
     expect(refusing.stderr.at(-1)).toMatch(/^error: the registry on https:\/\/localhost:31113\/v2\/ failed: GET \/v2\/ with the saved credentials answered 401/);
   });
 
+  it('nodes that docker restarted since the last up (a reboot) lost the hosts line: up waits for it and the registry, and verifies again', async () => {
+    const world = new FakeWorld();
+    expect(await up(world, captureIo({ env }))).toBe(0);
+    // docker restarted every node: new start times, /etc/hosts rebuilt without our line.
+    world.cluster!.startedAt = { 'k3d-devreg-server-0': '2026-12-02T07:59:00Z', 'k3d-devreg-agent-0': '2026-12-02T07:59:01Z' };
+    world.hostsLineMissingReads = 2;
+    let probes = 0;
+    const registryProbe = async () => {
+      probes++;
+      return { anonymous: 401, authenticated: 200 };
+    };
+    const first = world.runner.calls.length;
+    const io = captureIo({ env });
+    expect(await up(world, io, { yes: true }, { registryProbe })).toBe(0);
+    const calls = world.runner.calls.slice(first).map((c) => [c.file, ...c.args].join(' '));
+    expect(io.stderr.join('\n')).toContain('k3d-devreg-agent-0, k3d-devreg-server-0 started since the last up (docker or this machine restarted)');
+    expect(probes).toBe(1);
+    expect(calls.filter((c) => c === 'docker exec k3d-devreg-server-0 cat /etc/hosts').length).toBeGreaterThan(1);
+    expect(calls).toContain('docker push localhost:31113/hello-world-example:latest');
+    expect(calls.filter((c) => c.startsWith('k3d cluster') && c !== 'k3d cluster list --output json')).toEqual([]);
+    // Nothing restarted since: the next up is a no-op again.
+    const again = world.runner.calls.length;
+    expect(await up(world, captureIo({ env }))).toBe(0);
+    expect(world.runner.calls.slice(again).filter((c) => !isReadOnly(c))).toEqual([]);
+  });
+
   it('restarts the nodes when registries.yaml changed, and says why', async () => {
     const world = new FakeWorld();
     expect(await up(world, captureIo({ env }))).toBe(0);

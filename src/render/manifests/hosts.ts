@@ -37,7 +37,9 @@ export function hostsDaemonSet(spec: ClusterSpec, script: string): KubeObject {
         spec: {
           // Every node needs the entry, control-plane nodes with their taints included.
           tolerations: [{ operator: 'Exists' }],
-          enableServiceLinks: false,
+          // On: the kubelet puts the registry Service's address into the pod's environment
+          // (REGISTRY_SERVICE_HOST), which needs no cluster DNS right after a node restart.
+          enableServiceLinks: true,
           automountServiceAccountToken: false,
           // The script traps SIGTERM, so pods stop at once.
           terminationGracePeriodSeconds: 5,
@@ -51,7 +53,10 @@ export function hostsDaemonSet(spec: ClusterSpec, script: string): KubeObject {
                 { name: 'REGISTRY_SERVICE', value: `${SERVICE_NAME}.${NAMESPACE}.svc.cluster.local` },
                 { name: 'REGISTRY_ALIAS', value: REGISTRY_HOST },
                 { name: 'HOSTS_FILE', value: '/host/etc/hosts' },
-                { name: 'INTERVAL', value: '10' },
+                // $(...) is expanded by the kubelet from the service environment variables.
+                { name: 'FALLBACK_IP', value: `$(${SERVICE_NAME.toUpperCase().replaceAll('-', '_')}_SERVICE_HOST)` },
+                // A line lost to a rewrite of the file is back within this many seconds.
+                { name: 'INTERVAL', value: '2' },
               ],
               volumeMounts: [
                 { name: 'script', mountPath: SCRIPT_DIR, readOnly: true },
