@@ -18,6 +18,7 @@ import { forgetSecretsForTests } from '../../src/redact.js';
 import { DEFAULT_HOSTS_IMAGE, type ClusterSpec } from '../../src/spec.js';
 import { isPortFree } from '../../src/steps/port.js';
 import { checkDocker, checkHostPort, inspectCluster } from '../../src/steps/preflight.js';
+import { nodeStartTimes, restartedSince } from '../../src/steps/node-restarts.js';
 import { hostsAddressOf } from '../../src/steps/readiness.js';
 import { probeProblem, probeRegistry } from '../../src/steps/registry-probe.js';
 import { renderState, type RenderResult } from '../../src/steps/render-state.js';
@@ -125,6 +126,26 @@ describe.skipIf(!dockerAvailable)('docker-side steps against the real daemon', (
     const hosts = await dockerTool.execInContainer(run, nodeName, ['cat', '/etc/hosts']);
     expect(hostsAddressOf(hosts)).toBe('10.43.0.7');
     await expect(dockerTool.execInContainer(run, `${nodeName}-missing`, ['cat', '/etc/hosts'])).rejects.toThrow(/^docker could not run `cat \/etc\/hosts` in .*-missing \(exit 1: .*No such container/);
+  });
+
+  it('a restarted container has a new start time, which up reads as a restart, and docker rebuilt its /etc/hosts without added lines', async () => {
+    const restarted = `${nodeName}-restart`;
+    docker(['run', '-d', '--label', LABEL, '--name', restarted, busybox, 'sleep', '300']);
+    try {
+      const line = '10.43.0.9 container-registry.local  # managed by k3s-devreg';
+      // Written in place, as the hosts DaemonSet does (a rename onto the bind-mounted file fails).
+      docker(['exec', restarted, 'sh', '-c', `echo '${line}' >> /etc/hosts`]);
+      const facts = (at: Map<string, dockerTool.ContainerInfo>) => ({ name: 'x', containers: at, cluster: { name: 'x', serversCount: 1, serversRunning: 1, agentsCount: 0, agentsRunning: 0, nodes: [{ name: restarted, role: 'server', running: true, status: 'running' }] } });
+      const before = nodeStartTimes(facts(await dockerTool.inspectContainers(run, [restarted])));
+      expect(hostsAddressOf(await dockerTool.execInContainer(run, restarted, ['cat', '/etc/hosts']))).toBe('10.43.0.9');
+      docker(['restart', '-t', '0', restarted]);
+      const after = nodeStartTimes(facts(await dockerTool.inspectContainers(run, [restarted])));
+      expect(restartedSince(before, after)).toEqual([restarted]);
+      expect(restartedSince(after, after)).toEqual([]);
+      expect(hostsAddressOf(await dockerTool.execInContainer(run, restarted, ['cat', '/etc/hosts']))).toBeUndefined();
+    } finally {
+      spawnSync('docker', ['rm', '-f', restarted], { stdio: 'ignore' });
+    }
   });
 
   it('probes /v2/: 401 without, 200 with the credentials, over TLS trusted through the saved CA only', async () => {
