@@ -19,11 +19,15 @@ TERMINATION_LOG=${TERMINATION_LOG:-/dev/termination-log}
 NODE=${NODE_NAME:-$(hostname)}
 MODE=${1:-write}
 
-# One line that says why nothing is written; `registries status` shows the termination message's last line.
+# One line that says why nothing is written. The writer then ends with 0, so the kubelet does not
+# restart it in a loop (a crash-looping container's status holds only the wait, not this line):
+# `registries status` reads `refused: ...` from the termination message, and the probe (exit 3) keeps
+# the pod unready.
 refuse() {
   echo "$*"
-  if [ "$MODE" != check ]; then { echo "$*" > "$TERMINATION_LOG"; } 2>/dev/null || true; fi
-  exit 3
+  [ "$MODE" = check ] && exit 3
+  { echo "refused: $*" > "$TERMINATION_LOG"; } 2>/dev/null || true
+  exit 0
 }
 
 # The value of a top-level private-registry key in config file $1 ("" when it has none). k3s reads

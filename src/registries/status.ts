@@ -53,6 +53,9 @@ function nodeState(pod: WriterPod | undefined, expected: string, expectedCa: str
   if (!writer || writer.exitCode === undefined) {
     return { state: 'pending', detail: writer?.waitingReason ? `writer waiting: ${writer.waitingReason}` : `writer not finished (pod ${pod.phase})` };
   }
+  // The writer could not tell which file k3s or RKE2 reads there, and wrote nothing: its one line says why.
+  const refused = /^refused: (.+)$/m.exec(writer.message ?? '');
+  if (refused) return { state: 'failed', detail: refused[1]! };
   const summary = SUMMARY.exec(writer.message ?? '');
   if (writer.exitCode !== 0 || !summary) {
     const said = (writer.message ?? '').trim().split('\n').at(-1) ?? '';

@@ -361,9 +361,11 @@ describe.skipIf(!dockerAvailable)('registries-writer.sh in a container', () => {
       secretVolume(content, CA);
       const before = tree();
       const run = runWriter();
-      expect(run.status, run.log).not.toBe(0);
+      // Ends with 0 (no restart loop); the termination message is the one `refused: ...` line.
+      expect(run.status, run.log).toBe(0);
       expectNoSecret(run.log);
       expect(run.message.trim().split('\n')).toHaveLength(1);
+      expect(run.message).toMatch(/^refused: node node-a/);
       expect(run.message).toContain(says);
       expect(run.message).toContain('nothing written');
       expect(tree()).toStrictEqual(before);

@@ -53,7 +53,7 @@ const PODS = [
   // An RKE2 node whose config names another file: the writer reports where it wrote.
   pod('rke2', done(GOOD, 'none', 'created', '/etc/rancher/rke2/custom.yaml')),
   // The writer could not tell which file is read: its one line is the termination message.
-  pod('refused', { state: { terminated: { exitCode: 3, message: `${REFUSED}\n` } } }, annotations, STARTING),
+  pod('refused', { state: { terminated: { exitCode: 0, message: `refused: ${REFUSED}\n` } } }, annotations, NOT_READY),
 ];
 const NODES = ['ok', 'stale', 'ca', 'broken', 'pulling', 'rolling', 'edited', 'starting', 'rke2', 'refused', 'tainted'];
 const versionOf = (name: string) => (name === 'rke2' ? 'v1.31.5+rke2r1' : 'v1.31.5+k3s1');
@@ -106,7 +106,7 @@ describe('registriesStatus', () => {
     expect(byNode.ok!.path).toBe('/etc/rancher/k3s/registries.yaml');
     // RKE2: the file the writer found under /etc/rancher/rke2, and RKE2's own unit to restart.
     expect([byNode.rke2!.distribution, byNode.rke2!.path, byNode.rke2!.restart]).toStrictEqual(['rke2', '/etc/rancher/rke2/custom.yaml', 'sudo systemctl restart rke2-server']);
-    expect(byNode.refused!.detail).toBe(`writer exited with 3: ${REFUSED}`);
+    expect(byNode.refused!.detail).toBe(REFUSED);
     expect(byNode.tainted!.path).toBeUndefined();
     const table = formatStatusTable(rows).split('\n');
     expect(table[0]).toMatch(/^NODE\s+ROLE\s+FILE\s+PATH\s+DETAIL$/);
