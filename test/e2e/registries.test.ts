@@ -273,8 +273,9 @@ describe('registries apply on an existing k3s cluster (plain k3d, not made by k3
   const expectEveryNodeMatches = () => {
     const status = cli('registries', 'status', '--context', plainContext, '--json');
     if (status.status !== 0) throw new Error(`registries status exit ${status.status}:\n${status.all}`);
-    const report = JSON.parse(status.stdout) as { allMatch: boolean; nodes: { node: string; role: string; state: string }[] };
+    const report = JSON.parse(status.stdout) as { allMatch: boolean; nodes: { node: string; role: string; state: string; path: string }[] };
     expect(report.allMatch).toBe(true);
+    expect(report.nodes.map((n) => n.path)).toEqual(['/etc/rancher/k3s/registries.yaml', '/etc/rancher/k3s/registries.yaml']);
     const rows = report.nodes.map((n) => [n.node, n.role, n.state]).sort((a, b) => a[0]!.localeCompare(b[0]!));
     expect(rows).toEqual([
       [`k3d-${plain}-agent-0`, 'agent', 'matches'],
@@ -308,8 +309,8 @@ describe('registries apply on an existing k3s cluster (plain k3d, not made by k3
     expect(apply.stdout).toMatch(/password: <REDACTED>/);
     expect(apply.stdout).toContain('ca.crt: new, installed as /etc/k3s-devreg/ca.crt on every node');
     expect(apply.stdout).toContain('k3s reads registries.yaml only when it starts');
-    expect(apply.stdout).toContain(`k3d-${plain}-server-0 (server): sudo systemctl restart k3s`);
-    expect(apply.stdout).toContain(`k3d-${plain}-agent-0 (agent): sudo systemctl restart k3s-agent`);
+    expect(apply.stdout).toContain(`k3d-${plain}-server-0 (server, /etc/rancher/k3s/registries.yaml): sudo systemctl restart k3s`);
+    expect(apply.stdout).toContain(`k3d-${plain}-agent-0 (agent, /etc/rancher/k3s/registries.yaml): sudo systemctl restart k3s-agent`);
     expectNoSecrets(apply.all, { 'apply password (fromEnv)': applySecrets[0] });
 
     const applied = appliedSecret()['registries.yaml'] ?? '';
@@ -405,5 +406,73 @@ describe('registries apply on an existing k3s cluster (plain k3d, not made by k3
     );
     await eventually('the new pod to rewrite the file', 120_000, () => expectEveryNodeMatches());
     expect(nodeFile(agent, '/etc/rancher/k3s/registries.yaml')).not.toContain('# edited by hand');
+  });
+});
+
+/**
+ * k3s told to read another file: by a config.yaml.d drop-in (mounted into every node by k3d, so k3s
+ * reads it at start and records it in node-args), and by --private-registry on its command line
+ * (k3d's --k3s-arg), which the writer cannot see in any file and must refuse.
+ */
+describe('registries apply where k3s reads another file', () => {
+  const dropin = `e2e-dropin-${randomBytes(3).toString('hex')}`;
+  const flag = `e2e-flag-${randomBytes(3).toString('hex')}`;
+  const CUSTOM = '/etc/rancher/k3s/mirrors/from-dropin.yaml';
+  const file = join(work, 'company', 'resolve.yaml');
+  const secret = newSecret('resolve-pass');
+  const nodes = (cluster: string) => [`k3d-${cluster}-server-0`, `k3d-${cluster}-agent-0`];
+
+  beforeAll(() => {
+    mkdirSync(join(work, 'company', 'dropin'), { recursive: true });
+    writeFileSync(join(work, 'company', 'dropin', '50-registries.yaml'), `private-registry: ${CUSTOM}\n`);
+    writeFileSync(file, `configs:\n  registry.e2e.internal:5443:\n    auth:\n      username: ci\n      password: {fromEnv: ${APPLY_VAR}}\n`);
+    const dropinArgs = ['--volume', `${join(work, 'company', 'dropin', '50-registries.yaml')}:/etc/rancher/k3s/config.yaml.d/50-registries.yaml@all`];
+    toolOk(tool('k3d', ['cluster', 'create', dropin, '--agents', '1', '--wait', ...dropinArgs]), `k3d cluster create ${dropin}`);
+    toolOk(tool('k3d', ['cluster', 'create', flag, '--agents', '1', '--wait', '--k3s-arg', '--private-registry=/etc/rancher/k3s/from-flag.yaml@all']), `k3d cluster create ${flag}`);
+  });
+
+  afterAll(() => {
+    tool('k3d', ['cluster', 'delete', dropin]);
+    tool('k3d', ['cluster', 'delete', flag]);
+  });
+
+  it('writes the drop-in\'s file on every node (not registries.yaml), status shows its path, and k3s uses it once restarted', async () => {
+    env[APPLY_VAR] = secret;
+    const apply = cli('registries', 'apply', '--context', `k3d-${dropin}`, '-f', file, '--yes');
+    expectOk(apply);
+    expectNoSecrets(apply.all, { 'resolve password': secret });
+    expect(apply.stdout).toContain(`k3d-${dropin}-server-0 (server, ${CUSTOM}): sudo systemctl restart k3s`);
+    for (const node of nodes(dropin)) {
+      expect(nodeFile(node, CUSTOM)).toContain('username: ci');
+      expect(tool('docker', ['exec', node, 'test', '-e', '/etc/rancher/k3s/registries.yaml']).status, `${node} has no registries.yaml`).not.toBe(0);
+    }
+    const status = cli('registries', 'status', '--context', `k3d-${dropin}`, '--json');
+    expectOk(status);
+    expect((JSON.parse(status.stdout) as { nodes: { path: string }[] }).nodes.map((n) => n.path)).toEqual([CUSTOM, CUSTOM]);
+    expectNoSecrets(status.all, { 'resolve password': secret });
+    for (const verb of ['stop', 'start']) toolOk(tool('k3d', ['cluster', verb, dropin]), `k3d cluster ${verb} ${dropin}`);
+    for (const node of nodes(dropin)) {
+      await eventually(`k3s on ${node} to use ${CUSTOM}`, 120_000, () => expect(hostsToml(node, 'registry.e2e.internal:5443')).toContain('registry.e2e.internal:5443'));
+    }
+  });
+
+  it('refuses, writing nothing, where k3s has --private-registry on its command line; status names the reason per node', async () => {
+    env[APPLY_VAR] = secret;
+    const apply = cli('registries', 'apply', '--context', `k3d-${flag}`, '-f', file, '--yes');
+    // The pods never turn ready: apply waits for them, then shows the table and fails.
+    expect(apply.status).not.toBe(0);
+    expectNoSecrets(apply.all, { 'resolve password': secret });
+    const report = await eventually('every node to report the refusal', 120_000, () => {
+      const status = cli('registries', 'status', '--context', `k3d-${flag}`, '--json');
+      const parsed = JSON.parse(status.stdout) as { nodes: { state: string; detail: string }[] };
+      expect(parsed.nodes.map((n) => n.state)).toEqual(['failed', 'failed']);
+      return parsed;
+    });
+    for (const n of report.nodes) expect(n.detail).toContain('k3s started with private-registry /etc/rancher/k3s/from-flag.yaml, but its config files now give /etc/rancher/k3s/registries.yaml');
+    for (const node of nodes(flag)) {
+      for (const path of ['/etc/rancher/k3s/from-flag.yaml', '/etc/rancher/k3s/registries.yaml']) {
+        expect(tool('docker', ['exec', node, 'test', '-e', path]).status, `${node}: nothing written at ${path}`).not.toBe(0);
+      }
+    }
   });
 });
