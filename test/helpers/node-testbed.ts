@@ -10,6 +10,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { DEFAULT_K3S_IMAGE } from '../../src/spec.js';
 import { renderState, type RenderResult } from '../../src/steps/render-state.js';
 import { createRunner } from '../../src/tools/run.js';
 import { docker } from './docker.js';
@@ -35,7 +36,7 @@ export class NodeTestbed {
 
   async renderState(password: string, registriesFile?: string): Promise<RenderResult> {
     this.render = await renderState({
-      spec: { name: 'devreg', agents: 1, hostPort: 31113, username: 'team-user', registryImage: 'registry:2.8.3', hostsImage: 'busybox:1.36.1', stateDir: this.stateDir },
+      spec: { name: 'devreg', agents: 1, hostPort: 31113, username: 'team-user', registryImage: 'registry:2.8.3', hostsImage: 'busybox:1.36.1', k3sImage: DEFAULT_K3S_IMAGE, stateDir: this.stateDir },
       password,
       ...(registriesFile ? { registriesFile } : {}),
       strict: true,

@@ -4,35 +4,123 @@
  * registries.yaml as k3s does (test/helpers/k3s-containerd.ts), asked by a CRI client as the
  * kubelet asks, with no credentials in the request. The registry runs from the rendered manifests;
  * container-registry.local resolves only through the line our hosts script keeps in /etc/hosts.
+ * Each failure is asserted in the words a real node's pull shows (kubectl describe pod repeats them).
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensurePki } from '../../src/render/pki.js';
 import { ensureBusyboxImage } from '../helpers/images.js';
 import type { K3sNode } from '../helpers/k3s-node.js';
 import { expectEventually, NodeTestbed, REGISTRY } from '../helpers/node-testbed.js';
 import { nodeTierAvailable } from '../helpers/node-tier.js';
 
+// The passwords of the render tests (test/unit/registries-yaml.test.ts, htpasswd-apache.test.ts).
+const PASSWORDS = [
+  'p$a"ss w#rd:\\x', "'single' and \"double\"", '# starts with a hash', ': colon first', 'ü€😀 non-ascii',
+  ' leading and trailing space ', '- dash', '*star', '&anchor', 'null', 'true', '0123', 'yes', 'on', 'y', '1_000', '12:30',
+  'p$a"ss w#rd:\\ü€', "it's `$(whoami)` ${HOME} 'q' ; | & < >", '€'.repeat(24), 'x'.repeat(72), '{{ .Password }} %q %s [host]',
+];
+const FIRST_PASSWORD = `it's a "p$ss" #1: ü`;
+
 const bed = new NodeTestbed();
-const image = `${REGISTRY}/team/hello-${bed.suffix}:1`;
+const repository = `team/hello-${bed.suffix}`;
+const image = `${REGISTRY}/${repository}:1`;
 let node: K3sNode;
 let digest = '';
 
+/** A fresh pull: the image is removed first, so containerd must fetch it again. */
+async function freshPull(): Promise<string> {
+  await node.cri.remove(image).catch(() => undefined);
+  return node.cri.pull(image);
+}
+async function freshPullError(): Promise<string> {
+  await node.cri.remove(image).catch(() => undefined);
+  return node.cri.pullError(image);
+}
+/** The kubelet's event text: containerd's message for the pull, ending in the cause. */
+const failure = (cause: string) => `failed to pull and unpack image "${image}": failed to resolve reference "${image}": ${cause}`;
+const headRequest = `failed to do request: Head "https://${REGISTRY}/v2/${repository}/manifests/1"`;
+
 describe.skipIf(!nodeTierAvailable)('a k3s node pulls from our registry (real containerd, CRI)', () => {
   beforeAll(async () => {
-    await bed.setup(`it's a "p$ss" #1: ü ${bed.suffix}`);
-    digest = bed.push(ensureBusyboxImage(), `team/hello-${bed.suffix}:1`);
+    await bed.setup(FIRST_PASSWORD);
+    digest = bed.push(ensureBusyboxImage(), `${repository}:1`);
     node = bed.startNode();
     await node.ready();
     await expectEventually(() => node.hosts().includes(bed.hostsLine()), 'the hosts line');
   });
   afterAll(() => bed.teardown());
 
-  it('pulls the pushed image by its in-cluster name, credentials taken from containerd\'s own config', async () => {
+  it("pulls the pushed image by its in-cluster name, credentials taken from containerd's own config", async () => {
     expect(digest).toMatch(/^sha256:/);
-    const ref = await node.cri.pull(image);
-    expect(ref).toMatch(/^sha256:[0-9a-f]{64}$/);
-    expect((await node.cri.status(image))?.repo_digests).toContain(`${REGISTRY}/team/hello-${bed.suffix}@${digest}`);
-    const hostsToml = readFileSync(new URL('../fixtures/k3s/hosts-v1.31.5.toml', import.meta.url), 'utf8');
-    expect(node.exec(`cat "/var/lib/rancher/k3s/agent/etc/containerd/certs.d/${REGISTRY}/hosts.toml"`)).toBe(hostsToml.trimEnd());
+    expect(await freshPull()).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect((await node.cri.status(image))?.repo_digests).toEqual([`${REGISTRY}/${repository}@${digest}`]);
+    // What k3s v1.31 writes for our registry: the default endpoint with our CA, and a [host] table.
+    const fixture = readFileSync(new URL('../fixtures/k3s/hosts-v1.31.5.toml', import.meta.url), 'utf8');
+    expect(node.exec(`cat "/var/lib/rancher/k3s/agent/etc/containerd/certs.d/${REGISTRY}/hosts.toml"`)).toBe(fixture.trimEnd());
+    expect(node.exec('cat /var/lib/rancher/k3s/agent/etc/containerd/config.toml')).toContain(`[plugins."io.containerd.grpc.v1.cri".registry.configs."${REGISTRY}".auth]`);
+  });
+
+  it.each(PASSWORDS.map((p, i) => [i, p] as const))('pulls with password #%i after k3s restarts with it', async (_i, password) => {
+    await bed.renderState(password);
+    bed.updateRegistrySecret();
+    node.writeK3sFiles();
+    await node.restartContainerd();
+    await expect(freshPull()).resolves.toMatch(/^sha256:/);
+  });
+
+  it('a node whose CA is not the one that signed the registry certificate: x509 unknown authority', async () => {
+    const caFile = bed.render.files.nodeCaCert;
+    const ours = readFileSync(caFile, 'utf8');
+    const other = ensurePki({}, { dnsNames: ['container-registry.local'], ipAddresses: [], now: new Date() }).pki.caCert;
+    writeFileSync(caFile, other);
+    try {
+      // Both CAs carry our CA's name, hence Go's "possibly because of" remark.
+      expect(await freshPullError()).toBe(
+        failure(`${headRequest}: x509: certificate signed by unknown authority (possibly because of "crypto/rsa: verification error" while trying to verify candidate authority certificate "k3s-devreg local CA")`),
+      );
+    } finally {
+      writeFileSync(caFile, ours);
+    }
+    await expect(freshPull()).resolves.toMatch(/^sha256:/);
+  });
+
+  it('no hosts line: the name does not resolve', async () => {
+    node.stopHostsInject();
+    const withLine = node.hosts();
+    node.setHosts(`${withLine.split('\n').filter((l) => !l.includes('# managed by k3s-devreg')).join('\n')}\n`);
+    try {
+      expect(await freshPullError()).toBe(failure(`${headRequest}: dial tcp: lookup container-registry.local: no such host`));
+    } finally {
+      node.startHostsInject();
+    }
+    await expectEventually(() => node.hosts().includes(bed.hostsLine()), 'the hosts script to restore the line');
+    await expect(freshPull()).resolves.toMatch(/^sha256:/);
+  });
+
+  it('a stale IP in the hosts line (the Service was re-created): nothing answers there', async () => {
+    node.stopHostsInject();
+    // An unused address on the node's network, as an old ClusterIP is after the Service is gone.
+    const ip = bed.registryIp().replace(/\.\d+$/, '.250');
+    node.setHosts(node.hosts().replace(bed.hostsLine(), bed.hostsLine(ip)) + '\n');
+    try {
+      expect(await freshPullError()).toBe(failure(`${headRequest}: dial tcp ${ip}:5000: connect: no route to host`));
+    } finally {
+      node.startHostsInject();
+    }
+    await expectEventually(() => node.hosts().includes(bed.hostsLine()), 'the hosts script to fix the line');
+    await expect(freshPull()).resolves.toMatch(/^sha256:/);
+  });
+
+  it('a wrong password in registries.yaml: the registry answers 401', async () => {
+    const right = bed.render.credentials.password;
+    await bed.renderState(`not-${right}`);
+    node.writeK3sFiles();
+    await node.restartContainerd();
+    expect(await freshPullError()).toBe(failure(`pulling from host ${REGISTRY} failed with status code [manifests 1]: 401 Unauthorized`));
+    await bed.renderState(right);
+    node.writeK3sFiles();
+    await node.restartContainerd();
+    await expect(freshPull()).resolves.toMatch(/^sha256:/);
   });
 });
