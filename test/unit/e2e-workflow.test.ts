@@ -98,7 +98,8 @@ describe('test/e2e/prepare-images.sh --plan', () => {
     const release = DEFAULT_K3S_IMAGE.split(':')[1]!.replace(/-k3s(\d+)$/, '+k3s$1');
     expect(lines).toContain(`k3s image: ${DEFAULT_K3S_IMAGE}`);
     expect(lines).toContain(`k3s release: ${release}`);
-    expect(lines).toContain(`airgap: https://github.com/k3s-io/k3s/releases/download/${release.replace('+', '%2B')}/k3s-airgap-images-amd64.tar.zst`);
+    const arch = process.arch === 'arm64' ? 'arm64' : 'amd64';
+    expect(lines).toContain(`airgap: https://github.com/k3s-io/k3s/releases/download/${release.replace('+', '%2B')}/k3s-airgap-images-${arch}.tar.zst`);
     const pulls = lines.filter((l) => l.startsWith('pull: ')).map((l) => l.slice('pull: '.length));
     const pods = [...new Set([DEFAULT_REGISTRY_IMAGE, DEFAULT_HOSTS_IMAGE, DEFAULT_WRITER_IMAGE, 'busybox:1.36.1'])].sort();
     expect(pulls.sort()).toEqual(
