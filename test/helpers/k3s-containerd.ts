@@ -172,3 +172,21 @@ export const parseRegistriesYaml = (text: string): RegistriesConfig => (parse(te
 export function k3sHostsFiles(registry: RegistriesConfig, shape: K3sHostsShape = 'fixed'): Record<string, string> {
   return Object.fromEntries([...k3sHostConfigs(registry)].map(([dir, config]) => [dir, renderHostsToml(config, shape)]));
 }
+
+/**
+ * The hosts.toml shape a k3s release writes, for the releases transcribed here (k3s issue 9839 and
+ * its backports 9917/9918: the `[host]`-less shape shipped in v1.29.3, v1.28.8, v1.27.12 and, cut
+ * from the same change, v1.26.15; the next patch of each line, and every v1.30 and v1.31 release,
+ * writes the fixed one). Earlier releases used an older template, not transcribed: undefined.
+ */
+export function k3sHostsShape(release: string): K3sHostsShape | undefined {
+  const m = /^v?1\.(\d+)\.(\d+)/.exec(release);
+  if (!m) return undefined;
+  const [minor, patch] = [Number(m[1]), Number(m[2])];
+  const firstBroken: Record<number, number> = { 26: 15, 27: 12, 28: 8, 29: 3 };
+  if (minor === 30 || minor === 31) return 'fixed';
+  const broken = firstBroken[minor];
+  if (broken === undefined || patch < broken) return undefined;
+  if (patch === broken) return 'ca-regression';
+  return minor === 26 ? undefined : 'fixed';
+}
