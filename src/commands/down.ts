@@ -12,7 +12,7 @@ import { deleteOurCluster } from '../steps/teardown.js';
 import { createRunner, type Runner } from '../tools/run.js';
 
 /** The steps `down` and `reset` share: check docker and k3d, then delete the cluster if it is ours. */
-export function deleteClusterSteps(run: Runner, name: string, outcome: { result: 'deleted' | 'absent' }): Step<unknown>[] {
+export function deleteClusterSteps(run: Runner, name: string, env: NodeJS.ProcessEnv, outcome: { result: 'deleted' | 'absent' }): Step<unknown>[] {
   return [
     {
       title: 'Checking docker and k3d',
@@ -24,7 +24,7 @@ export function deleteClusterSteps(run: Runner, name: string, outcome: { result:
     {
       title: `Deleting the cluster ${name}`,
       run: async (_ctx, step) => {
-        outcome.result = await deleteOurCluster(run, name);
+        outcome.result = await deleteOurCluster(run, name, env);
         step.title(outcome.result === 'deleted' ? `Deleted the cluster ${name}` : `No cluster named ${name}`);
       },
     },
@@ -34,7 +34,7 @@ export function deleteClusterSteps(run: Runner, name: string, outcome: { result:
 export async function runDown(parsed: ParsedOptions, io: Io, deps: { run: Runner; signal?: AbortSignal }): Promise<number> {
   const { name, stateDir } = await resolveTarget(parsed, io);
   const outcome: { result: 'deleted' | 'absent' } = { result: 'absent' };
-  await runSteps(deleteClusterSteps(deps.run, name, outcome), {}, { io, verbose: parsed.verbose === true, ...(deps.signal ? { signal: deps.signal } : {}) });
+  await runSteps(deleteClusterSteps(deps.run, name, io.env, outcome), {}, { io, verbose: parsed.verbose === true, ...(deps.signal ? { signal: deps.signal } : {}) });
   io.out(
     outcome.result === 'deleted'
       ? `Cluster ${name} deleted. Kept ${stateDir} (credentials, CA) and the volume ${registryVolumeName(name)} (pushed images): k3s-devreg up brings them back.`

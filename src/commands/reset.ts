@@ -36,7 +36,7 @@ export async function runReset(parsed: ParsedOptions, io: Io, deps: UpDeps): Pro
   }
   await runSteps(
     [
-      ...deleteClusterSteps(deps.run, name, { result: 'absent' }),
+      ...deleteClusterSteps(deps.run, name, io.env, { result: 'absent' }),
       {
         title: `Deleting ${stateDir}`,
         run: async (_ctx, step) => {

@@ -5,7 +5,7 @@ import { checkGivenOptions, resolveClusterOptions, type ResolvedOptions } from '
 import { ask as inquirerAsk } from '../prompt.js';
 import { runSteps, withInterrupt } from '../progress.js';
 import { DEFAULT_CLUSTER_NAME, kubeContext, registryAddress } from '../spec.js';
-import type { KubeContextState } from '../steps/cluster.js';
+import type { KubeContextState } from '../steps/kubeconfig.js';
 import { checkTools } from '../steps/preflight.js';
 import type { RenderResult } from '../steps/render-state.js';
 import { readUpState } from '../steps/up-state.js';

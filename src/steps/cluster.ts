@@ -7,9 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { parse } from 'yaml';
 import { assetUrl } from '../assets.js';
 import { UserError } from '../errors.js';
-import { kubeContext } from '../spec.js';
-import { createCluster, deleteCluster, mergeKubeconfig, startCluster, stopCluster } from '../tools/k3d.js';
-import { contextExists, currentContext } from '../tools/kubectl.js';
+import { createCluster, deleteCluster, startCluster, stopCluster } from '../tools/k3d.js';
 import type { Runner } from '../tools/run.js';
 import { inspectCluster, isRunning, nodesDown, someK3sNodeRuns, type ClusterFacts } from './preflight.js';
 
@@ -93,24 +91,4 @@ export async function ensureCluster(request: EnsureClusterRequest): Promise<{ ac
     );
   }
   return { action, facts: after };
-}
-
-export interface KubeContextState {
-  context: string;
-  /** The kubeconfig's current context after this step (k3d switches to a new cluster's context). */
-  current?: string;
-  /** True when the context was missing from the kubeconfig and was written again. */
-  restored: boolean;
-}
-
-/** Makes sure the kubeconfig has the cluster's context (someone may have removed it). */
-export async function ensureKubeContext(run: Runner, name: string): Promise<KubeContextState> {
-  const context = kubeContext(name);
-  let restored = false;
-  if (!(await contextExists(run, context))) {
-    await mergeKubeconfig(run, name);
-    restored = true;
-  }
-  const current = await currentContext(run);
-  return current ? { context, current, restored } : { context, restored };
 }

@@ -9,14 +9,16 @@ import type { Ask } from '../options.js';
 import { STATE_FILES } from '../state/layout.js';
 import { deleteCluster } from '../tools/k3d.js';
 import type { Runner } from '../tools/run.js';
+import { removeKubeContext } from './kubeconfig.js';
 import { inspectCluster, refuseForeign } from './preflight.js';
 
 /** Deletes the cluster when it exists and is ours; a missing cluster is not an error. */
-export async function deleteOurCluster(run: Runner, name: string): Promise<'deleted' | 'absent'> {
+export async function deleteOurCluster(run: Runner, name: string, env: NodeJS.ProcessEnv): Promise<'deleted' | 'absent'> {
   const facts = await inspectCluster(run, name);
   if (!facts.cluster) return 'absent';
   refuseForeign(facts);
   await deleteCluster(run, name);
+  await removeKubeContext(run, name, env);
   return 'deleted';
 }
 

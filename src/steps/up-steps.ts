@@ -8,7 +8,8 @@ import type { Ask, ResolvedOptions } from '../options.js';
 import type { Step } from '../progress.js';
 import { kubeContext, registryVolumeName } from '../spec.js';
 import type { Runner } from '../tools/run.js';
-import { ensureCluster, ensureKubeContext, type KubeContextState } from './cluster.js';
+import { ensureCluster } from './cluster.js';
+import { ensureKubeContext, type KubeContextState } from './kubeconfig.js';
 import { applyManifests } from './manifests.js';
 import { checkHostPort, checkClusterShape, inspectCluster, refuseForeign, refuseServerless, type ClusterFacts } from './preflight.js';
 import { k3sNodes, waitForHostsEntries, waitForRegistryAnswer, waitForRollouts } from './readiness.js';
@@ -140,10 +141,12 @@ export const upSteps: Step<UpContext>[] = [
   {
     title: 'Checking the kubeconfig context',
     run: async (ctx, step) => {
-      const kube = await ensureKubeContext(ctx.deps.run, ctx.resolved.spec.name);
+      // A cluster k3d just created should be current, as k3d makes it when it can write the kubeconfig.
+      const kube = await ensureKubeContext(ctx.deps.run, ctx.resolved.spec.name, ctx.io.env, ctx.clusterAction === 'created');
       ctx.kube = kube;
       const current = kube.current === kube.context ? 'the current context' : `available (current context: ${kube.current ?? 'none'})`;
-      step.title(`Kubeconfig context ${kube.context}${kube.restored ? ' restored' : ''}: ${current}`);
+      const where = kube.writtenTo ? ` written to ${kube.writtenTo} (the first file KUBECONFIG lists, where kubectl writes new entries)` : kube.restored ? ' restored' : '';
+      step.title(`Kubeconfig context ${kube.context}${where}: ${current}`);
     },
   },
   {

@@ -109,10 +109,14 @@ export async function deleteCluster(run: Runner, name: string): Promise<void> {
   ensureOk(K3D, `delete the cluster ${name}`, result, `check \`docker ps -a --filter name=k3d-${name}\` and try again`, START_STOP_MS);
 }
 
-/** Writes the cluster's context into the default kubeconfig, without switching to it. */
-export async function mergeKubeconfig(run: Runner, name: string): Promise<void> {
-  const result = await run('k3d', ['kubeconfig', 'merge', name, '--kubeconfig-merge-default', '--kubeconfig-switch-context=false'], {
+/**
+ * Writes the cluster's context into the default kubeconfig, or into `output` (k3d merges into an
+ * existing file there: pkg/client/kubeconfig.go KubeconfigGetWrite), switching to it only when asked.
+ */
+export async function mergeKubeconfig(run: Runner, name: string, options: { output?: string; switchContext?: boolean } = {}): Promise<void> {
+  const target = options.output ? ['--output', options.output] : ['--kubeconfig-merge-default'];
+  const result = await run('k3d', ['kubeconfig', 'merge', name, ...target, `--kubeconfig-switch-context=${options.switchContext === true}`], {
     timeoutMs: QUICK_MS,
   });
-  ensureOk(K3D, `write the kubeconfig of ${name}`, result, `check that your kubeconfig (KUBECONFIG or ~/.kube/config) is writable`, QUICK_MS);
+  ensureOk(K3D, `write the kubeconfig of ${name}${options.output ? ` into ${options.output}` : ''}`, result, `check that ${options.output ?? 'your kubeconfig (KUBECONFIG or ~/.kube/config)'} is writable`, QUICK_MS);
 }

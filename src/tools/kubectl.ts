@@ -37,6 +37,25 @@ export async function contextExists(run: Runner, context: string): Promise<boole
   return result.stdout.trim() === context;
 }
 
+/**
+ * Removes a context, its cluster and its user from the kubeconfig files (kubectl edits the file that
+ * holds each), and unsets the current context when it was this one.
+ */
+export async function deleteKubeconfigEntries(run: Runner, entries: { context: string; cluster: string; user: string; wasCurrent: boolean }): Promise<void> {
+  const fix = 'check that the files KUBECONFIG lists are writable';
+  for (const args of [
+    ['config', 'delete-context', entries.context],
+    ['config', 'delete-cluster', entries.cluster],
+    ['config', 'delete-user', entries.user],
+    ...(entries.wasCurrent ? [['config', 'unset', 'current-context']] : []),
+  ]) {
+    const result = await run('kubectl', args, { timeoutMs: QUICK_MS });
+    // An entry already gone is what we want.
+    if (result.exitCode !== 0 && !result.notFound && /not (found|in)/i.test(result.stderr)) continue;
+    ensureOk(KUBECTL, `remove ${args.slice(1).join(' ')} from the kubeconfig`, result, fix, QUICK_MS);
+  }
+}
+
 /** Every context in the kubeconfig, by name. */
 export async function listContexts(run: Runner): Promise<string[]> {
   const result = await run('kubectl', ['config', 'get-contexts', '--output', 'name'], { timeoutMs: QUICK_MS });

@@ -39,6 +39,8 @@ export interface FakeWorldOptions {
   cluster?: FakeCluster;
   /** Host ports some other container publishes: port -> container name. */
   publishedBy?: Record<number, string>;
+  /** KUBECONFIG lists several files: k3d's create only warns and `kubeconfig merge -d` fails. */
+  multiFileKubeconfig?: boolean;
 }
 
 export class FakeWorld {
@@ -230,7 +232,7 @@ export class FakeWorld {
         ...(config.image ? { image: config.image } : {}),
         hostPort: Number(config.ports[0]!.port.split(':')[1]),
       };
-      this.contextInKubeconfig = true;
+      this.contextInKubeconfig = this.options.multiFileKubeconfig !== true;
       this.applied.clear();
       // k3d logs INFO to stdout, coloured (k3d-io/k3d cmd/root.go, initLogging).
       return { stdout: `\x1b[36mINFO\x1b[0m[0020] Cluster '${config.metadata.name}' created successfully!` };
@@ -256,6 +258,9 @@ export class FakeWorld {
       return {};
     }
     if (args[0] === 'kubeconfig' && args[1] === 'merge') {
+      if (this.options.multiFileKubeconfig && args.includes('--kubeconfig-merge-default')) {
+        return { exitCode: 1, stderr: 'ERRO[0000] failed to get default kubeconfig path: multiple kubeconfigs specified via KUBECONFIG env var: Please reduce to one entry, unset KUBECONFIG or explicitly choose an output' };
+      }
       this.contextInKubeconfig = true;
       return {};
     }

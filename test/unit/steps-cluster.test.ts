@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { renderK3dConfig } from '../../src/render/k3d-config.js';
 import { renderManifests } from '../../src/render/manifests.js';
 import type { ClusterSpec } from '../../src/spec.js';
-import { ensureCluster, ensureKubeContext, validateK3dConfigFile } from '../../src/steps/cluster.js';
+import { ensureCluster, validateK3dConfigFile } from '../../src/steps/cluster.js';
+import { ensureKubeContext, kubeconfigFiles, removeKubeContext } from '../../src/steps/kubeconfig.js';
 import { applyManifests, manifestStream, objectCount } from '../../src/steps/manifests.js';
 import { inspectCluster } from '../../src/steps/preflight.js';
 import { FakeWorld } from '../helpers/fake-cluster.js';
@@ -113,8 +114,42 @@ describe('ensureCluster', () => {
 describe('ensureKubeContext', () => {
   it('only reads when the context is there', async () => {
     const world = new FakeWorld({ cluster: FakeWorld.ourCluster('devreg', 31113) });
-    expect(await ensureKubeContext(world.runner, 'devreg')).toEqual({ context: 'k3d-devreg', current: 'k3d-devreg', restored: false });
+    expect(await ensureKubeContext(world.runner, 'devreg', {})).toEqual({ context: 'k3d-devreg', current: 'k3d-devreg', restored: false });
     expect(world.runner.lines()).toEqual(['kubectl config get-contexts k3d-devreg --output name', 'kubectl config current-context']);
+  });
+
+  it('with one kubeconfig, a missing context is merged into the default file', async () => {
+    const world = new FakeWorld({ cluster: FakeWorld.ourCluster('devreg', 31113) });
+    world.contextInKubeconfig = false;
+    expect(await ensureKubeContext(world.runner, 'devreg', { KUBECONFIG: '/home/dev/.kube/config' })).toMatchObject({ restored: true });
+    expect(world.runner.lines()[1]).toBe('k3d kubeconfig merge devreg --kubeconfig-merge-default --kubeconfig-switch-context=false');
+  });
+
+  it('with a KUBECONFIG of several files, the context goes into the first one (where kubectl writes), switched to for a new cluster', async () => {
+    const world = new FakeWorld({ cluster: FakeWorld.ourCluster('devreg', 31113) });
+    world.contextInKubeconfig = false;
+    const env = { KUBECONFIG: '/home/dev/.kube/team.yaml::/home/dev/.kube/config:/home/dev/.kube/team.yaml' };
+    expect(kubeconfigFiles(env)).toEqual(['/home/dev/.kube/team.yaml', '/home/dev/.kube/config']);
+    expect(await ensureKubeContext(world.runner, 'devreg', env, true)).toEqual({
+      context: 'k3d-devreg', current: 'k3d-devreg', restored: true, writtenTo: '/home/dev/.kube/team.yaml',
+    });
+    expect(world.runner.lines()[1]).toBe('k3d kubeconfig merge devreg --output /home/dev/.kube/team.yaml --kubeconfig-switch-context=true');
+  });
+
+  it('after a delete with a KUBECONFIG of several files, removes what k3d left there: context, cluster, user, and the current context', async () => {
+    const world = new FakeWorld({ cluster: FakeWorld.ourCluster('devreg', 31113) }).override('kubectl config delete', { stdout: 'deleted' }).override('kubectl config unset', { stdout: 'unset' });
+    expect(await removeKubeContext(world.runner, 'devreg', { KUBECONFIG: '/a:/b' })).toBe(true);
+    expect(world.runner.lines()).toEqual([
+      'kubectl config get-contexts k3d-devreg --output name',
+      'kubectl config current-context',
+      'kubectl config delete-context k3d-devreg',
+      'kubectl config delete-cluster k3d-devreg',
+      'kubectl config delete-user admin@k3d-devreg',
+      'kubectl config unset current-context',
+    ]);
+    const single = new FakeWorld({ cluster: FakeWorld.ourCluster('devreg', 31113) });
+    expect(await removeKubeContext(single.runner, 'devreg', { KUBECONFIG: '/a' })).toBe(false);
+    expect(single.runner.lines()).toEqual([]);
   });
 });
 

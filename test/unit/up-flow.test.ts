@@ -239,6 +239,16 @@ describe('up on an existing cluster', () => {
     expect(changing[0]).toBe('kubectl --context k3d-devreg apply --filename -');
   });
 
+  it('with a KUBECONFIG of two files (k3d only warns on create), the context goes into the first file and is made current', async () => {
+    const world = new FakeWorld({ multiFileKubeconfig: true });
+    const files = [join(home, 'a.yaml'), join(home, 'b.yaml')];
+    const io = captureIo({ env: { ...env, KUBECONFIG: files.join(':') } });
+    expect(await up(world, io)).toBe(0);
+    expect(world.runner.lines()).toContain(`k3d kubeconfig merge devreg --output ${files[0]} --kubeconfig-switch-context=true`);
+    expect(world.runner.lines().filter((l) => l.includes('--kubeconfig-merge-default'))).toEqual([]);
+    expect(io.stderr.join('\n')).toContain(`Kubeconfig context k3d-devreg written to ${files[0]} (the first file KUBECONFIG lists, where kubectl writes new entries): the current context`);
+  });
+
   it('restores a kubeconfig context that was removed, without switching to it', async () => {
     const world = new FakeWorld();
     expect(await up(world, captureIo({ env }))).toBe(0);
