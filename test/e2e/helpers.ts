@@ -85,8 +85,8 @@ export function createSandbox(prefix: string): Sandbox {
  * repository must not change what the tests run); `all` is stdout followed by stderr.
  */
 export function runCli(env: NodeJS.ProcessEnv, args: readonly string[], cwd: string): CliResult {
-  const name = args[args.indexOf('--name') + 1];
-  if ((args[0] === 'down' || args[0] === 'reset') && args.includes('--name') && name) recordNodeImages(env, name, args[0]);
+  const named = args.indexOf('--name');
+  if ((args[0] === 'down' || args[0] === 'reset') && named > 0 && args[named + 1]) recordNodeImages(env, args[named + 1]!, args[0]);
   const result = spawnSync(process.execPath, [bin, ...args], { env, cwd, encoding: 'utf8', timeout: 15 * 60_000, maxBuffer: 64 * 1024 * 1024 });
   const all = `${result.stdout}${result.stderr}`;
   return Object.assign(result, { all });
