@@ -144,7 +144,7 @@ export function renderHostsToml(config: HostConfig, shape: K3sHostsShape = 'fixe
     lines.push(...tlsLines(e.config, '  '));
     const rewrites = Object.entries(e.rewrites ?? {}).sort(([a], [b]) => (a < b ? -1 : 1));
     // Pattern and replacement go in unescaped, as the template writes them.
-    if (rewrites.length > 0) lines.push('', `  [host."${urlString(e.url)}".rewrite]`, ...rewrites.map(([p, r]) => `    "${p}" = "${r}"`));
+    if (rewrites.length > 0) lines.push(`  [host."${urlString(e.url)}".rewrite]`, ...rewrites.map(([p, r]) => `    "${p}" = "${r}"`));
   }
   return `${lines.join('\n')}\n`;
 }
