@@ -6,7 +6,9 @@
 import { readFile } from 'node:fs/promises';
 import { parse } from 'yaml';
 import { assetUrl } from '../assets.js';
-import { UserError } from '../errors.js';
+import { dirname, join } from 'node:path';
+import { ToolError, UserError } from '../errors.js';
+import { writeFileAtomic } from '../state/write-files.js';
 import { createCluster, deleteCluster, startCluster, stopCluster } from '../tools/k3d.js';
 import type { Runner } from '../tools/run.js';
 import { inspectCluster, isRunning, nodesDown, someK3sNodeRuns, type ClusterFacts } from './preflight.js';
@@ -36,6 +38,14 @@ export async function validateK3dConfigFile(path: string): Promise<void> {
   }
 }
 
+/** A failed create leaves k3d's whole log in the state folder, and the error names it. */
+async function keepK3dLog(error: unknown, configFile: string): Promise<never> {
+  if (!(error instanceof ToolError) || !error.detail) throw error;
+  const log = join(dirname(configFile), 'logs', 'k3d-cluster-create.log');
+  await writeFileAtomic(log, `${error.detail}\n`, 0o600);
+  throw new ToolError(error.problem, `${error.fix} (k3d's whole log: ${log})`, error.detail);
+}
+
 export type ClusterAction = 'created' | 'started' | 'restarted' | 'running';
 
 export interface EnsureClusterRequest {
@@ -63,7 +73,7 @@ export async function ensureCluster(request: EnsureClusterRequest): Promise<{ ac
   if (!facts.cluster || request.interruptedCreate) {
     await validateK3dConfigFile(request.configFile);
     await request.beforeCreate?.();
-    await createCluster(run, request.configFile);
+    await createCluster(run, request.configFile).catch((error: unknown) => keepK3dLog(error, request.configFile));
     action = 'created';
   } else if (!isRunning(facts)) {
     // Starting re-reads registries.yaml, but k3d starts only the nodes that are not running

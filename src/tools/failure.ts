@@ -17,7 +17,7 @@ export const K3D: ToolInfo = { name: 'k3d', install: 'install it from https://k3
 export const KUBECTL: ToolInfo = { name: 'kubectl', install: 'install it from https://kubernetes.io/docs/tasks/tools/ and make sure `kubectl` is on your PATH' };
 
 /** ANSI colour codes: k3d's logrus formatter is created with `ForceColors: true` (k3d-io/k3d cmd/root.go, initLogging). */
-const ANSI = /\x1b\[[0-9;]*m/g;
+export const ANSI = /\x1b\[[0-9;]*m/g;
 
 /**
  * The last line that says something, without k3d/logrus prefixes. k3d prints them coloured even into

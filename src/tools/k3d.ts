@@ -3,12 +3,18 @@
  * the cluster itself is described only by the config file (which holds no secret).
  */
 import { ToolError } from '../errors.js';
-import { ensureOk, K3D, parseJson } from './failure.js';
+import { redact } from '../redact.js';
+import { K3D_PHASE_TIMEOUT_SECONDS } from '../spec.js';
+import { ANSI, ensureOk, K3D, lastMessage, parseJson } from './failure.js';
 import type { Runner } from './run.js';
 
 const QUICK_MS = 30_000;
-/** Creating pulls the k3s image on a first run; k3d's own wait is bounded by the config's timeout. */
-const CREATE_MS = 10 * 60_000;
+/**
+ * k3d bounds each of the three phases of a create by the config's timeout (K3D_PHASE_TIMEOUT_SECONDS),
+ * so it may take 3x that; ours is longer, so k3d itself says what took too long and rolls back,
+ * instead of being killed mid-create (which leaves a half-made cluster for the next up to delete).
+ */
+export const CREATE_MS = (3 * K3D_PHASE_TIMEOUT_SECONDS + 60) * 1000;
 const START_STOP_MS = 5 * 60_000;
 
 export interface K3dVersion {
@@ -82,9 +88,31 @@ export async function listClusters(run: Runner): Promise<K3dCluster[]> {
   }));
 }
 
+/** k3d's rollback lines say only that it failed; the lines before them say why. */
+const ROLLBACK = /Rolling Back|Cluster creation FAILED|rolled back|Deleting (cluster|node|image volume)|Removing cluster details|Successfully deleted/i;
+
+/** The distinct ERRO/FATA lines of k3d's log (without its prefixes), the rollback chatter left out. */
+export function k3dErrorLines(log: string): string[] {
+  const lines = log
+    .replace(ANSI, '')
+    .split(/\r?\n/)
+    .filter((line) => /^(?:PANI|FATA|ERRO)\[|level=(?:panic|fatal|error)/.test(line))
+    .map((line) => lastMessage(line))
+    .filter((line) => line !== '' && !ROLLBACK.test(line));
+  return [...new Set(lines)];
+}
+
+/** The whole of what k3d printed, for the log file a failed create leaves (redacted: it may echo the config). */
+export const k3dLog = (result: { stdout: string; stderr: string }): string => redact(`${result.stdout}\n${result.stderr}`.replace(ANSI, '').trim());
+
 export async function createCluster(run: Runner, configFile: string): Promise<void> {
   const result = await run('k3d', ['cluster', 'create', '--config', configFile], { timeoutMs: CREATE_MS });
-  ensureOk(K3D, `create the cluster from ${configFile}`, result, 'fix what k3d reports above (run with --verbose for the full log), then run k3s-devreg up again', CREATE_MS);
+  if (result.exitCode === 0 || result.notFound || result.timedOut) {
+    ensureOk(K3D, `create the cluster from ${configFile}`, result, 'run k3s-devreg up again (it deletes what the stopped create left)', CREATE_MS);
+    return;
+  }
+  const why = redact(k3dErrorLines(result.stderr).slice(0, 3).join(' / ') || lastMessage(result.stderr) || lastMessage(result.stdout));
+  throw new ToolError(`k3d could not create the cluster from ${configFile} (exit ${result.exitCode}${why ? `: ${why}` : ''})`, 'fix what k3d says, then run k3s-devreg up again', k3dLog(result));
 }
 
 /**

@@ -237,6 +237,21 @@ describe('k3d wrappers', () => {
     ]);
   });
 
+  it("a failed create names k3d's own error lines, not its rollback chatter, and gives k3d longer than its three phases", async () => {
+    const stderr = [
+      '\x1b[31mERRO\x1b[0m[0012] Failed Cluster Start: Failed to add one or more agents: Node k3d-devreg-agent-0 failed to get ready: error waiting for log line `successfully registered node` from node \'k3d-devreg-agent-0\': stopped returning log lines',
+      '\x1b[31mERRO\x1b[0m[0012] Failed to create cluster >>> Rolling Back',
+      '\x1b[36mINFO\x1b[0m[0012] Deleting cluster \'devreg\'',
+      '\x1b[31mFATA\x1b[0m[0013] Cluster creation FAILED, all changes have been rolled back!',
+    ].join('\n');
+    const run = recordingRunner(() => ({ exitCode: 1, stderr }));
+    const error = (await k3d.createCluster(run, '/s/k3d-config.yaml').catch((e: unknown) => e)) as ToolError;
+    expect(error.problem).toBe("k3d could not create the cluster from /s/k3d-config.yaml (exit 1: Failed Cluster Start: Failed to add one or more agents: Node k3d-devreg-agent-0 failed to get ready: error waiting for log line `successfully registered node` from node 'k3d-devreg-agent-0': stopped returning log lines)");
+    expect(error.detail).not.toContain('\x1b');
+    expect(run.calls[0]?.timeoutMs).toBe(960_000);
+    expect(k3d.k3dErrorLines('INFO[0000] fine\nERRO[0001] a\nERRO[0001] a\ntime="x" level=error msg=b')).toEqual(['a', 'b']);
+  });
+
   it('lastMessage drops logrus prefixes and empty lines', () => {
     expect(lastMessage('INFO[0000] a\nFATA[0041] Cluster creation FAILED\n\n')).toBe('Cluster creation FAILED');
     expect(lastMessage('time="2024-01-01T00:00:00Z" level=fatal msg=boom')).toBe('boom');

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
@@ -330,7 +330,7 @@ describe('up failure paths: clear message, non-zero exit, nothing secret', () =>
           stderr: '\x1b[31mERRO\x1b[0m[0040] Failed Cluster Start: Failed to start server k3d-devreg-server-0: Node k3d-devreg-server-0 failed to get ready\n\x1b[31mFATA\x1b[0m[0041] Cluster creation FAILED, all changes have been rolled back!',
         }),
       code: 1,
-      message: /^error: k3d could not create the cluster from .*k3d-config\.yaml \(exit 1: Cluster creation FAILED, all changes have been rolled back!\): fix what k3d reports/,
+      message: /^error: k3d could not create the cluster from .*k3d-config\.yaml \(exit 1: Failed Cluster Start: Failed to start server k3d-devreg-server-0: Node k3d-devreg-server-0 failed to get ready\): fix what k3d says, then run k3s-devreg up again \(k3d's whole log: .*\/devreg\/logs\/k3d-cluster-create\.log\)$/,
     },
     {
       name: 'kubectl times out applying',
@@ -421,6 +421,21 @@ describe('up failure paths: clear message, non-zero exit, nothing secret', () =>
       expectNoSecret(world, io);
     });
   }
+
+  it("a failed create keeps k3d's whole log, redacted and 0600, in the state folder", async () => {
+    const world = new FakeWorld().override('k3d cluster create', {
+      exitCode: 1,
+      stdout: '\x1b[36mINFO\x1b[0m[0001] Prep: Network',
+      stderr: `\x1b[31mERRO\x1b[0m[0040] Failed to pull image with password ${PASSWORD}\n\x1b[31mERRO\x1b[0m[0040] Failed to pull image with password ${PASSWORD}\n\x1b[31mFATA\x1b[0m[0041] Cluster creation FAILED, all changes have been rolled back!`,
+    });
+    const io = captureIo({ env });
+    expect(await up(world, io)).toBe(1);
+    expect(io.stderr.at(-1)).toContain('(exit 1: Failed to pull image with password <REDACTED>)');
+    const log = join(home, 'devreg', 'logs', 'k3d-cluster-create.log');
+    expect(readFileSync(log, 'utf8')).toBe('INFO[0001] Prep: Network\nERRO[0040] Failed to pull image with password <REDACTED>\nERRO[0040] Failed to pull image with password <REDACTED>\nFATA[0041] Cluster creation FAILED, all changes have been rolled back!\n');
+    expect(statSync(log).mode & 0o777).toBe(0o600);
+    expectNoSecret(world, io);
+  });
 
   it('the verify pod is cleaned up even when the round trip fails', async () => {
     const world = new FakeWorld();
