@@ -2,8 +2,8 @@
  * `down` and `reset`: delete only what carries our labels. `down` keeps the state folder and the
  * registry volume; `reset` removes both after confirmation.
  */
-import { rm, stat } from 'node:fs/promises';
-import { relative, isAbsolute } from 'node:path';
+import { readdir, rm, stat } from 'node:fs/promises';
+import { isAbsolute, join, relative } from 'node:path';
 import { UserError } from '../errors.js';
 import type { Ask } from '../options.js';
 import { STATE_FILES } from '../state/layout.js';
@@ -44,7 +44,9 @@ export async function confirmReset(request: { name: string; stateDir: string; ye
 
 /**
  * Removes a state folder, but only one that is inside the state root and looks like ours
- * (it holds one of our files), so a mistyped path can never erase anything else.
+ * (it holds one of our files), so a mistyped path can never erase anything else. Its images/
+ * stays: image archives hold no secret, and the nodes of the next cluster import them instead of
+ * pulling everything again.
  */
 export async function removeStateDir(stateDir: string, root: string): Promise<'removed' | 'absent'> {
   const inside = relative(root, stateDir);
@@ -52,12 +54,16 @@ export async function removeStateDir(stateDir: string, root: string): Promise<'r
     throw new UserError(`refusing to delete ${stateDir}: it is not inside ${root}`, `delete it yourself if you are sure`);
   }
   if (!(await exists(stateDir))) return 'absent';
+  const entries = await readdir(stateDir);
+  // What an earlier reset kept: nothing of ours is left to delete.
+  if (entries.every((entry) => entry === STATE_FILES.imagesDir)) return 'absent';
   const markers = [STATE_FILES.credentials, STATE_FILES.k3dConfig, STATE_FILES.caCert];
   const ours = await Promise.all(markers.map((m) => exists(`${stateDir}/${m}`)));
   if (!ours.some(Boolean)) {
     throw new UserError(`refusing to delete ${stateDir}: it holds none of k3s-devreg's files`, 'delete it yourself if you are sure');
   }
-  await rm(stateDir, { recursive: true, force: true });
+  await Promise.all(entries.filter((entry) => entry !== STATE_FILES.imagesDir).map((entry) => rm(join(stateDir, entry), { recursive: true, force: true })));
+  if (!entries.includes(STATE_FILES.imagesDir)) await rm(stateDir, { recursive: true, force: true });
   return 'removed';
 }
 

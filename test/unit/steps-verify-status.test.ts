@@ -1,4 +1,4 @@
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -351,6 +351,20 @@ describe('reset safety', () => {
     await expect(removeStateDir(root, root)).rejects.toThrow('is not inside');
     expect(await removeStateDir(join(root, 'ours'), root)).toBe('removed');
     expect(await removeStateDir(join(root, 'ours'), root)).toBe('absent');
+  });
+
+  it('removeStateDir keeps images/ (archives the next cluster imports), and a folder with only that counts as absent', async () => {
+    const root = join(tmp, 'root-images');
+    const state = join(root, 'devreg');
+    mkdirSync(join(state, 'images'), { recursive: true });
+    mkdirSync(join(state, 'pki'), { recursive: true });
+    writeFileSync(join(state, 'credentials.json'), '{}');
+    writeFileSync(join(state, 'pki', 'ca.key'), 'KEY');
+    writeFileSync(join(state, 'images', 'k3s-airgap-images-amd64.tar.zst'), 'archive');
+    expect(await removeStateDir(state, root)).toBe('removed');
+    expect(readdirSync(state)).toEqual(['images']);
+    expect(readFileSync(join(state, 'images', 'k3s-airgap-images-amd64.tar.zst'), 'utf8')).toBe('archive');
+    expect(await removeStateDir(state, root)).toBe('absent');
   });
 });
 
