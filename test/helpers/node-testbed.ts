@@ -125,6 +125,14 @@ export class NodeTestbed {
     return node;
   }
 
+  /** A started node whose containerd answers and whose hosts line is in place. */
+  async readyNode(): Promise<K3sNode> {
+    const node = this.startNode();
+    await node.ready();
+    await expectEventually(() => node.hosts().includes(this.hostsLine()), 'the hosts line');
+    return node;
+  }
+
   /** The line the hosts script keeps, for the registry's current address. */
   hostsLine(ip = this.registryIp()): string {
     return `${ip} container-registry.local  # managed by k3s-devreg`;

@@ -11,7 +11,7 @@ import { DEFAULT_K3S_IMAGE } from '../../src/spec.js';
 import { ensureBusyboxImage } from '../helpers/images.js';
 import { k3sHostsFiles, k3sHostsShape, parseRegistriesYaml, type K3sHostsShape } from '../helpers/k3s-containerd.js';
 import type { K3sNode } from '../helpers/k3s-node.js';
-import { expectEventually, NodeTestbed, REGISTRY } from '../helpers/node-testbed.js';
+import { NodeTestbed, REGISTRY } from '../helpers/node-testbed.js';
 import { nodeTierAvailable } from '../helpers/node-tier.js';
 
 const REGRESSED = 'rancher/k3s:v1.29.3-k3s1';
@@ -41,9 +41,7 @@ describe.skipIf(!nodeTierAvailable)('on the real containerd', () => {
   beforeAll(async () => {
     await bed.setup('regression pw');
     bed.push(ensureBusyboxImage(), `team/regression-${bed.suffix}:1`);
-    node = bed.startNode();
-    await node.ready();
-    await expectEventually(() => node.hosts().includes(bed.hostsLine()), 'the hosts line');
+    node = await bed.readyNode();
   });
   afterAll(() => bed.teardown());
 

@@ -45,9 +45,7 @@ describe.skipIf(!nodeTierAvailable)('a k3s node pulls from our registry (real co
   beforeAll(async () => {
     await bed.setup(FIRST_PASSWORD);
     digest = bed.push(ensureBusyboxImage(), `${repository}:1`);
-    node = bed.startNode();
-    await node.ready();
-    await expectEventually(() => node.hosts().includes(bed.hostsLine()), 'the hosts line');
+    node = await bed.readyNode();
   });
   afterAll(() => bed.teardown());
 
@@ -122,5 +120,23 @@ describe.skipIf(!nodeTierAvailable)('a k3s node pulls from our registry (real co
     node.writeK3sFiles();
     await node.restartContainerd();
     await expect(freshPull()).resolves.toMatch(/^sha256:/);
+  });
+
+  it('the registry certificate covers only our names: another name for the same registry fails', async () => {
+    const other = 'other-name.example:5000';
+    const registries = node.registries();
+    registries.configs![other] = registries.configs![REGISTRY]!;
+    node.writeK3sFiles('fixed', registries);
+    await node.restartContainerd();
+    const otherImage = `${other}/${repository}:1`;
+    node.setHosts(`${node.hosts()}\n${bed.registryIp()} other-name.example\n`);
+    try {
+      const error = await node.cri.pullError(otherImage);
+      expect(error).toContain(`failed to do request: Head "https://${other}/v2/${repository}/manifests/1": x509: certificate is valid for`);
+      expect(error).toMatch(/container-registry\.local.*, not other-name\.example$/);
+    } finally {
+      node.writeK3sFiles();
+      await node.restartContainerd();
+    }
   });
 });

@@ -30,9 +30,7 @@ describe.skipIf(!nodeTierAvailable)('restarts (real containerd, CRI)', () => {
   beforeAll(async () => {
     await bed.setup('restarts pw');
     digest = bed.push(ensureBusyboxImage(), `${repository}:1`);
-    node = bed.startNode();
-    await node.ready();
-    await expectEventually(() => node.hosts().includes(bed.hostsLine()), 'the hosts line');
+    node = await bed.readyNode();
   });
   afterAll(() => bed.teardown());
 

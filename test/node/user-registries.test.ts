@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBusyboxImage } from '../helpers/images.js';
 import type { K3sNode } from '../helpers/k3s-node.js';
-import { expectEventually, NodeTestbed, REGISTRY } from '../helpers/node-testbed.js';
+import { NodeTestbed, REGISTRY } from '../helpers/node-testbed.js';
 import { nodeTierAvailable } from '../helpers/node-tier.js';
 
 const bed = new NodeTestbed();
@@ -45,9 +45,7 @@ describe.skipIf(!nodeTierAvailable)("a user's registries file merged with ours, 
     // team/<name> holds busybox, library/<name> a different image: a pull shows which path was fetched.
     busyboxDigest = bed.push(ensureBusyboxImage(), `team/${name}:1`);
     variantDigest = bed.push(bed.buildVariantImage(), `library/${name}:1`);
-    node = bed.startNode();
-    await node.ready();
-    await expectEventually(() => node.hosts().includes(bed.hostsLine()), 'the hosts line');
+    node = await bed.readyNode();
   });
   afterAll(() => bed.teardown());
 
