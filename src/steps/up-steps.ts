@@ -17,6 +17,7 @@ import type { probeRegistry } from './registry-probe.js';
 import { renderState, type RenderResult } from './render-state.js';
 import { sha256, writeUpState, type UpState } from './up-state.js';
 import { formatTimings, verifyRoundTrip } from './verify.js';
+import { refuseUnmountableDocker } from './docker-local.js';
 import { nodeStartTimes, restartedSince } from './node-restarts.js';
 import { ensureRegistryVolume } from './volume.js';
 import type { Clock } from './wait.js';
@@ -59,6 +60,7 @@ export const upSteps: Step<UpContext>[] = [
     title: 'Checking the cluster name and the port',
     run: async (ctx, step) => {
       const { spec } = ctx.resolved;
+      await refuseUnmountableDocker({ env: ctx.io.env, stateDir: spec.stateDir });
       const facts = await inspectCluster(ctx.deps.run, spec.name);
       refuseForeign(facts);
       // What an interrupted create left has no shape worth checking: it is deleted and created again.

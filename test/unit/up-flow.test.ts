@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
@@ -247,6 +247,15 @@ describe('up on an existing cluster', () => {
     expect(world.runner.lines()).toContain(`k3d kubeconfig merge devreg --output ${files[0]} --kubeconfig-switch-context=true`);
     expect(world.runner.lines().filter((l) => l.includes('--kubeconfig-merge-default'))).toEqual([]);
     expect(io.stderr.join('\n')).toContain(`Kubeconfig context k3d-devreg written to ${files[0]} (the first file KUBECONFIG lists, where kubectl writes new entries): the current context`);
+  });
+
+  it('a docker daemon on another machine is refused before anything is created or written', async () => {
+    const world = new FakeWorld();
+    const io = captureIo({ env: { ...env, DOCKER_HOST: 'ssh://dev@build-box' } });
+    expect(await up(world, io)).toBe(2);
+    expect(io.stderr.at(-1)).toMatch(/^error: docker talks to a daemon on another machine \(ssh:\/\/dev@build-box, from DOCKER_HOST\)/);
+    expect(world.runner.calls.filter((c) => !isReadOnly(c))).toEqual([]);
+    expect(existsSync(join(home, 'devreg'))).toBe(false);
   });
 
   it('restores a kubeconfig context that was removed, without switching to it', async () => {
