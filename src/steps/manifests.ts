@@ -5,7 +5,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parseAllDocuments } from 'yaml';
-import { applyYaml, existingObjects } from '../tools/kubectl.js';
+import { ToolError } from '../errors.js';
+import { NAMESPACE, NODE_PORT, SERVICE_NAME } from '../spec.js';
+import { applyYaml, existingObjects, servicesWithNodePort } from '../tools/kubectl.js';
 import type { Runner } from '../tools/run.js';
 import { sha256 } from './up-state.js';
 
@@ -42,6 +44,23 @@ export async function applyManifests(request: ApplyRequest): Promise<ApplyResult
     const present = await existingObjects(request.run, request.context, yaml);
     if (present.length === objectCount(yaml)) return { applied: false, fingerprint, lines: [] };
   }
-  const lines = await applyYaml(request.run, request.context, yaml);
+  const lines = await applyYaml(request.run, request.context, yaml).catch((error: unknown) => explainNodePortTaken(error, request));
   return { applied: true, fingerprint, lines };
+}
+
+/**
+ * NODE_PORT lies in the band Kubernetes hands out at random (traefik takes two at start), so another
+ * Service may hold it: kubectl then says only "provided port is already allocated".
+ */
+async function explainNodePortTaken(error: unknown, request: ApplyRequest): Promise<never> {
+  if (!(error instanceof ToolError) || !/provided port is already allocated/.test(`${error.problem}\n${error.detail}`)) throw error;
+  const holders = (await servicesWithNodePort(request.run, request.context, NODE_PORT).catch(() => [])).filter((s) => s !== `${NAMESPACE}/${SERVICE_NAME}`);
+  const [namespace, name] = (holders[0] ?? '/').split('/');
+  throw new ToolError(
+    `NodePort ${NODE_PORT}, which the registry Service needs, is already taken${holders.length > 0 ? ` by the Service ${holders.join(', ')}` : ' by another Service'}`,
+    holders.length > 0
+      ? `give it another port (kubectl --context ${request.context} --namespace ${namespace} edit service ${name}: change nodePort ${NODE_PORT}, or delete that line to get a random one) or delete it, then run k3s-devreg up again`
+      : `find it with \`kubectl --context ${request.context} get services --all-namespaces\`, move it to another nodePort, then run k3s-devreg up again`,
+    error.detail,
+  );
 }

@@ -123,6 +123,17 @@ export async function getNodes(run: Runner, context: string): Promise<NodeState[
   });
 }
 
+/** Every Service in every namespace that holds this NodePort, as `namespace/name`. */
+export async function servicesWithNodePort(run: Runner, context: string, nodePort: number): Promise<string[]> {
+  const action = `list the Services of ${context}`;
+  const args = ['--context', context, 'get', 'services', '--all-namespaces', '--output', 'json'];
+  const result = ensureOk(KUBECTL, action, await run('kubectl', args, { timeoutMs: QUICK_MS }), unreachableFix(context), QUICK_MS);
+  const list = parseJson<{ items?: { metadata?: { namespace?: string; name?: string }; spec?: { ports?: { nodePort?: number }[] } }[] }>(KUBECTL, action, result.stdout);
+  return (list.items ?? [])
+    .filter((s) => (s.spec?.ports ?? []).some((p) => p.nodePort === nodePort))
+    .map((s) => `${s.metadata?.namespace ?? ''}/${s.metadata?.name ?? ''}`);
+}
+
 export async function getServiceClusterIp(run: Runner, context: string, namespace: string, name: string): Promise<string | undefined> {
   const service = await getJson<{ spec?: { clusterIP?: string } }>(run, context, namespace, 'service', name);
   const ip = service?.spec?.clusterIP;

@@ -1,4 +1,5 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { ToolError } from '../../src/errors.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, parseAllDocuments, stringify } from 'yaml';
@@ -175,6 +176,28 @@ describe('applyManifests', () => {
     expect(objects).toEqual(manifests.map((m) => m.object));
     expect(objectCount(call!.input!)).toBe(7);
     for (const o of objects) expect(schemaErrors(o.kind, o)).toEqual([]);
+  });
+
+  it('NodePort 31113 held by another Service: names it and says how to free it', async () => {
+    const taken = 'The Service "registry" is invalid: spec.ports[0].nodePort: Invalid value: 31113: provided port is already allocated';
+    const services = {
+      items: [
+        { metadata: { namespace: 'kube-system', name: 'kube-dns' }, spec: { ports: [{ port: 53 }] } },
+        { metadata: { namespace: 'kube-system', name: 'traefik' }, spec: { ports: [{ port: 80, nodePort: 31113 }, { port: 443, nodePort: 30443 }] } },
+      ],
+    };
+    const world = new FakeWorld({ cluster: FakeWorld.ourCluster('devreg', 31113) })
+      .override('kubectl --context k3d-devreg apply', { exitCode: 1, stderr: taken })
+      .override('kubectl --context k3d-devreg get services --all-namespaces --output json', { stdout: JSON.stringify(services) });
+    const error = (await applyManifests({ run: world.runner, context: 'k3d-devreg', manifestFiles: files, clusterId: 'id-1' }).catch((e: unknown) => e)) as ToolError;
+    expect(error).toBeInstanceOf(ToolError);
+    expect(error.message).toBe(
+      'NodePort 31113, which the registry Service needs, is already taken by the Service kube-system/traefik: give it another port (kubectl --context k3d-devreg --namespace kube-system edit service traefik: change nodePort 31113, or delete that line to get a random one) or delete it, then run k3s-devreg up again',
+    );
+    // Any other apply failure is passed on as it was.
+    const other = new FakeWorld({ cluster: FakeWorld.ourCluster('devreg', 31113) }).override('kubectl --context k3d-devreg apply', { exitCode: 1, stderr: 'error: You must be logged in to the server (Unauthorized)' });
+    await expect(applyManifests({ run: other.runner, context: 'k3d-devreg', manifestFiles: files, clusterId: 'id-1' })).rejects.toThrow(/^kubectl could not apply the manifests to k3d-devreg \(exit 1: error: You must be logged in/);
+    expect(other.runner.lines()).toEqual(['kubectl --context k3d-devreg apply --filename -']);
   });
 
   it('skips when the same manifests were applied to the same cluster and all objects exist', async () => {
