@@ -9,6 +9,7 @@ import { K3D } from '../tools/failure.js';
 import { k3dVersion, listClusters, type K3dCluster, type K3dVersion } from '../tools/k3d.js';
 import { kubectlClientVersion } from '../tools/kubectl.js';
 import type { Runner } from '../tools/run.js';
+import { refuseCaRegression } from '../k3s-versions.js';
 import { isPortFree } from './port.js';
 
 /** The first k3d release that reads `apiVersion: k3d.io/v1alpha5` config files. */
@@ -163,6 +164,18 @@ export function checkClusterShape(spec: ClusterSpec, facts: ClusterFacts): void 
   if (facts.cluster.agentsCount !== spec.agents) {
     throw new UserError(`the cluster ${spec.name} has ${facts.cluster.agentsCount} agent node(s), not ${spec.agents}`, recreate);
   }
+}
+
+/**
+ * The k3s an existing cluster runs (k3d cannot change it). One that ignores our CA is refused; another
+ * than the one asked for is said, since only a new cluster can change it.
+ */
+export function checkClusterImage(spec: ClusterSpec, facts: ClusterFacts): string | undefined {
+  const image = facts.server?.image;
+  if (!facts.cluster || !image) return undefined;
+  const recreate = `run k3s-devreg down and then up to recreate it with ${spec.k3sImage} (credentials, CA and pushed images are kept)`;
+  refuseCaRegression(image, `the running cluster ${spec.name}`, recreate);
+  return image === spec.k3sImage ? undefined : `the cluster ${spec.name} runs ${image}, not ${spec.k3sImage}: ${recreate}`;
 }
 
 /**

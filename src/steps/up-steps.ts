@@ -11,7 +11,7 @@ import type { Runner } from '../tools/run.js';
 import { ensureCluster } from './cluster.js';
 import { ensureKubeContext, type KubeContextState } from './kubeconfig.js';
 import { applyManifests } from './manifests.js';
-import { checkHostPort, checkClusterShape, inspectCluster, refuseForeign, refuseServerless, type ClusterFacts } from './preflight.js';
+import { checkClusterImage, checkHostPort, checkClusterShape, inspectCluster, refuseForeign, refuseServerless, type ClusterFacts } from './preflight.js';
 import { k3sNodes, waitForHostsEntries, waitForRegistryAnswer, waitForRollouts } from './readiness.js';
 import type { probeRegistry } from './registry-probe.js';
 import { renderState, type RenderResult } from './render-state.js';
@@ -67,6 +67,8 @@ export const upSteps: Step<UpContext>[] = [
       if (!ctx.upState.creating) {
         refuseServerless(facts);
         checkClusterShape(spec, facts);
+        const other = checkClusterImage(spec, facts);
+        if (other) step.note(`note: ${other}`);
       }
       const port = await checkHostPort(ctx.deps.run, spec, facts, ctx.deps.portProbe);
       ctx.facts = facts;

@@ -249,6 +249,20 @@ describe('up on an existing cluster', () => {
     expect(io.stderr.join('\n')).toContain(`Kubeconfig context k3d-devreg written to ${files[0]} (the first file KUBECONFIG lists, where kubectl writes new entries): the current context`);
   });
 
+  it('an existing cluster made with a k3s that ignores our CA is refused (recreate it); another k3s than the pinned one is noted', async () => {
+    const regressed = new FakeWorld({ cluster: { ...FakeWorld.ourCluster('devreg', 31113), image: 'rancher/k3s:v1.28.8-k3s1' } });
+    const io = captureIo({ env });
+    expect(await up(regressed, io)).toBe(2);
+    expect(io.stderr.at(-1)).toBe(
+      'error: k3s v1.28.8 (from the running cluster devreg) ignores the registry CA in registries.yaml (k3s issue 9839), so every pull from the registry would fail with x509: certificate signed by unknown authority: run k3s-devreg down and then up to recreate it with rancher/k3s:v1.31.5-k3s1 (credentials, CA and pushed images are kept)',
+    );
+    expect(regressed.runner.calls.filter((c) => !isReadOnly(c))).toEqual([]);
+    const older = new FakeWorld({ cluster: { ...FakeWorld.ourCluster('devreg', 31113), image: 'rancher/k3s:v1.30.9-k3s1' } });
+    const noted = captureIo({ env });
+    expect(await up(older, noted)).toBe(0);
+    expect(noted.stderr.join('\n')).toContain('note: the cluster devreg runs rancher/k3s:v1.30.9-k3s1, not rancher/k3s:v1.31.5-k3s1');
+  });
+
   it('a docker daemon on another machine is refused before anything is created or written', async () => {
     const world = new FakeWorld();
     const io = captureIo({ env: { ...env, DOCKER_HOST: 'ssh://dev@build-box' } });
