@@ -23,6 +23,7 @@ import {
   eventually,
   expectOk,
   freePort,
+  k3dPreloadArgs,
   printDiagnosticsOnFailure,
   readCredentials,
   requireE2eTools,
@@ -290,7 +291,8 @@ describe('registries apply on an existing k3s cluster (plain k3d, not made by k3
   };
 
   beforeAll(() => {
-    toolOk(tool('k3d', ['cluster', 'create', plain, '--agents', '1', '--wait']), `k3d cluster create ${plain}`);
+    // The pinned k3s and the prepared archives, as up's clusters have: nothing pulled from Docker Hub again.
+    toolOk(tool('k3d', ['cluster', 'create', plain, '--agents', '1', '--wait', ...k3dPreloadArgs(join(work, `${plain}-images`))]), `k3d cluster create ${plain}`);
     mkdirSync(join(work, 'company'), { recursive: true });
     caCert = ensurePki({}, { dnsNames: ['registry.e2e.internal'], ipAddresses: [], now: new Date() }).pki.caCert;
     writeFileSync(caFile, caCert);
@@ -427,8 +429,11 @@ describe('registries apply where k3s reads another file', () => {
     writeFileSync(join(work, 'company', 'dropin', '50-registries.yaml'), `private-registry: ${CUSTOM}\n`);
     writeFileSync(file, `configs:\n  registry.e2e.internal:5443:\n    auth:\n      username: ci\n      password: {fromEnv: ${APPLY_VAR}}\n`);
     const dropinArgs = ['--volume', `${join(work, 'company', 'dropin', '50-registries.yaml')}:/etc/rancher/k3s/config.yaml.d/50-registries.yaml@all`];
-    toolOk(tool('k3d', ['cluster', 'create', dropin, '--agents', '1', '--wait', ...dropinArgs]), `k3d cluster create ${dropin}`);
-    toolOk(tool('k3d', ['cluster', 'create', flag, '--agents', '1', '--wait', '--k3s-arg', '--private-registry=/etc/rancher/k3s/from-flag.yaml@all']), `k3d cluster create ${flag}`);
+    toolOk(tool('k3d', ['cluster', 'create', dropin, '--agents', '1', '--wait', ...dropinArgs, ...k3dPreloadArgs(join(work, `${dropin}-images`))]), `k3d cluster create ${dropin}`);
+    toolOk(
+      tool('k3d', ['cluster', 'create', flag, '--agents', '1', '--wait', '--k3s-arg', '--private-registry=/etc/rancher/k3s/from-flag.yaml@all', ...k3dPreloadArgs(join(work, `${flag}-images`))]),
+      `k3d cluster create ${flag}`,
+    );
   });
 
   afterAll(() => {
