@@ -2,16 +2,18 @@
  * What k3s writes for containerd from a registries.yaml, transcribed as facts about k3s (not our
  * product) so a real containerd can be configured exactly as on a k3s node.
  *
- * Followed: k3s-io/k3s pkg/agent/containerd/config.go (getHostConfigs, normalizeEndpointAddress,
- * defaultHostConfig, configForHost, endpointHasConfig) and pkg/agent/templates (HostsTomlTemplate;
- * the version-2 ContainerdConfigTemplate's registry part: `config_path` plus
- * `registry.configs."<host>".auth`), as of the containerd-1.7 releases v1.29.4..v1.31.x, which
- * includes the pinned v1.31.5 (src/spec.ts DEFAULT_K3S_IMAGE). The search index holds no copy
- * tagged v1.31.5; the rules below are the ones every stored version from v1.29.4 up to the
- * containerd-2 switch shares.
+ * Followed, for the pinned k3s v1.31.5 (src/spec.ts DEFAULT_K3S_IMAGE; containerd 1.7 era):
+ * - k3s-io/k3s pkg/agent/containerd/config.go: getHostConfigs, normalizeEndpointAddress,
+ *   defaultHostConfig, configForHost, endpointHasConfig (the same in every stored version from the
+ *   registry rework up to the containerd-2 switch);
+ * - pkg/agent/templates/templates.go: HostsTomlTemplate (default endpoint at the top level, then
+ *   `[host]`, then one `[host."<url>"]` per mirror endpoint with its rewrites) and the version-2
+ *   ContainerdConfigTemplate's registry part (`config_path` plus `registry.configs."<host>".auth`,
+ *   values through Go's %q). The index holds no copy tagged v1.31.5: read from the k3s fork
+ *   maxxieb/k3s at 99468733 (v2 template, no trimEmpty) and k3s-vip/k3s (later, same hosts template).
  * The regressed shape (v1.29.3, v1.28.8, v1.27.12; k3s issues 9839 and 9983): the same top level,
  * but no `[host]` table, which containerd refuses ("invalid `host` tree"); the fix (k3s PR 9853,
- * backports 9917/9918) added the `[host]` line (output shown in rancher/rke2 issue 5658).
+ * backports 9917/9918) added the `[host]` line (its output is quoted in rancher/rke2 issue 5658).
  * Blank lines follow later k3s (trimEmpty); TOML ignores them.
  */
 import { parse } from 'yaml';
