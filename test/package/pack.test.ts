@@ -25,6 +25,8 @@ describe('packed tarball', () => {
       expect(packed, file).toContain(`package/${file}`);
     }
     expect(packed.filter((f) => f.startsWith('package/test/') || f.startsWith('package/src/'))).toEqual([]);
+    // npm fixes a bin's mode when it installs one; an unpacked tarball (or another installer) may not.
+    expect(execFileSync('tar', ['-tvzf', join(work, tarball), 'package/dist/bin.js'], { encoding: 'utf8' })).toMatch(/^-rwxr-xr-x /);
     const empty = join(work, 'empty');
     execFileSync('mkdir', ['-p', empty]);
     const npx = (args: string[]) =>
