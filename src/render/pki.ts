@@ -1,18 +1,13 @@
 /**
  * The registry's certificates: a long-lived local CA the nodes trust, and a short-lived server
- * certificate it signs. Keys come from node:crypto (native, fast); node-forge only builds and signs
- * the X.509 structures; node's X509Certificate reads them back.
+ * certificate it signs. ECDSA P-256 keys from node:crypto, signed natively (x509.ts); node's
+ * X509Certificate reads them back.
  */
-import { createPrivateKey, generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, randomBytes, X509Certificate, type KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
-import { createRequire } from 'node:module';
-import type Forge from 'node-forge';
 import { UserError } from '../errors.js';
 import { REGISTRY_HOST } from '../spec.js';
-
-// node-forge is needed only to issue a certificate; a re-run that keeps them should not load it.
-let forgeModule: typeof Forge | undefined;
-const loadForge = (): typeof Forge => (forgeModule ??= createRequire(import.meta.url)('node-forge') as typeof Forge);
+import { issueCertificate, keyTypeOf, publicKeyOf, subjectDer, subjectKeyIdentifier, type KeyType } from './x509.js';
 
 export interface Pki { caCert: string; caKey: string; tlsCert: string; tlsKey: string }
 export interface PkiRequest { dnsNames: string[]; ipAddresses: string[]; now: Date }
@@ -102,53 +97,57 @@ function serverCertProblem(existing: Partial<Pki>, caPem: string, request: PkiRe
   return undefined;
 }
 
-/** A fresh key pair and a certificate for it with a random positive serial, valid from a little before `now`. */
-function newCert(commonName: string, now: Date, days: number): { cert: Forge.pki.Certificate; key: string } {
-  const keys = generateKeyPairSync('rsa', {
-    modulusLength: 2048,
-    publicKeyEncoding: { type: 'spki', format: 'pem' },
-    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
-  });
-  const cert = loadForge().pki.createCertificate();
-  cert.publicKey = loadForge().pki.publicKeyFromPem(keys.publicKey);
+/** A fresh key of the given type: ECDSA P-256 for new setups (0.4 ms), RSA-2048 to match a CA made by an earlier version. */
+function newKey(type: KeyType): { key: string; keyObject: KeyObject } {
+  const { privateKey } = type === 'ec' ? generateKeyPairSync('ec', { namedCurve: 'P-256' }) : generateKeyPairSync('rsa', { modulusLength: 2048 });
+  return { key: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, keyObject: privateKey };
+}
+
+/** A random positive serial, and validity from a little before `now`. */
+function basics(now: Date, days: number): { serialHex: string; notBefore: Date; notAfter: Date } {
   const serial = randomBytes(16);
   // DER integers are signed and minimal: a clear top bit keeps it positive, a non-zero byte keeps it minimal.
   serial[0] = (serial[0]! & 0x7f) | 0x01;
-  cert.serialNumber = serial.toString('hex');
-  cert.validity.notBefore = new Date(now.getTime() - CLOCK_SKEW_MS);
-  cert.validity.notAfter = new Date(now.getTime() + days * DAY_MS);
-  cert.setSubject([{ name: 'commonName', value: commonName }]);
-  return { cert, key: keys.privateKey };
+  return { serialHex: serial.toString('hex'), notBefore: new Date(now.getTime() - CLOCK_SKEW_MS), notAfter: new Date(now.getTime() + days * DAY_MS) };
 }
 
 function createCa(now: Date): { caCert: string; caKey: string } {
-  const { cert, key } = newCert(CA_NAME, now, 3650);
-  cert.setIssuer(cert.subject.attributes);
-  cert.setExtensions([
-    { name: 'basicConstraints', cA: true, critical: true },
-    { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
-    { name: 'subjectKeyIdentifier' },
-  ]);
-  cert.sign(loadForge().pki.privateKeyFromPem(key), loadForge().md.sha256.create());
-  return { caCert: loadForge().pki.certificateToPem(cert), caKey: key };
+  const { key, keyObject } = newKey('ec');
+  const caCert = issueCertificate({
+    ...basics(now, 3650),
+    subject: [{ name: 'commonName', value: CA_NAME }],
+    extensions: [
+      { name: 'basicConstraints', cA: true, critical: true },
+      { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
+    ],
+    publicKey: publicKeyOf(keyObject),
+    signingKey: keyObject,
+  });
+  return { caCert, caKey: key };
 }
 
 function issueServerCert(ca: { caCert: string; caKey: string }, request: PkiRequest): { tlsCert: string; tlsKey: string } {
-  const caCert = loadForge().pki.certificateFromPem(ca.caCert);
-  const { cert, key } = newCert(REGISTRY_HOST, request.now, 365);
-  cert.setIssuer(caCert.subject.attributes);
-  const caSki = (caCert.getExtension('subjectKeyIdentifier') as { subjectKeyIdentifier?: string } | null)?.subjectKeyIdentifier;
-  cert.setExtensions([
-    { name: 'basicConstraints', cA: false, critical: true },
-    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
-    { name: 'extKeyUsage', serverAuth: true },
-    { name: 'subjectAltName', altNames: [
-      ...[...new Set(request.dnsNames)].map((value) => ({ type: 2, value })),
-      ...[...new Set(request.ipAddresses)].map((ip) => ({ type: 7, ip })),
-    ] },
-    { name: 'subjectKeyIdentifier' },
-    ...(caSki ? [{ name: 'authorityKeyIdentifier', keyIdentifier: loadForge().util.hexToBytes(caSki) }] : []),
-  ]);
-  cert.sign(loadForge().pki.privateKeyFromPem(ca.caKey), loadForge().md.sha256.create());
-  return { tlsCert: loadForge().pki.certificateToPem(cert), tlsKey: key };
+  const caKey = createPrivateKey(ca.caKey);
+  // The CA's own key type: an RSA CA from an earlier version keeps issuing RSA (its nodes trust it).
+  const type = keyTypeOf(caKey);
+  const { key, keyObject } = newKey(type);
+  const tlsCert = issueCertificate({
+    ...basics(request.now, 365),
+    subject: [{ name: 'commonName', value: REGISTRY_HOST }],
+    issuerDer: subjectDer(ca.caCert),
+    extensions: [
+      { name: 'basicConstraints', cA: false, critical: true },
+      // keyEncipherment is for RSA key transport only (RFC 5480 forbids it for EC keys).
+      { name: 'keyUsage', digitalSignature: true, ...(type === 'rsa' ? { keyEncipherment: true } : {}), critical: true },
+      { name: 'extKeyUsage', serverAuth: true },
+      { name: 'subjectAltName', altNames: [
+        ...[...new Set(request.dnsNames)].map((value) => ({ type: 2, value })),
+        ...[...new Set(request.ipAddresses)].map((ip) => ({ type: 7, ip })),
+      ] },
+      { name: 'authorityKeyIdentifier', keyIdentifier: subjectKeyIdentifier(publicKeyOf(caKey)).toString('binary') },
+    ],
+    publicKey: publicKeyOf(keyObject),
+    signingKey: caKey,
+  });
+  return { tlsCert, tlsKey: key };
 }

@@ -64,12 +64,43 @@ describe.skipIf(!opensslAvailable)('certificates checked with openssl', () => {
     expect(ca).toContain('Subject: CN = k3s-devreg local CA');
     const tls = openssl('x509', '-in', file('tls.crt'), '-noout', '-text');
     expect(tls).toMatch(/Basic Constraints: critical\s+CA:FALSE/);
-    expect(tls).toMatch(/Key Usage: critical\s+Digital Signature, Key Encipherment/);
+    // ECDSA keys sign; keyEncipherment is for RSA key transport only (RFC 5480).
+    expect(tls).toMatch(/Key Usage: critical\s+Digital Signature\n/);
     expect(tls).toMatch(/Extended Key Usage:\s+TLS Web Server Authentication/);
-    expect(tls).toContain('Signature Algorithm: sha256WithRSAEncryption');
-    expect(tls).toContain('Public-Key: (2048 bit)');
+    for (const text of [ca, tls]) {
+      expect(text).toContain('Signature Algorithm: ecdsa-with-SHA256');
+      expect(text).toContain('Public-Key: (256 bit)');
+      expect(text).toContain('NIST CURVE: P-256');
+    }
     const caSki = /Subject Key Identifier:\s+([0-9A-F:]+)/.exec(ca)?.[1];
     expect(caSki).toBeTruthy();
+    expect(tls).toMatch(new RegExp(`Authority Key Identifier:\\s+(keyid:)?${caSki}`));
+  });
+
+  it('writes PEM as openssl does: LF line endings, 64-character lines', () => {
+    for (const pem of [pki.caCert, pki.caKey, pki.tlsCert, pki.tlsKey]) {
+      expect(pem).not.toContain('\r');
+      expect(pem.endsWith('-----\n')).toBe(true);
+      expect(pem.split('\n').filter((l) => !l.startsWith('-----') && l !== '').every((l) => l.length <= 64)).toBe(true);
+    }
+    // openssl re-encodes the certificate to the same text.
+    expect(openssl('x509', '-in', file('tls.crt'))).toBe(pki.tlsCert);
+  });
+
+  it('an RSA CA made by an earlier version keeps working: renewals use RSA and verify against it', () => {
+    openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', file('rsa-ca.key'), '-out', file('rsa-ca.crt'), '-days', '3650', '-subj', '/CN=k3s-devreg local CA',
+      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign', '-addext', 'subjectKeyIdentifier=hash');
+    const old = { caCert: openssl('x509', '-in', file('rsa-ca.crt')), caKey: openssl('pkey', '-in', file('rsa-ca.key')) };
+    const plan = ensurePki(old, { dnsNames: SANS, ipAddresses: ['127.0.0.1'], now: NOW });
+    expect(plan.caCreated).toBe(false);
+    expect(plan.pki.caCert).toBe(old.caCert);
+    writeFileSync(file('rsa-tls.crt'), plan.pki.tlsCert);
+    expect(openssl('verify', '-purpose', 'sslserver', '-CAfile', file('rsa-ca.crt'), file('rsa-tls.crt'))).toContain(': OK');
+    const tls = openssl('x509', '-in', file('rsa-tls.crt'), '-noout', '-text');
+    expect(tls).toContain('Signature Algorithm: sha256WithRSAEncryption');
+    expect(tls).toContain('Public-Key: (2048 bit)');
+    expect(tls).toMatch(/Key Usage: critical\s+Digital Signature, Key Encipherment/);
+    const caSki = /Subject Key Identifier:\s+([0-9A-F:]+)/.exec(openssl('x509', '-in', file('rsa-ca.crt'), '-noout', '-text'))?.[1];
     expect(tls).toMatch(new RegExp(`Authority Key Identifier:\\s+(keyid:)?${caSki}`));
   });
 

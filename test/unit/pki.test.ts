@@ -27,6 +27,14 @@ describe('ensurePki: a new state folder', () => {
     expect(plan.pki.caKey).not.toEqual(plan.pki.tlsKey);
   });
 
+  it('uses ECDSA P-256 keys for the CA and the server certificate', () => {
+    for (const key of [first.caKey, first.tlsKey]) {
+      const k = createPrivateKey(key);
+      expect([k.asymmetricKeyType, k.asymmetricKeyDetails?.namedCurve]).toEqual(['ec', 'prime256v1']);
+    }
+    expect(x509(first.tlsCert).publicKey.asymmetricKeyType).toBe('ec');
+  });
+
   it('makes the CA a CA valid for about ten years, named k3s-devreg local CA', () => {
     const ca = x509(first.caCert);
     expect(ca.ca).toBe(true);
