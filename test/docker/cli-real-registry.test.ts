@@ -60,7 +60,8 @@ describe.skipIf(!dockerAvailable)('the whole CLI against the real docker and reg
 
   afterAll(() => {
     vi.unstubAllEnvs();
-    spawnSync('docker', ['rm', '-f', registryName]);
+    // -v: the registry's data is an anonymous volume (registry-container.ts), which docker rm alone keeps.
+    spawnSync('docker', ['rm', '-f', '-v', registryName]);
     spawnSync('docker', ['image', 'rm', `localhost:${port}/hello-world-example:latest`]);
     rmSync(work, { recursive: true, force: true });
   });

@@ -144,7 +144,7 @@ describe.skipIf(!dockerAvailable)('docker-side steps against the real daemon', (
       expect(restartedSince(after, after)).toEqual([]);
       expect(hostsAddressOf(await dockerTool.execInContainer(run, restarted, ['cat', '/etc/hosts']))).toBeUndefined();
     } finally {
-      spawnSync('docker', ['rm', '-f', restarted], { stdio: 'ignore' });
+      spawnSync('docker', ['rm', '-f', '-v', restarted], { stdio: 'ignore' });
     }
   });
 

@@ -72,7 +72,7 @@ describe.skipIf(!dockerAvailable)('hosts-inject.sh in a container', () => {
     ipA = startAliased(`k3s-devreg-test-svc-a-${suffix}`);
   });
   afterAll(() => {
-    for (const name of started) spawnSync('docker', ['rm', '-f', name], { stdio: 'ignore' });
+    for (const name of started) spawnSync('docker', ['rm', '-f', '-v', name], { stdio: 'ignore' });
     spawnSync('docker', ['network', 'rm', network], { stdio: 'ignore' });
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
@@ -164,7 +164,7 @@ describe.skipIf(!dockerAvailable)('hosts-inject.sh in a container', () => {
     expect(inject(file).status).toBe(0);
     // The new one starts while the old one still holds its address, so docker cannot reuse it.
     const ipB = startAliased(`k3s-devreg-test-svc-b-${suffix}`);
-    docker(['rm', '-f', started[0]!]);
+    docker(['rm', '-f', '-v', started[0]!]);
     expect(ipB).not.toBe(ipA);
     expect(inject(file)).toMatchObject({ status: 0, log: expect.stringContaining(`set ${alias} to ${ipB}`) });
     expect(readFileSync(file, 'utf8')).toBe(NODE_HOSTS + ours(ipB));

@@ -8,11 +8,12 @@ import { request } from 'node:https';
 import { dirname, join } from 'node:path';
 import { docker } from './docker.js';
 import { ensureRegistryImage } from './images.js';
+import { TEST_LABEL } from './labels.js';
 import { freePort } from './tools.js';
 
 export { freePort };
 
-export const TEST_LABEL = 'dev.k3s-devreg/test=1';
+export { TEST_LABEL } from './labels.js';
 // Rendered Kubernetes objects are plain JSON-shaped data; tests walk them freely.
 export type Obj = Record<string, any>;
 
