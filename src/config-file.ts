@@ -5,6 +5,7 @@
 import { dirname, join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { UserError } from './errors.js';
+import * as spec from './spec.js';
 import { readIfExists } from './state/write-files.js';
 
 export interface TeamConfig {
@@ -32,6 +33,20 @@ const FIELDS: Record<keyof TeamConfig, 'string' | 'number' | 'boolean'> = {
 };
 
 export const DEFAULT_CONFIG_FILE = 'k3s-devreg.yaml';
+
+/**
+ * The value checks of the fields that name the cluster's shape, with the file and the field as the
+ * source: an error says which line to change, not a flag nobody passed. Shared with settings.json.
+ */
+export const FIELD_CHECKS: Partial<Record<keyof TeamConfig, (value: never, source: spec.InputSource) => unknown>> = {
+  name: (v: string, source) => spec.validateClusterName(v, source),
+  agents: (v: number, source) => spec.validateAgents(v, source),
+  username: (v: string, source) => spec.validateUsername(v, source),
+  port: (v: number, source) => spec.validateHostPort(v, source),
+  registryImage: (v: string, source) => spec.validateImage(v, source),
+  hostsImage: (v: string, source) => spec.validateImage(v, source),
+  k3sImage: (v: string, source) => spec.validateImage(v, source),
+};
 
 /**
  * The team file nearest to `cwd`: this folder, then each parent (as git finds .git), so running from
@@ -78,6 +93,9 @@ export async function loadConfigFile(explicit: string | undefined, cwd: string):
     if (typeof field !== expected) {
       throw new UserError(`${path}: field ${key} must be a ${expected}`, `e.g. ${key}: ${expected === 'number' ? '1' : expected === 'boolean' ? 'true' : 'value'}`);
     }
+    // An empty string would silently mean "not set" to every `??` and `if` downstream.
+    if (field === '') throw new UserError(`${path}: field ${key} is empty`, `give ${key} a value, or remove the line`);
+    FIELD_CHECKS[key as keyof TeamConfig]?.(field as never, { file: path, field: key });
   }
   return { config: value as TeamConfig, path };
 }

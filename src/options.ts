@@ -1,6 +1,8 @@
 /**
- * Turns flags, the team config file (k3s-devreg.yaml), prompts and defaults into a validated spec.
- * Precedence: flags > config file > prompt answers > defaults. Prompts only for a person at a TTY.
+ * Turns flags, the team config file (k3s-devreg.yaml), prompts, the saved answers of the last run
+ * (settings.json) and defaults into a validated spec. Precedence: flags > config file > prompt
+ * answers > saved answers > defaults; the saved answers are also the questions' defaults.
+ * Prompts only for a person at a TTY.
  */
 import { dirname, resolve } from 'node:path';
 import type { ParsedOptions } from './command-table.js';
@@ -10,7 +12,8 @@ import { canPrompt, readAllStdin, type Io } from './io.js';
 import { refuseCaRegression } from './k3s-versions.js';
 import { registerSecret } from './redact.js';
 import * as spec from './spec.js';
-import { defaultStateDir, validateStateDir } from './state/layout.js';
+import { defaultStateDir, stateRoot, statePath, validateStateDir } from './state/layout.js';
+import { readSettings, type SavedSettings } from './state/settings.js';
 
 export interface Question {
   name: string;
@@ -40,26 +43,49 @@ function toInt(value: string | number, flag: string): number {
   return n;
 }
 
+/** One secret, one source: with both, which one wins would be a guess the user cannot see. */
+function refusePasswordPair(parsed: ParsedOptions, io: Io): void {
+  if (parsed['password-stdin'] && io.env.K3S_DEVREG_PASSWORD !== undefined) {
+    throw new UserError('both --password-stdin and K3S_DEVREG_PASSWORD give the registry password', 'use one of them: drop --password-stdin, or unset K3S_DEVREG_PASSWORD');
+  }
+}
+
 async function explicitPassword(parsed: ParsedOptions, io: Io): Promise<string | undefined> {
+  refusePasswordPair(parsed, io);
   let password: string | undefined;
+  let source = 'K3S_DEVREG_PASSWORD';
   if (parsed['password-stdin']) {
     if (io.stdin.isTTY) throw new UserError('--password-stdin needs the password piped in', "use: printf '%s' \"$PASS\" | k3s-devreg ... --password-stdin");
     password = (await readAllStdin(io)).replace(/\r?\n$/, '');
+    source = '--password-stdin';
   } else if (io.env.K3S_DEVREG_PASSWORD !== undefined) {
     password = io.env.K3S_DEVREG_PASSWORD;
   }
   if (password === undefined) return undefined;
   registerSecret(password);
-  return spec.validatePassword(password);
+  return spec.validatePassword(password, source);
 }
 
-/** The checks of the answers a flag, the team file or a prompt can give. */
+/**
+ * Flags whose empty value would silently mean "not given" (`--dir ""` was the default folder):
+ * refused instead. --name, --username and the images are refused by their own checks.
+ */
+const PATH_FLAGS = ['dir', 'config', 'registries-file'] as const;
+function refuseEmptyFlags(parsed: ParsedOptions): void {
+  for (const flag of PATH_FLAGS) {
+    if (parsed[flag] === '') throw new UserError(`--${flag} is empty`, `give --${flag} a path, or leave it out for the default`);
+  }
+}
+
+/** The checks of the answers a flag or a prompt can give (the team file and settings.json check their own). */
 const CHECKS: Record<string, (value: string | number) => unknown> = {
   name: (v) => spec.validateClusterName(String(v)),
   agents: (v) => spec.validateAgents(toInt(v, '--agents')),
   username: (v) => spec.validateUsername(String(v)),
   port: (v) => spec.validateHostPort(toInt(v, '--port')),
 };
+const SPEC_KEYS = ['name', 'agents', 'username', 'port'] as const;
+type SpecKey = (typeof SPEC_KEYS)[number];
 
 const givenFlags = (parsed: ParsedOptions): Record<string, string | undefined> => ({
   name: str(parsed.name),
@@ -68,14 +94,16 @@ const givenFlags = (parsed: ParsedOptions): Record<string, string | undefined> =
   port: str(parsed.port),
 });
 
-function questionsFor(missing: Set<string>, team: TeamConfig, askPassword: boolean): Question[] {
+const nameQuestion = (): Question => ({ name: 'name', message: 'Cluster name', default: spec.DEFAULT_CLUSTER_NAME, validate: validator(CHECKS.name!) });
+
+/** The questions after the name; their defaults are the answers saved in that cluster's folder. */
+function questionsFor(missing: Set<string>, saved: SavedSettings, askPassword: boolean): Question[] {
   const q: Question[] = [];
   const wants = (key: string) => missing.has(key);
-  if (wants('name')) q.push({ name: 'name', message: 'Cluster name', default: team.name ?? spec.DEFAULT_CLUSTER_NAME, validate: validator(CHECKS.name!) });
-  if (wants('agents')) q.push({ name: 'agents', message: 'Number of agent nodes', default: String(team.agents ?? spec.DEFAULT_AGENTS), validate: validator(CHECKS.agents!) });
-  if (wants('username')) q.push({ name: 'username', message: 'Registry username', default: team.username ?? spec.DEFAULT_USERNAME, validate: validator(CHECKS.username!) });
+  if (wants('agents')) q.push({ name: 'agents', message: 'Number of agent nodes', default: String(saved.agents ?? spec.DEFAULT_AGENTS), validate: validator(CHECKS.agents!) });
+  if (wants('username')) q.push({ name: 'username', message: 'Registry username', default: saved.username ?? spec.DEFAULT_USERNAME, validate: validator(CHECKS.username!) });
   if (askPassword) q.push({ name: 'password', message: 'Registry password (empty: keep the saved one or generate a strong one)', default: '', secret: true, validate: (v) => (v === '' ? true : validator(spec.validatePassword)(v)) });
-  if (wants('port')) q.push({ name: 'port', message: 'Registry port on this machine', default: String(team.port ?? spec.NODE_PORT), validate: validator(CHECKS.port!) });
+  if (wants('port')) q.push({ name: 'port', message: 'Registry port on this machine', default: String(saved.port ?? spec.NODE_PORT), validate: validator(CHECKS.port!) });
   return q;
 }
 
@@ -90,63 +118,88 @@ function validator(check: (value: string) => unknown): (value: string) => string
   };
 }
 
-function checkGiven(flags: Record<string, string | undefined>, team: TeamConfig): void {
+function checkGiven(flags: Record<string, string | undefined>): void {
   for (const [key, check] of Object.entries(CHECKS)) {
-    const value = flags[key] ?? (team[key as keyof TeamConfig] as string | number | undefined);
+    const value = flags[key];
     if (value !== undefined) check(value);
   }
 }
 
-/** The images, from flags, then the team file, then the pinned defaults; a k3s that cannot trust our CA is refused. */
-function resolveImages(parsed: ParsedOptions, team: TeamConfig, configFile: string | undefined): Pick<spec.ClusterSpec, 'registryImage' | 'hostsImage' | 'k3sImage'> {
-  const k3sFlag = str(parsed['k3s-image']);
-  const k3sImage = spec.validateImage(k3sFlag ?? team.k3sImage ?? spec.DEFAULT_K3S_IMAGE, '--k3s-image');
-  const source = k3sFlag ? '--k3s-image' : team.k3sImage ? `${configFile ?? DEFAULT_CONFIG_FILE} (k3sImage)` : 'the default';
-  refuseCaRegression(k3sImage, source, `use a fixed k3s release, e.g. --k3s-image ${spec.DEFAULT_K3S_IMAGE} (the tested one)`);
-  return {
-    registryImage: spec.validateImage(str(parsed['registry-image']) ?? team.registryImage ?? spec.DEFAULT_REGISTRY_IMAGE, '--registry-image'),
-    hostsImage: spec.validateImage(str(parsed['hosts-image']) ?? team.hostsImage ?? spec.DEFAULT_HOSTS_IMAGE, '--hosts-image'),
-    k3sImage,
-  };
+type Images = Pick<spec.ClusterSpec, 'registryImage' | 'hostsImage' | 'k3sImage'>;
+const IMAGES: [keyof Images, string, string][] = [
+  ['registryImage', 'registry-image', spec.DEFAULT_REGISTRY_IMAGE],
+  ['hostsImage', 'hosts-image', spec.DEFAULT_HOSTS_IMAGE],
+  ['k3sImage', 'k3s-image', spec.DEFAULT_K3S_IMAGE],
+];
+
+/**
+ * The images, from flags, then the team file, then the saved answers, then the pinned defaults
+ * (the team file and settings.json checked theirs when read); a k3s that cannot trust our CA is refused.
+ */
+function resolveImages(parsed: ParsedOptions, team: TeamConfig, configFile: string | undefined, saved: SavedSettings, savedFile?: string): Images {
+  const images = {} as Images;
+  const sources = {} as Record<keyof Images, string>;
+  for (const [key, flag, fallback] of IMAGES) {
+    const given = str(parsed[flag]);
+    if (given !== undefined) [images[key], sources[key]] = [spec.validateImage(given, `--${flag}`), `--${flag}`];
+    else if (team[key] !== undefined) [images[key], sources[key]] = [team[key], `${configFile ?? DEFAULT_CONFIG_FILE} (${key})`];
+    else if (saved[key] !== undefined) [images[key], sources[key]] = [saved[key], `${savedFile ?? 'settings.json'} (${key})`];
+    else [images[key], sources[key]] = [fallback, 'the default'];
+  }
+  refuseCaRegression(images.k3sImage, sources.k3sImage, `use a fixed k3s release, e.g. --k3s-image ${spec.DEFAULT_K3S_IMAGE} (the tested one)`);
+  return images;
 }
 
 /**
- * Checks what flags and the team file say, without asking anything: `up` runs it before the tool
- * checks and the questions, so a typo is the first thing reported, not the last.
+ * Checks what flags, the environment and the team file say, without asking anything: `up` runs it
+ * before the tool checks and the questions, so a typo is the first thing reported, not the last.
  */
 export async function checkGivenOptions(parsed: ParsedOptions, io: Io): Promise<void> {
+  refuseEmptyFlags(parsed);
+  refusePasswordPair(parsed, io);
+  stateRoot(io.env);
   const { config: team, path } = await loadConfigFile(str(parsed.config), io.cwd);
-  checkGiven(givenFlags(parsed), team);
-  resolveImages(parsed, team, path);
+  checkGiven(givenFlags(parsed));
+  resolveImages(parsed, team, path, {});
 }
 
 export async function resolveClusterOptions(parsed: ParsedOptions, io: Io, ask?: Ask): Promise<ResolvedOptions> {
+  refuseEmptyFlags(parsed);
   const { config: team, path: configFile } = await loadConfigFile(str(parsed.config), io.cwd);
   let password = await explicitPassword(parsed, io);
   const flags = givenFlags(parsed);
+  const prompting = ask !== undefined && canPrompt(io, parsed.yes === true);
+  // A bad flag is reported before the questions, not after them.
+  checkGiven(flags);
+  // The team config answers a question as surely as a flag does.
+  const given = (key: SpecKey) => flags[key] ?? (team[key] as string | number | undefined);
+
+  // The name picks the state folder, so it is settled first; that folder's saved answers fill in the rest.
+  let name = given('name');
+  if (name === undefined && prompting) name = (await ask([nameQuestion()])).name;
+  name = spec.validateClusterName(String(name ?? spec.DEFAULT_CLUSTER_NAME));
+  const dir = str(parsed.dir);
+  const stateDir = validateStateDir(dir ? resolve(io.cwd, dir) : defaultStateDir(name, io.env));
+  const saved = await readSettings(stateDir);
+
   let answers: Record<string, string> = {};
-  if (ask && canPrompt(io, parsed.yes === true)) {
-    // A bad flag is reported before the questions, not after them.
-    checkGiven(flags, team);
-    // The team config answers a question as surely as a flag does.
-    const missing = new Set(Object.keys(flags).filter((k) => flags[k] === undefined && team[k as keyof TeamConfig] === undefined));
-    const questions = questionsFor(missing, team, password === undefined);
+  if (prompting) {
+    const missing = new Set(SPEC_KEYS.filter((k) => k !== 'name' && given(k) === undefined));
+    const questions = questionsFor(missing, saved, password === undefined);
     if (questions.length > 0) answers = await ask(questions);
     if (answers.password) password = spec.validatePassword(answers.password);
     registerSecret(password);
   }
-  const pick = (key: string) => flags[key] ?? (team[key as keyof TeamConfig] as string | number | undefined) ?? answers[key];
+  const pick = (key: Exclude<SpecKey, 'name'>) => given(key) ?? answers[key] ?? saved[key];
 
-  const name = spec.validateClusterName(String(pick('name') ?? spec.DEFAULT_CLUSTER_NAME));
-  const dir = str(parsed.dir);
   const result: ResolvedOptions = {
     spec: {
       name,
       agents: spec.validateAgents(toInt(pick('agents') ?? spec.DEFAULT_AGENTS, '--agents')),
       hostPort: spec.validateHostPort(toInt(pick('port') ?? spec.NODE_PORT, '--port')),
       username: spec.validateUsername(String(pick('username') ?? spec.DEFAULT_USERNAME)),
-      ...resolveImages(parsed, team, configFile),
-      stateDir: validateStateDir(dir ? resolve(io.cwd, dir) : defaultStateDir(name, io.env)),
+      ...resolveImages(parsed, team, configFile, saved, statePath(stateDir, 'settings')),
+      stateDir,
     },
     strict: parsed['no-strict'] === true ? false : team.strict ?? true,
   };

@@ -65,78 +65,92 @@ export const serviceDnsNames = (): string[] => [
   `${SERVICE_NAME}.${NAMESPACE}.svc.cluster.local`,
 ];
 
+/**
+ * Where a value came from, so an error names what to change: a flag (`'--port'`), or a field of a
+ * file (the team file, settings.json, credentials.json).
+ */
+export type InputSource = string | { file: string; field: string };
+
+/** ` (port in /repo/k3s-devreg.yaml)` for a file's field; nothing for a flag, which the fix names. */
+export const fromSource = (source: InputSource): string => (typeof source === 'string' ? '' : ` (${source.field} in ${source.file})`);
+
+/** `pass --port with WHAT`, or `set port in FILE to WHAT`. */
+export const changeSource = (source: InputSource, what: string): string =>
+  typeof source === 'string' ? `pass ${source} with ${what}` : `set ${source.field} in ${source.file} to ${what}`;
+
 // k3d prefixes the name with "k3d-" and uses it in container and host names, so DNS label rules
 // apply, with room for "k3d-" and "-serverlb" inside the 63-character label limit.
 const CLUSTER_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 const MAX_CLUSTER_NAME = 32;
 
-export function validateClusterName(name: string): string {
+export function validateClusterName(name: string, source: InputSource = '--name'): string {
   if (!CLUSTER_NAME.test(name) || name.length > MAX_CLUSTER_NAME) {
     throw new UserError(
-      `invalid cluster name ${JSON.stringify(name)}`,
-      `use 1-${MAX_CLUSTER_NAME} lowercase letters, digits and '-', starting and ending with a letter or digit (e.g. --name devreg)`,
+      `invalid cluster name ${JSON.stringify(name)}${fromSource(source)}`,
+      changeSource(source, `1-${MAX_CLUSTER_NAME} lowercase letters, digits and '-', starting and ending with a letter or digit (e.g. devreg)`),
     );
   }
   return name;
 }
 
-export function validateUsername(username: string): string {
+export function validateUsername(username: string, source: InputSource = '--username'): string {
   if (username.length === 0 || username.length > 64) {
-    throw new UserError('invalid registry username: it must be 1-64 characters', 'pass e.g. --username devreg');
+    throw new UserError(`invalid registry username${fromSource(source)}: it must be 1-64 characters`, changeSource(source, 'a name of 1-64 characters, e.g. devreg'));
   }
   if (username.includes(':')) {
     throw new UserError(
-      `invalid registry username ${JSON.stringify(username)}: htpasswd splits user and hash at ':'`,
-      "choose a username without ':'",
+      `invalid registry username ${JSON.stringify(username)}${fromSource(source)}: htpasswd splits user and hash at ':'`,
+      changeSource(source, "a username without ':'"),
     );
   }
   if (/[\s\p{Cc}]/u.test(username)) {
     throw new UserError(
-      `invalid registry username ${JSON.stringify(username)}: it contains whitespace or control characters`,
-      'choose a username of visible characters only',
+      `invalid registry username ${JSON.stringify(username)}${fromSource(source)}: it contains whitespace or control characters`,
+      changeSource(source, 'a username of visible characters only'),
     );
   }
   return username;
 }
 
-/** Never echoes the password itself: errors describe it. */
-export function validatePassword(password: string): string {
+/** Never echoes the password itself: errors describe it (and name where it came from, when given). */
+export function validatePassword(password: string, source?: InputSource): string {
+  const from = source === undefined ? '' : typeof source === 'string' ? ` (from ${source})` : fromSource(source);
   if (password.length === 0) {
-    throw new UserError('the registry password is empty', 'give a non-empty password, or leave it unset to generate one');
+    throw new UserError(`the registry password${from} is empty`, 'give a non-empty password, or leave it unset to generate one');
   }
   const bytes = Buffer.byteLength(password, 'utf8');
   if (bytes > BCRYPT_MAX_BYTES) {
     throw new UserError(
-      `the registry password is ${bytes} bytes long; bcrypt reads only the first ${BCRYPT_MAX_BYTES}`,
+      `the registry password${from} is ${bytes} bytes long; bcrypt reads only the first ${BCRYPT_MAX_BYTES}`,
       `use a password of at most ${BCRYPT_MAX_BYTES} bytes`,
     );
   }
   if (/\p{Cc}/u.test(password)) {
     throw new UserError(
-      'the registry password contains a control character (newline, tab, ...)',
+      `the registry password${from} contains a control character (newline, tab, ...)`,
       'use printable characters only',
     );
   }
   return password;
 }
 
-export function validateAgents(agents: number): number {
+export function validateAgents(agents: number, source: InputSource = '--agents'): number {
   if (!Number.isInteger(agents) || agents < 0 || agents > 9) {
-    throw new UserError(`invalid number of agents ${JSON.stringify(agents)}`, 'pass --agents with a whole number from 0 to 9');
+    throw new UserError(`invalid number of agents ${JSON.stringify(agents)}${fromSource(source)}`, changeSource(source, 'a whole number from 0 to 9'));
   }
   return agents;
 }
 
-export function validateHostPort(port: number): number {
+export function validateHostPort(port: number, source: InputSource = '--port'): number {
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new UserError(`invalid port ${JSON.stringify(port)}`, 'pass --port with a whole number from 1 to 65535 (default 31113)');
+    throw new UserError(`invalid port ${JSON.stringify(port)}${fromSource(source)}`, changeSource(source, 'a whole number from 1 to 65535 (default 31113)'));
   }
   return port;
 }
 
-export function validateImage(image: string, flag: string): string {
+export function validateImage(image: string, source: InputSource): string {
   if (!/^[A-Za-z0-9][A-Za-z0-9._\/:@-]*$/.test(image)) {
-    throw new UserError(`invalid image reference ${JSON.stringify(image)}`, `pass ${flag} like registry:2.8.3`);
+    throw new UserError(`invalid image reference ${JSON.stringify(image)}${fromSource(source)}`, typeof source === 'string' ? `pass ${source} like registry:2.8.3` : changeSource(source, 'an image reference like registry:2.8.3'));
   }
   return image;
 }

@@ -6,6 +6,7 @@ import type { CommandMain, ParsedOptions } from '../command-table.js';
 import { UserError } from '../errors.js';
 import { canPrompt, type Io } from '../io.js';
 import { applyRegistries } from '../registries/apply.js';
+import { defaultRegistriesFile } from '../registries/load.js';
 import { requireKubeContext } from '../registries/kube-context.js';
 import { renderRegistriesWriterFiles } from '../registries/render-writer.js';
 import { formatStatusTable, registriesStatus } from '../registries/status.js';
@@ -16,7 +17,9 @@ const USAGE = 'k3s-devreg registries apply --context CTX -f registries.yaml [--c
 
 const text = (options: ParsedOptions, key: string): string | undefined => {
   const value = options[key];
-  return typeof value === 'string' && value.length > 0 ? value : undefined;
+  // Empty is refused, not taken as "not given": `-f ""` must not quietly read ./registries.yaml.
+  if (value === '') throw new UserError(`--${key} is empty`, `give --${key} a value, or leave it out`);
+  return typeof value === 'string' ? value : undefined;
 };
 
 function requireText(options: ParsedOptions, key: string, why: string): string {
@@ -45,7 +48,7 @@ export const main: CommandMain = async (options, positionals, io) => {
   const runner = createRunner(options.verbose ? (line) => io.err(line) : undefined);
   const strict = options['no-strict'] !== true;
   const json = options.json === true;
-  const file = text(options, 'file') ?? 'registries.yaml';
+  const givenFile = text(options, 'file');
   const ca = text(options, 'ca');
   const writerImage = text(options, 'writer-image');
   const image = writerImage ? { writerImage } : {};
@@ -55,9 +58,12 @@ export const main: CommandMain = async (options, positionals, io) => {
     return status(context, json, io, runner);
   }
   if (sub === 'render') {
-    return renderRegistriesWriterFiles({ dir: requireText(options, 'dir', 'render'), file, ...(ca ? { ca } : {}), ...image, strict, json }, io, runner);
+    const dir = requireText(options, 'dir', 'render');
+    const file = givenFile ?? (await defaultRegistriesFile(io.cwd, io.err));
+    return renderRegistriesWriterFiles({ dir, file, ...(ca ? { ca } : {}), ...image, strict, json }, io, runner);
   }
   const context = requireText(options, 'context', 'apply');
+  const file = givenFile ?? (await defaultRegistriesFile(io.cwd, io.err));
   const yes = options.yes === true;
   const ask = canPrompt(io, yes) ? (await import('../prompt.js')).ask : undefined;
   return applyRegistries({ context, file, ...(ca ? { ca } : {}), ...image, strict, json, yes, ...(ask ? { ask } : {}) }, io, runner);

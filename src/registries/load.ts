@@ -2,8 +2,8 @@
  * Reading a user's registries.yaml: parse (YAML 1.1, as k3s's yaml.v2 does, so `yes` and `0123` mean
  * what they mean to k3s), resolve credential references, then the strict check.
  */
-import { readFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import { UserError } from '../errors.js';
 import type { Runner } from '../tools/run.js';
@@ -48,6 +48,25 @@ export function parseRegistriesYaml(text: string, label: string): { value: unkno
     throw new UserError(`${label} is not valid YAML${where}: ${error.message.split('\n')[0]}`, 'fix the YAML syntax (indentation, quotes, a missing colon)');
   }
   return { value: doc.toJS({ maxAliasCount: 100 }) ?? {}, locate: locator(doc, lines) };
+}
+
+export const DEFAULT_REGISTRIES_FILE = 'registries.yaml';
+
+/**
+ * `registries apply/render` without -f: ./registries.yaml, and `say` tells which file that is (a
+ * file picked silently is a surprise); without one there, the error says what to pass.
+ */
+export async function defaultRegistriesFile(cwd: string, say: (line: string) => void): Promise<string> {
+  const path = join(cwd, DEFAULT_REGISTRIES_FILE);
+  const exists = await stat(path).then(
+    () => true,
+    () => false,
+  );
+  if (!exists) {
+    throw new UserError(`no -f given, and there is no ${DEFAULT_REGISTRIES_FILE} in ${cwd}`, 'pass -f FILE with your k3s registries.yaml (mirrors, configs)');
+  }
+  say(`No -f given: reading ${path}`);
+  return path;
 }
 
 export async function loadRegistriesFile(path: string, options: LoadOptions): Promise<{ config: RegistriesConfig; warnings: string[] }> {

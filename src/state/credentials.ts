@@ -2,25 +2,35 @@
 import { randomBytes } from 'node:crypto';
 import { UserError } from '../errors.js';
 import type { RegistryCredentials } from '../render/registries-yaml.js';
+import { validatePassword, validateUsername } from '../spec.js';
 
 export function generatePassword(): string {
   // 24 characters of base64url: 144 bits, no characters that need quoting anywhere.
   return randomBytes(18).toString('base64url');
 }
 
+const REPAIR = (path: string) =>
+  `repair it (JSON: {"username": "...", "password": "..."}), or delete ${path} to get a new password on the next run (k3s-devreg reset starts over)`;
+
 export function parseCredentials(text: string, path: string): RegistryCredentials {
+  let value: Partial<RegistryCredentials> | undefined;
   try {
-    const value = JSON.parse(text) as Partial<RegistryCredentials>;
-    if (typeof value.username === 'string' && typeof value.password === 'string') {
-      return { username: value.username, password: value.password };
-    }
+    value = JSON.parse(text) as Partial<RegistryCredentials>;
   } catch {
     /* reported below */
   }
-  throw new UserError(
-    `${path} is not a valid credentials file`,
-    'restore it, or run k3s-devreg reset to start over with new credentials',
-  );
+  if (typeof value?.username !== 'string' || typeof value.password !== 'string') {
+    throw new UserError(`${path} is not a valid credentials file`, REPAIR(path));
+  }
+  try {
+    validateUsername(value.username, { file: path, field: 'username' });
+    validatePassword(value.password, { file: path, field: 'password' });
+  } catch (error) {
+    // The check's own fix ("give a non-empty password") names no place to give it.
+    if (error instanceof UserError) throw new UserError(error.problem, REPAIR(path));
+    throw error;
+  }
+  return { username: value.username, password: value.password };
 }
 
 export function serializeCredentials(credentials: RegistryCredentials): string {

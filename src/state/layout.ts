@@ -8,8 +8,15 @@ import { UserError } from '../errors.js';
 
 export function stateRoot(env: NodeJS.ProcessEnv = process.env): string {
   const override = env.K3S_DEVREG_HOME;
-  if (override) return resolve(override);
-  return join(homedir(), '.k3s-devreg');
+  if (!override) return join(homedir(), '.k3s-devreg');
+  // Taken from the current folder, a relative one put the CA key and credentials into whatever work tree the command ran in.
+  if (!isAbsolute(override)) {
+    throw new UserError(
+      `K3S_DEVREG_HOME must be an absolute path, got ${JSON.stringify(override)}`,
+      'set it to a full path, e.g. K3S_DEVREG_HOME="$HOME/.k3s-devreg", or unset it',
+    );
+  }
+  return resolve(override);
 }
 
 export function defaultStateDir(cluster: string, env: NodeJS.ProcessEnv = process.env): string {
@@ -33,7 +40,11 @@ export function validateStateDir(dir: string): string {
 
 /** Every file in a state folder, relative to it. node/ is what the k3d nodes see. */
 export const STATE_FILES = {
+  /** Ignores everything, itself included: a state folder inside a work tree never shows in `git status`. */
+  gitignore: '.gitignore',
   credentials: 'credentials.json',
+  /** The answers of the last run (name, agents, username, port, chosen images): the defaults of the next. No secret. */
+  settings: 'settings.json',
   caCert: 'pki/ca.crt',
   caKey: 'pki/ca.key',
   tlsCert: 'pki/tls.crt',

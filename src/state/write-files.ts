@@ -3,7 +3,7 @@
  * (its mtime matters: the registry re-reads htpasswd when it changes). A set of files is staged
  * first and renamed into place only when every one of them could be written.
  */
-import { chmod, mkdir, readFile, rename, rm, stat, writeFile, access, constants } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rename, rm, rmdir, stat, writeFile, access, constants } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
 
@@ -41,9 +41,10 @@ function cannotWrite(path: string, error: unknown): UserError {
 
 /**
  * `mkdir -p`, one level at a time: Node's recursive mkdir spins for ever below /proc, and a file
- * where a folder should be must be reported, not looped on.
+ * where a folder should be must be reported, not looped on. Records in `created` (parents first)
+ * each folder it made, so a failed write can take them away again.
  */
-async function makeDirs(dir: string): Promise<void> {
+async function makeDirs(dir: string, created: string[] = []): Promise<void> {
   const missing: string[] = [];
   for (let current = resolve(dir); ; current = dirname(current)) {
     try {
@@ -55,18 +56,30 @@ async function makeDirs(dir: string): Promise<void> {
     }
   }
   for (const folder of missing.reverse()) {
-    await mkdir(folder, { mode: 0o700 }).catch((error: unknown) => {
-      if (code(error) !== 'EEXIST') throw error;
-    });
+    const made = await mkdir(folder, { mode: 0o700 }).then(
+      () => true,
+      (error: unknown) => {
+        if (code(error) !== 'EEXIST') throw error;
+        return false;
+      },
+    );
+    if (made) created.push(folder);
   }
 }
 
-/** Fails before anything is written when the folder cannot be created or written. */
+/** Deepest first, and only while empty (rmdir, not rm -r): what someone else put there stays. */
+async function removeCreated(created: string[]): Promise<void> {
+  for (const folder of [...created].reverse()) await rmdir(folder).catch(() => undefined);
+}
+
+/** Fails before anything is written when the folder cannot be created or written (and then leaves no folder behind). */
 export async function ensureWritableDir(dir: string): Promise<void> {
+  const created: string[] = [];
   try {
-    await makeDirs(dir);
+    await makeDirs(dir, created);
     await access(dir, constants.W_OK);
   } catch (error) {
+    await removeCreated(created);
     throw cannotWrite(dir, error);
   }
 }
@@ -76,12 +89,12 @@ interface Staged {
   path: string;
 }
 
-async function stage(path: string, content: string, mode: number): Promise<Staged | undefined> {
+async function stage(path: string, content: string, mode: number, created: string[]): Promise<Staged | undefined> {
   if ((await readIfExists(path)) === content) {
     await chmod(path, mode);
     return undefined;
   }
-  await makeDirs(dirname(path));
+  await makeDirs(dirname(path), created);
   const temp = join(dirname(path), `.${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2)}.tmp`);
   try {
     await writeFile(temp, content, { mode });
@@ -93,14 +106,20 @@ async function stage(path: string, content: string, mode: number): Promise<Stage
   return { temp, path };
 }
 
+/**
+ * Writes `files` below `dir` (made when missing). When one cannot be written, none is, and every
+ * folder this call made is gone again: a failed run leaves the tree as it found it.
+ */
 export async function writeFiles(dir: string, files: RenderedFile[]): Promise<WriteResult[]> {
   const staged: Staged[] = [];
   const results: WriteResult[] = [];
+  const created: string[] = [];
   let current = dir;
   try {
+    await makeDirs(dir, created);
     for (const file of files) {
       current = join(dir, file.path);
-      const done = await stage(current, file.content, file.mode);
+      const done = await stage(current, file.content, file.mode, created);
       if (done) staged.push(done);
       results.push({ path: current, changed: done !== undefined });
     }
@@ -110,6 +129,7 @@ export async function writeFiles(dir: string, files: RenderedFile[]): Promise<Wr
     }
   } catch (error) {
     await Promise.all(staged.map(({ temp }) => rm(temp, { force: true })));
+    await removeCreated(created);
     throw cannotWrite(current, error);
   }
   return results;

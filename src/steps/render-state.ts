@@ -12,9 +12,11 @@ import { htpasswdEntry, htpasswdMatches } from '../render/htpasswd.js';
 import { renderK3dConfig } from '../render/k3d-config.js';
 import { renderManifests } from '../render/manifests.js';
 import { ourRegistries, renderRegistriesYaml, type RegistryCredentials } from '../render/registries-yaml.js';
+import { UserError } from '../errors.js';
 import { REGISTRY_HOST, serviceDnsNames, type ClusterSpec } from '../spec.js';
 import { chooseCredentials, parseCredentials, serializeCredentials } from '../state/credentials.js';
 import { STATE_FILES, statePath } from '../state/layout.js';
+import { serializeSettings } from '../state/settings.js';
 import { ensureWritableDir, readIfExists, writeFiles, type RenderedFile } from '../state/write-files.js';
 import type { Runner } from '../tools/run.js';
 import { registriesForNodes } from './registries-for-nodes.js';
@@ -41,6 +43,8 @@ export interface RenderResult {
     tlsKey: string;
     htpasswd: string;
     credentials: string;
+    settings: string;
+    gitignore: string;
   };
   credentials: RegistryCredentials;
   /** Absolute paths of the files this run wrote. */
@@ -53,11 +57,27 @@ export interface RenderResult {
 const SECRET = 0o600;
 const PUBLIC = 0o644;
 
+/**
+ * At the top of the state folder only (node/ is what k3d mounts into the nodes): '*' ignores every
+ * file below, this one too, so `git status` of a work tree holding the folder shows nothing.
+ */
+export const STATE_GITIGNORE = '# k3s-devreg state: CA key, credentials, registry password. Never commit it.\n*\n';
+
+/** A folder of someone else's (a --dir into a repository) keeps its own .gitignore: rendering there is refused. */
+function refuseForeignGitignore(dir: string, existing: string | undefined): void {
+  if (existing === undefined || existing === STATE_GITIGNORE) return;
+  throw new UserError(
+    `${join(dir, STATE_FILES.gitignore)} exists and is not ours: this folder would hold the CA key and the registry password where git could pick them up`,
+    `render into a folder of its own, e.g. --dir ${join(dir, 'k3s-devreg-state')}`,
+  );
+}
+
 async function loadExisting(dir: string) {
   const read = (key: keyof typeof STATE_FILES) => readIfExists(statePath(dir, key));
-  const [credentials, caCert, caKey, tlsCert, tlsKey, htpasswd, registriesYaml] = await Promise.all([
-    read('credentials'), read('caCert'), read('caKey'), read('tlsCert'), read('tlsKey'), read('htpasswd'), read('registriesYaml'),
+  const [credentials, caCert, caKey, tlsCert, tlsKey, htpasswd, registriesYaml, gitignore] = await Promise.all([
+    read('credentials'), read('caCert'), read('caKey'), read('tlsCert'), read('tlsKey'), read('htpasswd'), read('registriesYaml'), read('gitignore'),
   ]);
+  refuseForeignGitignore(dir, gitignore);
   const pki: Partial<Pki> = {};
   if (caCert) pki.caCert = caCert;
   if (caKey) pki.caKey = caKey;
@@ -102,6 +122,9 @@ export async function renderState(request: RenderRequest): Promise<RenderResult>
     mode: m.object.kind === 'Secret' ? SECRET : PUBLIC,
   }));
   const files: RenderedFile[] = [
+    // First, so it is in place before any secret is.
+    { path: STATE_FILES.gitignore, content: STATE_GITIGNORE, mode: PUBLIC },
+    { path: STATE_FILES.settings, content: serializeSettings(spec), mode: PUBLIC },
     { path: STATE_FILES.credentials, content: serializeCredentials(credentials), mode: SECRET },
     { path: STATE_FILES.caKey, content: pki.caKey, mode: SECRET },
     { path: STATE_FILES.caCert, content: pki.caCert, mode: PUBLIC },
@@ -113,8 +136,8 @@ export async function renderState(request: RenderRequest): Promise<RenderResult>
     { path: STATE_FILES.k3dConfig, content: k3dConfig, mode: PUBLIC },
     ...manifestFiles,
   ];
-  // Only now, with everything rendered and checked, does the folder come into being.
-  await ensureWritableDir(dir);
+  // Only now, with everything rendered and checked, does the folder come into being (writeFiles
+  // makes it, and takes it away again when a file cannot be written).
   const written = await writeFiles(dir, files);
   // Made here, not by docker: a bind-mount source docker creates is root's.
   await ensureWritableDir(join(dir, STATE_FILES.imagesDir));
@@ -131,6 +154,8 @@ export async function renderState(request: RenderRequest): Promise<RenderResult>
       tlsKey: statePath(dir, 'tlsKey'),
       htpasswd: statePath(dir, 'htpasswd'),
       credentials: statePath(dir, 'credentials'),
+      settings: statePath(dir, 'settings'),
+      gitignore: statePath(dir, 'gitignore'),
     },
     credentials,
     changed,

@@ -66,7 +66,7 @@ describe('resolveClusterOptions', () => {
     await expect(resolveClusterOptions({ agents: 'x' }, captureIo({ env, cwd, tty: true }), ask)).rejects.toThrow('--agents expects a whole number, got "x"');
     writeFileSync(join(cwd, 'k3s-devreg.yaml'), 'port: 70000\n');
     await expect(resolveClusterOptions({}, captureIo({ env, cwd, tty: true }), ask)).rejects.toThrow(/port/);
-    await expect(checkGivenOptions({ name: 'Bad_Name' }, captureIo({ env, cwd }))).rejects.toThrow('invalid cluster name "Bad_Name"');
+    await expect(checkGivenOptions({ name: 'Bad_Name' }, captureIo({ env, cwd: tmpdir() }))).rejects.toThrow('invalid cluster name "Bad_Name"');
     await expect(checkGivenOptions({ 'registry-image': 'no spaces allowed' }, captureIo({ env, cwd: tmpdir() }))).rejects.toThrow(/--registry-image/);
     await expect(checkGivenOptions({ name: 'ok' }, captureIo({ env, cwd: tmpdir() }))).resolves.toBeUndefined();
     expect(asked).toBe(0);
@@ -148,5 +148,121 @@ describe('the k3s image', () => {
     for (const ok of ['rancher/k3s:v1.28.9-k3s1', 'rancher/k3s:v1.29.4-k3s1', 'rancher/k3s:v1.29.30-k3s1', 'rancher/k3s:latest']) {
       await expect(checkGivenOptions({ 'k3s-image': ok }, captureIo({ env }))).resolves.toBeUndefined();
     }
+  });
+});
+
+describe('where a value came from', () => {
+  it('a bad port in a team file two folders up names the file and the field, not --port', async () => {
+    const repo = mkdtempSync(join(tmpdir(), 'k3s-devreg-repo-'));
+    writeFileSync(join(repo, 'k3s-devreg.yaml'), 'port: 99999\n');
+    const deep = join(repo, 'a', 'b');
+    mkdirSync(deep, { recursive: true });
+    const file = join(repo, 'k3s-devreg.yaml');
+    for (const run of [() => checkGivenOptions({}, captureIo({ env, cwd: deep })), () => resolveClusterOptions({ yes: true }, captureIo({ env, cwd: deep }))]) {
+      const error = (await run().catch((e: unknown) => e)) as UserError;
+      expect(error.problem).toBe(`invalid port 99999 (port in ${file})`);
+      expect(error.fix).toBe(`set port in ${file} to a whole number from 1 to 65535 (default 31113)`);
+    }
+  });
+
+  it.each([
+    ['agents: 12\n', /invalid number of agents 12 \(agents in .*\): set agents in .* to a whole number from 0 to 9/],
+    ['name: Bad_Name\n', /invalid cluster name "Bad_Name" \(name in .*\): set name in .*k3s-devreg.yaml to 1-32 lowercase/],
+    ['username: "a:b"\n', /\(username in .*k3s-devreg.yaml\).*set username in .*k3s-devreg.yaml to a username without ':'/],
+    ['registryImage: "not an image"\n', /invalid image reference "not an image" \(registryImage in .*\): set registryImage in/],
+    ['registriesFile: ""\n', /k3s-devreg.yaml: field registriesFile is empty: give registriesFile a value, or remove the line/],
+  ])('team file %j: the file and the field', async (yaml, message) => {
+    const cwd = mkdtempSync(join(tmpdir(), 'k3s-devreg-team-'));
+    writeFileSync(join(cwd, 'k3s-devreg.yaml'), yaml);
+    const error = (await resolveClusterOptions({ yes: true }, captureIo({ env, cwd })).catch((e: unknown) => e)) as UserError;
+    expect(error).toBeInstanceOf(UserError);
+    expect(error.message).toMatch(message);
+    expect(error.message).not.toMatch(/pass --/);
+  });
+
+  it('an empty K3S_DEVREG_PASSWORD is named as the source', async () => {
+    await expect(resolveClusterOptions({ yes: true }, captureIo({ env: { ...env, K3S_DEVREG_PASSWORD: '' } }))).rejects.toThrow(
+      'the registry password (from K3S_DEVREG_PASSWORD) is empty',
+    );
+  });
+});
+
+describe('one source per secret, no empty paths, absolute state roots', () => {
+  it('refuses --password-stdin together with K3S_DEVREG_PASSWORD, naming both, before reading stdin', async () => {
+    const io = captureIo({ env: { ...env, K3S_DEVREG_PASSWORD: 'from-env-1' }, stdin: 'from-stdin-1\n' });
+    for (const run of [() => resolveClusterOptions({ 'password-stdin': true, yes: true }, io), () => checkGivenOptions({ 'password-stdin': true }, io)]) {
+      const error = (await run().catch((e: unknown) => e)) as UserError;
+      expect(error).toBeInstanceOf(UserError);
+      expect(error.problem).toBe('both --password-stdin and K3S_DEVREG_PASSWORD give the registry password');
+      expect(error.fix).toBe('use one of them: drop --password-stdin, or unset K3S_DEVREG_PASSWORD');
+    }
+  });
+
+  it.each(['dir', 'config', 'registries-file'])('refuses --%s "" instead of taking the default', async (flag) => {
+    await expect(resolveClusterOptions({ [flag]: '', yes: true }, captureIo({ env }))).rejects.toThrow(`--${flag} is empty: give --${flag} a path`);
+    await expect(checkGivenOptions({ [flag]: '' }, captureIo({ env }))).rejects.toThrow(`--${flag} is empty`);
+  });
+
+  it('refuses a relative K3S_DEVREG_HOME (it was taken from the current folder)', async () => {
+    for (const home of ['state', './state', '../x']) {
+      const io = captureIo({ env: { K3S_DEVREG_HOME: home }, cwd: tmpdir() });
+      const error = (await resolveClusterOptions({ yes: true }, io).catch((e: unknown) => e)) as UserError;
+      expect(error).toBeInstanceOf(UserError);
+      expect(error.problem).toBe(`K3S_DEVREG_HOME must be an absolute path, got ${JSON.stringify(home)}`);
+      await expect(checkGivenOptions({}, io)).rejects.toThrow('K3S_DEVREG_HOME must be an absolute path');
+    }
+    // An empty one is unset, as for most variables.
+    expect((await resolveClusterOptions({ yes: true }, captureIo({ env: { K3S_DEVREG_HOME: '' } }))).spec.stateDir).toMatch(/\.k3s-devreg\/devreg$/);
+  });
+});
+
+describe('saved answers (settings.json in the state folder)', () => {
+  const saveAnswers = (root: string, cluster: string, settings: object) => {
+    mkdirSync(join(root, cluster), { recursive: true });
+    writeFileSync(join(root, cluster, 'settings.json'), JSON.stringify(settings));
+  };
+
+  it('are what --yes uses; flags and the team file still win; they are the questions\' defaults', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'k3s-devreg-saved-'));
+    const envs = { K3S_DEVREG_HOME: root };
+    saveAnswers(root, 'devreg', { name: 'devreg', agents: 2, username: 'alice', port: 5001, k3sImage: 'rancher/k3s:v1.30.9-k3s1' });
+    const cwd = mkdtempSync(join(tmpdir(), 'k3s-devreg-team-'));
+    const yes = await resolveClusterOptions({ yes: true }, captureIo({ env: envs, cwd }));
+    expect(yes.spec).toMatchObject({ agents: 2, username: 'alice', hostPort: 5001, k3sImage: 'rancher/k3s:v1.30.9-k3s1', registryImage: 'registry:2.8.3' });
+    const flagged = await resolveClusterOptions({ yes: true, agents: '1', 'k3s-image': 'rancher/k3s:v1.31.5-k3s1' }, captureIo({ env: envs, cwd }));
+    expect(flagged.spec).toMatchObject({ agents: 1, username: 'alice', k3sImage: 'rancher/k3s:v1.31.5-k3s1' });
+    writeFileSync(join(cwd, 'k3s-devreg.yaml'), 'username: team-user\n');
+    expect((await resolveClusterOptions({ yes: true }, captureIo({ env: envs, cwd }))).spec).toMatchObject({ agents: 2, username: 'team-user' });
+
+    let questions: Question[] = [];
+    const asked = await resolveClusterOptions({ name: 'devreg' }, captureIo({ env: envs, cwd: tmpdir(), tty: true }), async (q) => {
+      questions = q;
+      return Object.fromEntries(q.map((x) => [x.name, x.default]));
+    });
+    expect(Object.fromEntries(questions.map((q) => [q.name, q.default]))).toEqual({ agents: '2', username: 'alice', password: '', port: '5001' });
+    expect(asked.spec).toMatchObject({ agents: 2, username: 'alice', hostPort: 5001 });
+  });
+
+  it('the name is asked first; the answers saved in that cluster\'s folder are the defaults of the rest', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'k3s-devreg-saved-'));
+    saveAnswers(root, 'other', { name: 'other', agents: 3, username: 'bob' });
+    // The saved name of a folder does not pick a folder: the default cluster's folder has none.
+    saveAnswers(root, 'devreg', { name: 'other', agents: 0 });
+    const calls: Question[][] = [];
+    const resolved = await resolveClusterOptions({}, captureIo({ env: { K3S_DEVREG_HOME: root }, cwd: tmpdir(), tty: true }), async (q) => {
+      calls.push(q);
+      return q[0]?.name === 'name' ? { name: 'other' } : Object.fromEntries(q.map((x) => [x.name, x.default]));
+    });
+    expect(calls.map((q) => q.map((x) => x.name))).toEqual([['name'], ['agents', 'username', 'password', 'port']]);
+    expect(calls[1]!.find((q) => q.name === 'agents')?.default).toBe('3');
+    expect(resolved.spec).toMatchObject({ name: 'other', agents: 3, username: 'bob', hostPort: 31113, stateDir: join(root, 'other') });
+    expect((await resolveClusterOptions({ yes: true }, captureIo({ env: { K3S_DEVREG_HOME: root }, cwd: tmpdir() }))).spec).toMatchObject({ name: 'devreg', agents: 0 });
+  });
+
+  it('a state folder from before settings.json keeps its username from credentials.json', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'k3s-devreg-saved-'));
+    mkdirSync(join(root, 'devreg'));
+    writeFileSync(join(root, 'devreg', 'credentials.json'), JSON.stringify({ username: 'carol', password: 'kept-password-1' }));
+    expect((await resolveClusterOptions({ yes: true }, captureIo({ env: { K3S_DEVREG_HOME: root }, cwd: tmpdir() }))).spec.username).toBe('carol');
   });
 });

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
+import { runCli } from '../../src/cli.js';
 import { UserError } from '../../src/errors.js';
 import { forgetSecretsForTests } from '../../src/redact.js';
 import { renderRegistriesWriterFiles } from '../../src/registries/render-writer.js';
@@ -99,5 +100,23 @@ describe('registries render', () => {
     const io = captureIo({ cwd });
     await renderRegistriesWriterFiles({ ...request, file: 'plain.yaml', dir: 'plain' }, io, recordingRunner());
     expect(io.stderr.join('\n')).toContain('no configs entry has tls.ca_file: /etc/k3s-devreg/ca.crt');
+  });
+
+  it('without -f reads ./registries.yaml and says so; without one there, says what to pass; -f "" is refused', async () => {
+    const io = captureIo({ cwd });
+    expect(await runCli(['registries', 'render', '--dir', 'default-file', '--ca', 'ca.crt'], io)).toBe(0);
+    expect(io.stderr).toContain(`No -f given: reading ${join(cwd, 'registries.yaml')}`);
+    const empty = mkdtempSync(join(tmpdir(), 'k3s-devreg-nofile-'));
+    for (const sub of [['render', '--dir', 'out'], ['apply', '--context', 'k3d-x']]) {
+      const missing = captureIo({ cwd: empty });
+      expect(await runCli(['registries', ...sub], missing)).toBe(2);
+      expect(missing.stderr).toEqual([`error: no -f given, and there is no registries.yaml in ${empty}: pass -f FILE with your k3s registries.yaml (mirrors, configs)`]);
+    }
+    const blank = captureIo({ cwd });
+    expect(await runCli(['registries', 'render', '--dir', 'out', '-f', ''], blank)).toBe(2);
+    expect(blank.stderr).toEqual(['error: --file is empty: give --file a value, or leave it out']);
+    const blankCa = captureIo({ cwd });
+    expect(await runCli(['registries', 'render', '--dir', 'out', '--ca', ''], blankCa)).toBe(2);
+    expect(blankCa.stderr).toEqual(['error: --ca is empty: give --ca a value, or leave it out']);
   });
 });

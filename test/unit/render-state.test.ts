@@ -161,7 +161,7 @@ describe('k3s-devreg render (CLI)', () => {
       ),
     );
     // Every file render writes is named: the whole state folder, up-state.json (written by up) aside.
-    const named = [files.k3dConfig, files.registriesYaml, files.caCert, files.caKey, files.nodeCaCert, files.tlsCert, files.tlsKey, files.htpasswd, files.credentials, ...files.manifests];
+    const named = [files.k3dConfig, files.registriesYaml, files.caCert, files.caKey, files.nodeCaCert, files.tlsCert, files.tlsKey, files.htpasswd, files.credentials, files.settings, files.gitignore, ...files.manifests];
     for (const path of named) expect(statSync(path).isFile(), path).toBe(true);
     const onDisk = (readdirSync(join(home, 'team-a'), { recursive: true }) as string[]).map((p) => join(home, 'team-a', p)).filter((p) => statSync(p).isFile());
     expect(named.sort()).toEqual(onDisk.sort());
@@ -169,7 +169,7 @@ describe('k3s-devreg render (CLI)', () => {
     const bad = captureIo({ env: { K3S_DEVREG_HOME: home }, stdin: 'x'.repeat(80) });
     expect(await runCli(['render', '--yes', '--name', 'team-b', '--password-stdin'], bad)).toBe(2);
     expect(bad.stderr).toHaveLength(1);
-    expect(bad.stderr[0]).toMatch(/^error: the registry password is 80 bytes long/);
+    expect(bad.stderr[0]).toMatch(/^error: the registry password \(from --password-stdin\) is 80 bytes long/);
     expect(bad.all()).not.toContain('x'.repeat(80));
     expect(readdirSync(home)).toEqual(['team-a']);
 

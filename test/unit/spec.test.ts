@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../../src/errors.js';
-import { validateAgents, validateClusterName, validateHostPort, validatePassword, validateUsername } from '../../src/spec.js';
+import { validateAgents, validateClusterName, validateHostPort, validateImage, validatePassword, validateUsername } from '../../src/spec.js';
 import { validateStateDir } from '../../src/state/layout.js';
 
 function errorOf(fn: () => unknown): UserError {
@@ -62,5 +62,20 @@ describe('input validation', () => {
     for (const bad of ['/home/$USER/x', '/a:b', '/a,b', '/my dir/x']) {
       expect(errorOf(() => validateStateDir(bad)).message).toContain('K3S_DEVREG_HOME');
     }
+  });
+
+  it('names the file and the field when the value came from a file, and the flag otherwise', () => {
+    const source = { file: '/repo/k3s-devreg.yaml', field: 'port' };
+    const fromFile = errorOf(() => validateHostPort(99999, source));
+    expect(fromFile.problem).toBe('invalid port 99999 (port in /repo/k3s-devreg.yaml)');
+    expect(fromFile.fix).toBe('set port in /repo/k3s-devreg.yaml to a whole number from 1 to 65535 (default 31113)');
+    expect(errorOf(() => validateHostPort(99999)).fix).toBe('pass --port with a whole number from 1 to 65535 (default 31113)');
+    expect(errorOf(() => validateAgents(10, { file: '/f', field: 'agents' })).message).toBe('invalid number of agents 10 (agents in /f): set agents in /f to a whole number from 0 to 9');
+    expect(errorOf(() => validateClusterName('X', { file: '/f', field: 'name' })).fix).toMatch(/^set name in \/f to 1-32 lowercase/);
+    expect(errorOf(() => validateUsername('', { file: '/f', field: 'username' })).message).toBe('invalid registry username (username in /f): it must be 1-64 characters: set username in /f to a name of 1-64 characters, e.g. devreg');
+    expect(errorOf(() => validateImage('a b', { file: '/f', field: 'hostsImage' })).fix).toBe('set hostsImage in /f to an image reference like registry:2.8.3');
+    expect(errorOf(() => validateImage('a b', '--hosts-image')).fix).toBe('pass --hosts-image like registry:2.8.3');
+    expect(errorOf(() => validatePassword('', 'K3S_DEVREG_PASSWORD')).problem).toBe('the registry password (from K3S_DEVREG_PASSWORD) is empty');
+    expect(errorOf(() => validatePassword('', { file: '/c.json', field: 'password' })).problem).toBe('the registry password (password in /c.json) is empty');
   });
 });
