@@ -23,7 +23,7 @@ const name: OptionSpec = { type: 'string', short: 'n', value: 'NAME', help: 'clu
 const yes: OptionSpec = { type: 'boolean', short: 'y', help: 'accept defaults, never prompt' };
 const verbose: OptionSpec = { type: 'boolean', short: 'v', help: 'show every command run (secrets redacted)' };
 const json: OptionSpec = { type: 'boolean', help: 'print one JSON object for scripts' };
-const config: OptionSpec = { type: 'string', short: 'c', value: 'FILE', help: 'team config file (default ./k3s-devreg.yaml)' };
+const config: OptionSpec = { type: 'string', short: 'c', value: 'FILE', help: 'team config file (default: the nearest k3s-devreg.yaml, in this folder or above)' };
 
 const specOptions: Record<string, OptionSpec> = {
   name,
