@@ -4,6 +4,7 @@
  * answers > saved answers > defaults; the saved answers are also the questions' defaults.
  * Prompts only for a person at a TTY.
  */
+import { stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { ParsedOptions } from './command-table.js';
 import { DEFAULT_CONFIG_FILE, loadConfigFile, type TeamConfig } from './config-file.js';
@@ -161,6 +162,7 @@ export async function checkGivenOptions(parsed: ParsedOptions, io: Io): Promise<
   const { config: team, path } = await loadConfigFile(str(parsed.config), io.cwd);
   checkGiven(givenFlags(parsed));
   resolveImages(parsed, team, path, {});
+  await findRegistriesFile(parsed, team, path, io.cwd);
 }
 
 export async function resolveClusterOptions(parsed: ParsedOptions, io: Io, ask?: Ask): Promise<ResolvedOptions> {
@@ -179,7 +181,7 @@ export async function resolveClusterOptions(parsed: ParsedOptions, io: Io, ask?:
   if (name === undefined && prompting) name = (await ask([nameQuestion()])).name;
   name = spec.validateClusterName(String(name ?? spec.DEFAULT_CLUSTER_NAME));
   const dir = str(parsed.dir);
-  const stateDir = validateStateDir(dir ? resolve(io.cwd, dir) : defaultStateDir(name, io.env));
+  const stateDir = dir ? validateStateDir(resolve(io.cwd, dir), '--dir') : validateStateDir(defaultStateDir(name, io.env), io.env.K3S_DEVREG_HOME ? 'K3S_DEVREG_HOME' : 'home');
   const saved = await readSettings(stateDir);
 
   let answers: Record<string, string> = {};
@@ -204,8 +206,28 @@ export async function resolveClusterOptions(parsed: ParsedOptions, io: Io, ask?:
     strict: parsed['no-strict'] === true ? false : team.strict ?? true,
   };
   if (password !== undefined) result.password = password;
-  const registriesFile = str(parsed['registries-file']) ?? (team.registriesFile && configFile ? resolve(dirname(configFile), team.registriesFile) : undefined);
-  if (registriesFile) result.registriesFile = resolve(io.cwd, registriesFile);
+  const registriesFile = await findRegistriesFile(parsed, team, configFile, io.cwd);
+  if (registriesFile) result.registriesFile = registriesFile;
   if (configFile) result.configFile = configFile;
   return result;
+}
+
+/**
+ * --registries-file (from the current folder), else the team file's registriesFile (from the team
+ * file's folder). A missing one is reported here, naming where the path came from.
+ */
+async function findRegistriesFile(parsed: ParsedOptions, team: TeamConfig, configFile: string | undefined, cwd: string): Promise<string | undefined> {
+  const flag = str(parsed['registries-file']);
+  const [path, source] =
+    flag !== undefined ? [resolve(cwd, flag), '--registries-file'] : team.registriesFile && configFile ? [resolve(dirname(configFile), team.registriesFile), `registriesFile in ${configFile}`] : [];
+  if (path === undefined) return undefined;
+  const exists = await stat(path).then(
+    () => true,
+    () => false,
+  );
+  if (!exists) {
+    const fix = flag !== undefined ? 'check the path (relative to the current folder)' : `check registriesFile in ${configFile} (relative to that file's folder)`;
+    throw new UserError(`the registries file ${path} (from ${source}) does not exist`, fix);
+  }
+  return path;
 }

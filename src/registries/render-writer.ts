@@ -5,9 +5,10 @@
  */
 import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
+import { UserError } from '../errors.js';
 import type { Io } from '../io.js';
 import { manifestsYaml } from '../render/registries-daemonset.js';
-import { ensureWritableDir, readIfExists, writeFiles } from '../state/write-files.js';
+import { readIfExists, writeFiles } from '../state/write-files.js';
 import type { Runner } from '../tools/run.js';
 import { redactedDiff } from './redacted-diff.js';
 import { isPlainObject } from './types.js';
@@ -15,6 +16,22 @@ import { loadWriterFor } from './writer-manifests.js';
 
 export const SECRET_FILE = 'registries-secret.yaml';
 export const WRITER_FILE = 'registries-writer.yaml';
+/**
+ * The Secret holds the registry passwords: ignored by git so it is never committed by accident; the
+ * writer (no secret) stays visible, for review or GitOps.
+ */
+export const WRITER_GITIGNORE = `# k3s-devreg: ${SECRET_FILE} holds registry passwords. Never commit it.\n${SECRET_FILE}\n`;
+
+/** A .gitignore of the user's is kept when it already ignores the Secret, and refused otherwise (never rewritten). */
+function gitignoreFile(dir: string, existing: string | undefined): { path: string; content: string; mode: number }[] {
+  if (existing === undefined || existing === WRITER_GITIGNORE) return [{ path: '.gitignore', content: WRITER_GITIGNORE, mode: 0o644 }];
+  const lines = existing.split(/\r?\n/).map((line) => line.trim());
+  if (lines.includes(SECRET_FILE) || lines.includes(`/${SECRET_FILE}`) || lines.includes('*')) return [];
+  throw new UserError(
+    `${join(dir, '.gitignore')} does not ignore ${SECRET_FILE}, which holds the registry passwords`,
+    `add the line ${SECRET_FILE} to it, or render into another --dir`,
+  );
+}
 
 export interface RenderRequest {
   dir: string;
@@ -41,15 +58,19 @@ function previousData(text: string | undefined): Record<string, string> {
 export async function renderRegistriesWriterFiles(request: RenderRequest, io: Io, runner: Runner): Promise<number> {
   const dir = resolve(io.cwd, request.dir);
   const previous = previousData(await readIfExists(join(dir, SECRET_FILE)).catch(() => undefined));
+  const ignore = gitignoreFile(dir, await readIfExists(join(dir, '.gitignore')).catch(() => undefined));
   const prepared = await loadWriterFor(request, io, runner);
   for (const warning of prepared.warnings) io.err(`warning: ${warning}`);
-  await ensureWritableDir(dir);
+  // writeFiles makes the folder, and takes it away again when a file cannot be written.
   const rendered = prepared.render(previous.salt);
   const { secret, configMap, daemonSet } = rendered;
-  const results = await writeFiles(dir, [
+  const written = await writeFiles(dir, [
+    // First: in place before the Secret is.
+    ...ignore,
     { path: SECRET_FILE, content: manifestsYaml([secret]), mode: 0o600 },
     { path: WRITER_FILE, content: manifestsYaml([configMap, daemonSet]), mode: 0o644 },
   ]);
+  const results = written.slice(ignore.length);
   const diff = redactedDiff(previous['registries.yaml'], prepared.registriesYaml, 'registries.yaml');
   const files = results.map((r, i) => ({ path: r.path, changed: r.changed, mode: i === 0 ? '0600' : '0644' }));
   if (request.json) {

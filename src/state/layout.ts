@@ -25,15 +25,15 @@ export function defaultStateDir(cluster: string, env: NodeJS.ProcessEnv = proces
 
 /**
  * The state folder is mounted into k3d nodes through the k3d config, where k3d expands `$`
- * and splits volume specs at ':' and ','.
+ * and splits volume specs at ':' and ','. `from` says where the path came from: the error names it.
  */
-export function validateStateDir(dir: string): string {
+export function validateStateDir(dir: string, from?: '--dir' | 'K3S_DEVREG_HOME' | 'home'): string {
   const absolute = isAbsolute(dir) ? dir : resolve(dir);
   if (/[$:,\s]/.test(absolute)) {
-    throw new UserError(
-      `the state folder ${JSON.stringify(absolute)} contains '$', ':', ',' or whitespace, which k3d volume mounts cannot carry`,
-      'choose another --dir or set K3S_DEVREG_HOME to a plain path',
-    );
+    const source = from === 'home' ? ' (your home folder)' : from ? ` (from ${from})` : '';
+    const fix =
+      from === '--dir' ? 'choose another --dir' : from === undefined ? 'choose another --dir or set K3S_DEVREG_HOME to a plain path' : 'set K3S_DEVREG_HOME to a plain path, e.g. /tmp/k3s-devreg';
+    throw new UserError(`the state folder ${JSON.stringify(absolute)}${source} contains '$', ':', ',' or whitespace, which k3d volume mounts cannot carry`, fix);
   }
   return absolute;
 }

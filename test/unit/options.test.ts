@@ -43,6 +43,7 @@ describe('resolveClusterOptions', () => {
   it('asks only what flags and the team file leave open, and uses the answers', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'k3s-devreg-team-'));
     writeFileSync(join(cwd, 'k3s-devreg.yaml'), 'agents: 3\nregistriesFile: regs.yaml\n');
+    writeFileSync(join(cwd, 'regs.yaml'), 'mirrors: {}\n');
     let questions: Question[] = [];
     const resolved = await resolveClusterOptions({ name: 'team' }, captureIo({ env, cwd, tty: true }), async (q) => {
       questions = q;
@@ -77,6 +78,8 @@ describe('resolveClusterOptions', () => {
     writeFileSync(join(repo, 'k3s-devreg.yaml'), 'name: team\nregistriesFile: ci/registries.yaml\n');
     const sub = join(repo, 'services', 'api');
     mkdirSync(sub, { recursive: true });
+    mkdirSync(join(repo, 'ci'));
+    writeFileSync(join(repo, 'ci', 'registries.yaml'), 'mirrors: {}\n');
     const resolved = await resolveClusterOptions({ yes: true }, captureIo({ env, cwd: sub }));
     expect(resolved.spec.name).toBe('team');
     expect(resolved.configFile).toBe(join(repo, 'k3s-devreg.yaml'));
@@ -178,6 +181,25 @@ describe('where a value came from', () => {
     expect(error).toBeInstanceOf(UserError);
     expect(error.message).toMatch(message);
     expect(error.message).not.toMatch(/pass --/);
+  });
+
+  it('a missing registries file names where its path came from', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'k3s-devreg-team-'));
+    await expect(checkGivenOptions({ 'registries-file': 'nope.yaml' }, captureIo({ env, cwd }))).rejects.toThrow(
+      `the registries file ${join(cwd, 'nope.yaml')} (from --registries-file) does not exist: check the path (relative to the current folder)`,
+    );
+    const sub = join(cwd, 'sub');
+    mkdirSync(sub);
+    writeFileSync(join(cwd, 'k3s-devreg.yaml'), 'registriesFile: ci/regs.yaml\n');
+    const file = join(cwd, 'k3s-devreg.yaml');
+    await expect(resolveClusterOptions({ yes: true }, captureIo({ env, cwd: sub }))).rejects.toThrow(
+      `the registries file ${join(cwd, 'ci', 'regs.yaml')} (from registriesFile in ${file}) does not exist: check registriesFile in ${file} (relative to that file's folder)`,
+    );
+  });
+
+  it('a state folder k3d cannot mount names where it came from', async () => {
+    await expect(resolveClusterOptions({ yes: true, dir: '/tmp/a b' }, captureIo({ env }))).rejects.toThrow(/"\/tmp\/a b" \(from --dir\) contains .*: choose another --dir$/);
+    await expect(resolveClusterOptions({ yes: true }, captureIo({ env: { K3S_DEVREG_HOME: '/tmp/x:y' } }))).rejects.toThrow(/\(from K3S_DEVREG_HOME\) contains .*: set K3S_DEVREG_HOME to a plain path/);
   });
 
   it('an empty K3S_DEVREG_PASSWORD is named as the source', async () => {

@@ -1,5 +1,6 @@
 /** `registries render --dir`: the manifests as files, the Secret 0600, stable across re-renders. */
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -118,5 +119,28 @@ describe('registries render', () => {
     const blankCa = captureIo({ cwd });
     expect(await runCli(['registries', 'render', '--dir', 'out', '--ca', ''], blankCa)).toBe(2);
     expect(blankCa.stderr).toEqual(['error: --ca is empty: give --ca a value, or leave it out']);
+  });
+
+  it('in a git work tree, the Secret is ignored (never committed by accident) and the writer stays visible for review', async () => {
+    const repo = mkdtempSync(join(tmpdir(), 'k3s-devreg-gitops-'));
+    execFileSync('git', ['init', '-q', repo]);
+    writeFileSync(join(repo, 'registries.yaml'), readFileSync(join(cwd, 'registries.yaml')));
+    writeFileSync(join(repo, 'ca.crt'), CA);
+    expect(await renderRegistriesWriterFiles({ ...request, dir: 'deploy' }, captureIo({ cwd: repo }), recordingRunner())).toBe(0);
+    const status = execFileSync('git', ['-C', repo, 'status', '--porcelain', '--untracked-files=all'], { encoding: 'utf8' });
+    expect(status.split('\n').filter(Boolean).sort()).toEqual(['?? ca.crt', '?? deploy/.gitignore', '?? deploy/registries-writer.yaml', '?? registries.yaml']);
+    expect(statSync(join(repo, 'deploy', 'registries-secret.yaml')).isFile()).toBe(true);
+
+    // A .gitignore of the user's is kept when it covers the Secret, and refused (nothing written) when it does not.
+    mkdirSync(join(repo, 'mine'));
+    writeFileSync(join(repo, 'mine', '.gitignore'), '*.bak\nregistries-secret.yaml\n');
+    expect(await renderRegistriesWriterFiles({ ...request, dir: 'mine' }, captureIo({ cwd: repo }), recordingRunner())).toBe(0);
+    expect(readFileSync(join(repo, 'mine', '.gitignore'), 'utf8')).toBe('*.bak\nregistries-secret.yaml\n');
+    mkdirSync(join(repo, 'other'));
+    writeFileSync(join(repo, 'other', '.gitignore'), '*.bak\n');
+    await expect(renderRegistriesWriterFiles({ ...request, dir: 'other' }, captureIo({ cwd: repo }), recordingRunner())).rejects.toThrow(
+      /other\/\.gitignore does not ignore registries-secret\.yaml.*add the line registries-secret\.yaml to it/,
+    );
+    expect(readdirSync(join(repo, 'other'))).toEqual(['.gitignore']);
   });
 });
