@@ -3,8 +3,8 @@
  * files run in parallel workers, so only the run's teardown sees them all finished. It compares
  * the daemon before and after: containers, volumes, networks and images carrying the test label,
  * plus volumes without it that nothing uses (the anonymous volume of a container removed without
- * `-v`, say) and image tags that appeared. Anything new that is still there fails the run, listed
- * with how to remove it. Objects that were there before the run are not this run's to judge.
+ * `-v`, say) and new image tags of the tests' shape. Anything new that is still there fails the
+ * run, listed with how to remove it. Objects that were there before the run are not its to judge.
  */
 import { execFileSync } from 'node:child_process';
 import type { TestProject } from 'vitest/node';
@@ -26,6 +26,8 @@ export interface DockerSnapshot {
 const DOCKER_TIERS = /\/test\/(docker|node)\//;
 // Built once per machine and kept on purpose (images.ts): building them is the slow part of a first run.
 const KEPT_TAGS = new Set([BUSYBOX_IMAGE, REGISTRY_IMAGE]);
+/** Tags the tests make: pushes to a registry on loopback, and their own k3s-devreg-test/ images (others' builds are not ours). */
+const TEST_TAG = /^(localhost:\d+\/|127\.0\.0\.1:\d+\/|k3s-devreg-test\/)/;
 
 const lines = (args: string[]): string[] =>
   execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 }).split('\n').map((l) => l.trim()).filter(Boolean);
@@ -53,7 +55,7 @@ export function leftovers(before: DockerSnapshot, after: DockerSnapshot): string
     ['unlabelled unused volume', unlabelledVolumes, 'docker volume rm'],
     ['network', added(before.networks, after.networks), 'docker network rm'],
     ['labelled image', added(before.images, after.images), 'docker rmi'],
-    ['image tag', added(before.tags, after.tags).filter((t) => !KEPT_TAGS.has(t)), 'docker rmi'],
+    ['image tag', added(before.tags, after.tags).filter((t) => TEST_TAG.test(t) && !KEPT_TAGS.has(t)), 'docker rmi'],
   ];
   return found.filter(([, names]) => names.length > 0).map(([kind, names, fix]) => `${names.length} ${kind}(s) left behind: ${names.join(' ')} (remove: ${fix} ${names.join(' ')})`);
 }
