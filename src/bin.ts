@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { runCli } from './cli.js';
-import { processIo } from './io.js';
+import { processIo, stopQuietlyWhenOutputCloses } from './io.js';
 
+stopQuietlyWhenOutputCloses();
 process.exitCode = await runCli(process.argv.slice(2), processIo());

@@ -1,12 +1,14 @@
 /**
- * Argument parsing, the one catch, and exit codes: 0 success, 1 an external tool failed,
- * 2 bad input or a missing prerequisite, 130 interrupted (set by the commands that handle Ctrl-C).
+ * Argument parsing, the one SIGINT handler, the one catch, and exit codes: 0 success, 1 an external
+ * tool failed, 2 bad input or a missing prerequisite, 130 interrupted (Ctrl-C), 141 the output pipe
+ * was closed (bin.ts).
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { COMMANDS, type CommandSpec } from './command-table.js';
-import { isKnownError, UserError } from './errors.js';
-import { processIo, type Io } from './io.js';
+import { Interrupted, isKnownError, UserError } from './errors.js';
+import type { Io } from './io.js';
+import { hasChanged } from './progress.js';
 import { redact } from './redact.js';
 import { editDistance } from './registries/suggest.js';
 
@@ -30,7 +32,8 @@ function mainHelp(): string {
     '  --version      print the version',
     '',
     'Exit codes: 0 done; 1 a tool failed, status found a problem, or a confirmation was answered no;',
-    '            2 bad input or a missing prerequisite; 130 interrupted (run it again to resume)',
+    '            2 bad input or a missing prerequisite; 130 interrupted (Ctrl-C);',
+    '            141 its output pipe was closed early (e.g. | head -1): it stops at once, as other programs do',
     '',
     'Start with: npx k3s-devreg up',
   ].join('\n');
@@ -95,26 +98,37 @@ function parseArgsOrExplain(command: string, args: string[], options: ParseOptio
   }
 }
 
+function findCommand(word: string, io: Io): CommandSpec | undefined {
+  const command = COMMANDS.find((c) => c.name === word);
+  if (!command) io.err(`error: unknown command ${JSON.stringify(word)}: run k3s-devreg --help to see the commands`);
+  return command;
+}
+
 export async function runCli(argv: string[], io: Io): Promise<number> {
   const [first, ...rest] = argv;
   if (first === undefined || first === '-h' || first === '--help' || first === 'help') {
-    io.out(mainHelp());
-    return first === undefined ? 2 : 0;
+    // `help up` and `--help up` mean `up --help`.
+    const [topic] = rest;
+    if (first === undefined || topic === undefined) {
+      io.out(mainHelp());
+      return first === undefined ? 2 : 0;
+    }
+    const command = findCommand(topic, io);
+    if (!command) return 2;
+    io.out(commandHelp(command));
+    return 0;
   }
   if (first === '--version' || first === '-V') {
     io.out(version());
     return 0;
   }
-  const command = COMMANDS.find((c) => c.name === first);
-  if (!command) {
-    io.err(`error: unknown command ${JSON.stringify(first)}: run k3s-devreg --help to see the commands`);
-    return 2;
-  }
+  const command = findCommand(first, io);
+  if (!command) return 2;
   if (rest.includes('--help') || rest.includes('-h')) {
     io.out(commandHelp(command));
     return 0;
   }
-  try {
+  return interruptible(io, command, async (signal) => {
     const options = Object.fromEntries(
       Object.entries(command.options).map(([long, o]) => [
         long,
@@ -128,9 +142,39 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
       throw new UserError(`unexpected argument ${JSON.stringify(stray)}`, `name the cluster with --name ${stray}, or see k3s-devreg ${command.name} --help`);
     }
     const module = await command.load();
-    return await module.main(parsed.values, parsed.positionals, io);
+    return await module.main(parsed.values, parsed.positionals, io, signal);
+  });
+}
+
+/** One line: the command's resume hint only once it had begun changing something (see progress.ts). */
+function interruptedLine(command: Pick<CommandSpec, 'resumeHint'>, signal: AbortSignal): string {
+  if (command.resumeHint === undefined) return 'interrupted';
+  return hasChanged(signal) ? `interrupted: ${command.resumeHint}` : 'interrupted: nothing was changed';
+}
+
+/**
+ * Runs a command with the one SIGINT handler and the one catch. The first Ctrl-C aborts the signal:
+ * prompts, waits and steps stop, and however the command then ends (a child killed by the same
+ * Ctrl-C fails too) it is exit 130 with one line. A second Ctrl-C exits at once, with that line.
+ */
+export async function interruptible(io: Io, command: Pick<CommandSpec, 'resumeHint'>, body: (signal: AbortSignal) => Promise<number>): Promise<number> {
+  const controller = new AbortController();
+  const interrupted = () => {
+    io.err(interruptedLine(command, controller.signal));
+    return 130;
+  };
+  const onSigint = () => {
+    if (controller.signal.aborted) process.exit(interrupted());
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    const code = await body(controller.signal);
+    return controller.signal.aborted ? interrupted() : code;
   } catch (error) {
-    return reportError(error, io);
+    return error instanceof Interrupted || controller.signal.aborted ? interrupted() : reportError(error, io);
+  } finally {
+    process.off('SIGINT', onSigint);
   }
 }
 

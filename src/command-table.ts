@@ -13,11 +13,17 @@ export interface CommandSpec {
   options: Record<string, OptionSpec>;
   /** Sub-commands, e.g. `registries apply`. */
   subcommands?: string[];
+  /**
+   * What to run after Ctrl-C once the command had begun changing something (a step not marked
+   * read-only had started); before that, and for commands without one, the line says only "interrupted".
+   */
+  resumeHint?: string;
   load: () => Promise<{ main: CommandMain }>;
 }
 
 export type ParsedOptions = Record<string, string | boolean | (string | boolean)[] | undefined>;
-export type CommandMain = (options: ParsedOptions, positionals: string[], io: Io) => Promise<number>;
+/** `signal` is aborted by Ctrl-C (cli.ts); commands hand it to their steps, prompts and waits. */
+export type CommandMain = (options: ParsedOptions, positionals: string[], io: Io, signal?: AbortSignal) => Promise<number>;
 
 const name: OptionSpec = { type: 'string', short: 'n', value: 'NAME', help: 'cluster name (default devreg)' };
 const yes: OptionSpec = { type: 'boolean', short: 'y', help: 'accept defaults, never prompt' };
@@ -46,6 +52,7 @@ export const COMMANDS: CommandSpec[] = [
     summary: 'create (or resume) the cluster with its trusted private registry, and prove it works',
     usage: 'up [--name NAME] [--agents N] [--username USER] [--password-stdin] [--port PORT] [--yes]',
     options: { ...specOptions, verbose },
+    resumeHint: 'run k3s-devreg up again to resume where it stopped',
     load: () => import('./commands/up.js'),
   },
   {
@@ -54,6 +61,7 @@ export const COMMANDS: CommandSpec[] = [
     usage: 'down [--name NAME]',
     // down never asks (it keeps everything but the cluster); --yes is accepted so scripts can pass it to every command.
     options: { name, config, verbose, yes: { ...yes, help: 'accepted for scripts; down never asks' } },
+    resumeHint: 'run k3s-devreg down again',
     load: () => import('./commands/down.js'),
   },
   {
@@ -61,6 +69,7 @@ export const COMMANDS: CommandSpec[] = [
     summary: 'delete cluster, credentials, CA and images, then run up again',
     usage: 'reset [--name NAME] [--yes]',
     options: { ...specOptions, verbose },
+    resumeHint: 'run k3s-devreg up to finish setting up',
     load: () => import('./commands/reset.js'),
   },
   {
@@ -75,6 +84,7 @@ export const COMMANDS: CommandSpec[] = [
     summary: 'push an image from this machine and run it in the cluster',
     usage: 'verify [--name NAME]',
     options: { name, config, verbose },
+    resumeHint: 'run k3s-devreg verify again',
     load: () => import('./commands/verify.js'),
   },
   {

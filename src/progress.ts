@@ -1,10 +1,11 @@
 /**
  * Runs a command's steps as listr2 tasks: spinners on a terminal, plain lines otherwise (CI, pipes,
  * --verbose, where each command run is printed between the lines). Plain lines go through the
- * Io (redacted); steps stop between tasks once Ctrl-C aborted the signal.
+ * Io (redacted); steps stop between tasks once Ctrl-C aborted the signal, and each step that is not
+ * read-only marks the run as changing, so that cli.ts adds the resume hint only then.
  */
+import { Interrupted } from './errors.js';
 import { isCi, type Io } from './io.js';
-import { Interrupted } from './steps/wait.js';
 
 export interface StepHandle {
   /** Replace the task's title, e.g. with what the step found or did. */
@@ -17,7 +18,21 @@ export interface StepHandle {
 
 export interface Step<C> {
   title: string;
+  /** Only looks (checks tools, reads the cluster): Ctrl-C during it has nothing to resume. */
+  readOnly?: boolean;
   run: (ctx: C, step: StepHandle) => Promise<void>;
+}
+
+// Keyed by the run's abort signal, which every command already hands to runSteps.
+const changing = new WeakSet<AbortSignal>();
+
+/** The run under this signal has begun changing things (files, containers, the cluster). */
+export function markChanging(signal: AbortSignal | undefined): void {
+  if (signal) changing.add(signal);
+}
+
+export function hasChanged(signal: AbortSignal): boolean {
+  return changing.has(signal);
 }
 
 export interface ProgressOptions {
@@ -33,7 +48,8 @@ export function interactive(io: Io, verbose = false): boolean {
 
 export async function runSteps<C>(steps: readonly Step<C>[], ctx: C, options: ProgressOptions): Promise<void> {
   const { Listr, ListrLogger, ProcessOutput, PRESET_TIMER, createWritable } = await import('listr2');
-  const useSpinners = interactive(options.io, options.verbose);
+  // Spinners are drawn on stderr: into a file (`up 2>log`) they would be cursor codes, not lines.
+  const useSpinners = interactive(options.io, options.verbose) && process.stderr.isTTY === true;
   let pending = '';
   const toIo = createWritable((chunk: string) => {
     pending += chunk;
@@ -51,6 +67,7 @@ export async function runSteps<C>(steps: readonly Step<C>[], ctx: C, options: Pr
       task: async (_ctx: C, task: { title: string; output: string; skip: (message?: string) => void }) => {
         try {
           if (options.signal?.aborted) throw new Interrupted();
+          if (!step.readOnly) markChanging(options.signal);
           await step.run(ctx, {
             title: (text) => {
               task.title = text;
@@ -86,36 +103,5 @@ export async function runSteps<C>(steps: readonly Step<C>[], ctx: C, options: Pr
     throw failure ? failure.error : error;
   } finally {
     if (pending) options.io.err(pending);
-  }
-}
-
-/**
- * Ctrl-C: the first press aborts the signal (steps stop, commands exit 130 and `up` resumes on the
- * next run); a second press exits at once. Returns a function that removes the handler.
- */
-export function onInterrupt(controller: AbortController, io: Io): () => void {
-  const handler = () => {
-    if (controller.signal.aborted) process.exit(130);
-    io.err('\nstopping after the current step (press Ctrl-C again to quit at once)...');
-    controller.abort();
-  };
-  process.on('SIGINT', handler);
-  return () => process.off('SIGINT', handler);
-}
-
-/** Runs a command body with Ctrl-C handling: exit 130 and a hint that re-running resumes. */
-export async function withInterrupt(io: Io, resume: string, body: (signal: AbortSignal) => Promise<number>): Promise<number> {
-  const controller = new AbortController();
-  const release = onInterrupt(controller, io);
-  try {
-    return await body(controller.signal);
-  } catch (error) {
-    if (error instanceof Interrupted || controller.signal.aborted) {
-      io.err(`interrupted: ${resume}`);
-      return 130;
-    }
-    throw error;
-  } finally {
-    release();
   }
 }

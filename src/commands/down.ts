@@ -4,7 +4,7 @@
  */
 import type { CommandMain, ParsedOptions } from '../command-table.js';
 import type { Io } from '../io.js';
-import { runSteps, withInterrupt, type Step } from '../progress.js';
+import { runSteps, type Step } from '../progress.js';
 import { registryVolumeName } from '../spec.js';
 import { checkDocker, checkK3d } from '../steps/preflight.js';
 import { resolveTarget } from '../steps/target.js';
@@ -16,6 +16,7 @@ export function deleteClusterSteps(run: Runner, name: string, env: NodeJS.Proces
   return [
     {
       title: 'Checking docker and k3d',
+      readOnly: true,
       run: async () => {
         await checkDocker(run);
         await checkK3d(run);
@@ -43,7 +44,7 @@ export async function runDown(parsed: ParsedOptions, io: Io, deps: { run: Runner
   return 0;
 }
 
-export const main: CommandMain = async (options, _positionals, io) => {
+export const main: CommandMain = async (options, _positionals, io, signal) => {
   const run = createRunner(options.verbose === true ? (line) => io.err(line) : undefined);
-  return withInterrupt(io, 'run k3s-devreg down again', (signal) => runDown(options, io, { run, signal }));
+  return runDown(options, io, { run, ...(signal ? { signal } : {}) });
 };

@@ -5,7 +5,7 @@
 import type { CommandMain, ParsedOptions } from '../command-table.js';
 import { canPrompt, type Io } from '../io.js';
 import { ask as inquirerAsk } from '../prompt.js';
-import { runSteps, withInterrupt } from '../progress.js';
+import { runSteps } from '../progress.js';
 import { registryVolumeName } from '../spec.js';
 import { stateRoot } from '../state/layout.js';
 import { checkTools } from '../steps/preflight.js';
@@ -60,9 +60,7 @@ export async function runReset(parsed: ParsedOptions, io: Io, deps: UpDeps): Pro
   return runUp({ ...parsed, name }, io, deps);
 }
 
-export const main: CommandMain = async (options, _positionals, io) => {
+export const main: CommandMain = async (options, _positionals, io, signal = new AbortController().signal) => {
   const run = createRunner(options.verbose === true ? (line) => io.err(line) : undefined);
-  return withInterrupt(io, 'run k3s-devreg up to finish setting up', (signal) =>
-    runReset(options, io, { run, clock: systemClock, signal, ask: inquirerAsk }),
-  );
+  return runReset(options, io, { run, clock: systemClock, signal, ask: inquirerAsk });
 };

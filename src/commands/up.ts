@@ -3,7 +3,7 @@ import type { CommandMain, ParsedOptions } from '../command-table.js';
 import type { Io } from '../io.js';
 import { checkGivenOptions, resolveClusterOptions, type ResolvedOptions } from '../options.js';
 import { ask as inquirerAsk } from '../prompt.js';
-import { runSteps, withInterrupt } from '../progress.js';
+import { runSteps } from '../progress.js';
 import { DEFAULT_CLUSTER_NAME, kubeContext, registryAddress } from '../spec.js';
 import type { KubeContextState } from '../steps/kubeconfig.js';
 import { checkTools } from '../steps/preflight.js';
@@ -55,6 +55,7 @@ export async function runUp(parsed: ParsedOptions, io: Io, deps: UpDeps): Promis
     [
       {
         title: 'Checking docker, k3d and kubectl',
+        readOnly: true,
         run: async (_ctx, step) => {
           const tools = await checkTools(deps.run);
           step.title(`docker ${tools.docker}, k3d v${tools.k3d.k3d}, kubectl ${tools.kubectl}`);
@@ -71,9 +72,7 @@ export async function runUp(parsed: ParsedOptions, io: Io, deps: UpDeps): Promis
   return 0;
 }
 
-export const main: CommandMain = async (options, _positionals, io) => {
+export const main: CommandMain = async (options, _positionals, io, signal = new AbortController().signal) => {
   const run = createRunner(options.verbose === true ? (line) => io.err(line) : undefined);
-  return withInterrupt(io, 'run k3s-devreg up again to resume where it stopped', (signal) =>
-    runUp(options, io, { run, clock: systemClock, signal, ask: inquirerAsk }),
-  );
+  return runUp(options, io, { run, clock: systemClock, signal, ask: inquirerAsk });
 };

@@ -5,7 +5,7 @@
 import type { CommandMain, ParsedOptions } from '../command-table.js';
 import { UserError } from '../errors.js';
 import type { Io } from '../io.js';
-import { runSteps, withInterrupt } from '../progress.js';
+import { runSteps } from '../progress.js';
 import { registerSecret } from '../redact.js';
 import { parseCredentials } from '../state/credentials.js';
 import { statePath } from '../state/layout.js';
@@ -35,12 +35,14 @@ export async function runVerify(parsed: ParsedOptions, io: Io, deps: VerifyDeps)
     [
       {
         title: 'Checking docker, k3d and kubectl',
+        readOnly: true,
         run: async () => {
           await checkTools(deps.run);
         },
       },
       {
         title: `Finding the cluster ${name}`,
+        readOnly: true,
         run: async (c, step) => {
           const facts = await inspectCluster(deps.run, name);
           refuseForeign(facts);
@@ -81,7 +83,7 @@ export async function runVerify(parsed: ParsedOptions, io: Io, deps: VerifyDeps)
   return 0;
 }
 
-export const main: CommandMain = async (options, _positionals, io) => {
+export const main: CommandMain = async (options, _positionals, io, signal = new AbortController().signal) => {
   const run = createRunner(options.verbose === true ? (line) => io.err(line) : undefined);
-  return withInterrupt(io, 'run k3s-devreg verify again', (signal) => runVerify(options, io, { run, clock: systemClock, signal }));
+  return runVerify(options, io, { run, clock: systemClock, signal });
 };

@@ -3,20 +3,11 @@
  * and what was last seen. Time is injected (Clock) so tests do not sleep; Ctrl-C (an aborted
  * signal) ends a wait at once with Interrupted.
  */
-import { ToolError } from '../errors.js';
+import { Interrupted, ToolError } from '../errors.js';
 
 export interface Clock {
   now(): number;
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
-}
-
-/** Thrown when the user pressed Ctrl-C; commands turn it into exit code 130. */
-export class Interrupted extends Error {
-  readonly exitCode = 130;
-  constructor() {
-    super('interrupted');
-    this.name = 'Interrupted';
-  }
 }
 
 export function throwIfAborted(signal: AbortSignal | undefined): void {

@@ -1,6 +1,8 @@
-import { describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli.js';
+import { describe, expect, it, vi } from 'vitest';
+import { interruptible, runCli } from '../../src/cli.js';
 import { COMMANDS } from '../../src/command-table.js';
+import { ToolError } from '../../src/errors.js';
+import { runSteps } from '../../src/progress.js';
 import { captureIo } from '../helpers/io.js';
 
 describe('cli', () => {
@@ -30,6 +32,25 @@ describe('cli', () => {
       expect(await runCli([command.name, '--help'], io)).toBe(0);
       expect(io.stdout.join('\n')).toContain(`Usage: k3s-devreg ${command.usage}`);
     }
+  });
+
+  it('help CMD and --help CMD print that command\'s help; an unknown one is a one-line error, exit 2', async () => {
+    for (const command of COMMANDS) {
+      for (const argv of [['help', command.name], ['--help', command.name], ['-h', command.name]]) {
+        const io = captureIo();
+        expect(await runCli(argv, io), argv.join(' ')).toBe(0);
+        const own = captureIo();
+        await runCli([command.name, '--help'], own);
+        expect(io.stdout, argv.join(' ')).toEqual(own.stdout);
+      }
+    }
+    const unknown = captureIo();
+    expect(await runCli(['help', 'x'], unknown)).toBe(2);
+    expect(unknown.stdout).toEqual([]);
+    expect(unknown.stderr).toEqual(['error: unknown command "x": run k3s-devreg --help to see the commands']);
+    const plain = captureIo();
+    expect(await runCli(['help'], plain)).toBe(0);
+    expect(plain.stdout.join('\n')).toContain('Usage: k3s-devreg <command>');
   });
 
   it('an unknown command or option is a one-line error with exit 2', async () => {
@@ -72,5 +93,54 @@ describe('cli', () => {
     const io = captureIo();
     expect(await runCli([], io)).toBe(2);
     expect(io.stdout.join('\n')).toContain('Usage: k3s-devreg <command>');
+  });
+});
+
+describe('Ctrl-C: the one handler in cli.ts, exit 130 and one line', () => {
+  const spec = (resumeHint?: string) => (resumeHint === undefined ? {} : { resumeHint });
+  const step = (readOnly: boolean) => ({ title: 'a step', readOnly, run: async () => void process.emit('SIGINT') });
+
+  it('the resume hint only once a step that changes something has started', async () => {
+    const looking = captureIo();
+    expect(await interruptible(looking, spec('run it again'), (signal) => runSteps([step(true), step(false)], {}, { io: looking, signal }).then(() => 0))).toBe(130);
+    expect(looking.stderr.at(-1)).toBe('interrupted: nothing was changed');
+    const changing = captureIo();
+    expect(await interruptible(changing, spec('run it again'), (signal) => runSteps([step(false)], {}, { io: changing, signal }).then(() => 0))).toBe(130);
+    expect(changing.stderr.at(-1)).toBe('interrupted: run it again');
+    // The marking belongs to one run: the next one starts unchanged.
+    const next = captureIo();
+    expect(await interruptible(next, spec('run it again'), async () => {
+      process.emit('SIGINT');
+      return 0;
+    })).toBe(130);
+    expect(next.stderr).toEqual(['interrupted: nothing was changed']);
+  });
+
+  it('a command without a resume hint says only "interrupted"; an error after Ctrl-C (a child it killed) is the interrupt', async () => {
+    const io = captureIo();
+    const code = await interruptible(io, spec(), async () => {
+      process.emit('SIGINT');
+      throw new ToolError('openssl failed', 'check openssl');
+    });
+    expect(code).toBe(130);
+    expect(io.stderr).toEqual(['interrupted']);
+  });
+
+  it('a second Ctrl-C exits at once with the same line; the handler is gone afterwards', async () => {
+    const listeners = process.listenerCount('SIGINT');
+    const exit = vi.spyOn(process, 'exit').mockImplementation((() => undefined) as never);
+    try {
+      const io = captureIo();
+      await interruptible(io, spec('run it again'), async () => {
+        process.emit('SIGINT');
+        process.emit('SIGINT');
+        return 0;
+      });
+      expect(exit).toHaveBeenCalledWith(130);
+      expect(io.stderr[0]).toBe('interrupted: nothing was changed');
+    } finally {
+      exit.mockRestore();
+    }
+    expect(process.listenerCount('SIGINT')).toBe(listeners);
   });
 });

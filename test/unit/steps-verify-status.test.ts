@@ -11,7 +11,8 @@ import { hostsAddressOf, waitForHostsEntries, waitForRollouts } from '../../src/
 import { collectStatus, statusTable } from '../../src/steps/status.js';
 import { confirmReset, removeStateDir } from '../../src/steps/teardown.js';
 import { EXAMPLE_DIR, verifyPodYaml, verifyRoundTrip } from '../../src/steps/verify.js';
-import { Interrupted, waitFor } from '../../src/steps/wait.js';
+import { Interrupted } from '../../src/errors.js';
+import { waitFor } from '../../src/steps/wait.js';
 import { FakeWorld, SERVICE_IP } from '../helpers/fake-cluster.js';
 import { fakeClock } from '../helpers/fake-clock.js';
 import { recordingRunner } from '../helpers/recording-runner.js';

@@ -7,10 +7,10 @@ import { runDown } from '../../src/commands/down.js';
 import { runReset } from '../../src/commands/reset.js';
 import { runUp, type UpDeps } from '../../src/commands/up.js';
 import { runVerify } from '../../src/commands/verify.js';
-import { isKnownError, ToolError } from '../../src/errors.js';
-import { withInterrupt } from '../../src/progress.js';
+import { interruptible } from '../../src/cli.js';
+import { COMMANDS } from '../../src/command-table.js';
+import { Interrupted, isKnownError, ToolError } from '../../src/errors.js';
 import { forgetSecretsForTests } from '../../src/redact.js';
-import { Interrupted } from '../../src/steps/wait.js';
 import { FakeWorld, isReadOnly, SERVICE_IP } from '../helpers/fake-cluster.js';
 import { fakeClock } from '../helpers/fake-clock.js';
 import { captureIo, type CapturedIo } from '../helpers/io.js';
@@ -482,16 +482,18 @@ describe('up failure paths: clear message, non-zero exit, nothing secret', () =>
 });
 
 describe('Ctrl-C', () => {
+  // cli.ts runs every command this way: its one SIGINT handler aborts the signal.
+  const upCommand = COMMANDS.find((c) => c.name === 'up')!;
+
   it('an aborted signal stops a bounded wait at once and the command exits 130 with a resume hint', async () => {
     const world = new FakeWorld().override('docker exec', { stdout: '' });
-    const controller = new AbortController();
     const clock = fakeClock();
     const io = captureIo({ env });
-    const code = await withInterrupt(io, 'run k3s-devreg up again to resume where it stopped', async () =>
+    const code = await interruptible(io, upCommand, async (signal) =>
       runUp({ yes: true }, io, {
         ...deps(world),
-        clock: { now: clock.now, sleep: async () => controller.abort() },
-        signal: controller.signal,
+        clock: { now: clock.now, sleep: async () => void process.emit('SIGINT') },
+        signal,
       }),
     );
     expect(code).toBe(130);
@@ -509,7 +511,7 @@ describe('Ctrl-C', () => {
       return { exitCode: 130, stderr: '' };
     });
     const io = captureIo({ env });
-    expect(await withInterrupt(io, 'run k3s-devreg up again to resume where it stopped', (signal) => runUp({ yes: true }, io, { ...deps(world), signal }))).toBe(130);
+    expect(await interruptible(io, upCommand, (signal) => runUp({ yes: true }, io, { ...deps(world), signal }))).toBe(130);
     expect(JSON.parse(readFileSync(join(home, 'devreg', 'up-state.json'), 'utf8'))).toMatchObject({ creating: true });
 
     world.overrides.length = 0;
@@ -528,10 +530,13 @@ describe('Ctrl-C', () => {
     expect(world.runner.calls.slice(third).filter((c) => !isReadOnly(c))).toEqual([]);
   });
 
-  it('withInterrupt passes other errors through', async () => {
+  it('other errors stay errors; Interrupted is exit 130 with one line, the hint only once something changed', async () => {
     const io = captureIo();
-    await expect(withInterrupt(io, 'x', async () => { throw new Error('boom'); })).rejects.toThrow('boom');
-    expect(await withInterrupt(io, 'again', async () => { throw new Interrupted(); })).toBe(130);
+    expect(await interruptible(io, upCommand, async () => { throw new Error('boom'); })).toBe(1);
+    expect(io.stderr[0]).toMatch(/^error: unexpected failure: Error: boom/);
+    const early = captureIo();
+    expect(await interruptible(early, upCommand, async () => { throw new Interrupted(); })).toBe(130);
+    expect(early.stderr).toEqual(['interrupted: nothing was changed']);
   });
 });
 
