@@ -20,7 +20,8 @@ export interface TeamConfig {
   strict?: boolean;
 }
 
-const FIELDS: Record<keyof TeamConfig, 'string' | 'number' | 'boolean'> = {
+/** Each field's YAML type (settings.json shares them). */
+export const FIELDS: Record<keyof TeamConfig, 'string' | 'number' | 'boolean'> = {
   name: 'string',
   agents: 'number',
   username: 'string',

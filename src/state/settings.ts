@@ -3,7 +3,7 @@
  * images), so a re-run with --yes or at the questions keeps them. No secret (credentials.json holds
  * the password). The cluster name is saved for the reader, never read back: it picks the folder.
  */
-import { FIELD_CHECKS, type TeamConfig } from '../config-file.js';
+import { FIELD_CHECKS, FIELDS, type TeamConfig } from '../config-file.js';
 import { UserError } from '../errors.js';
 import * as spec from '../spec.js';
 import { parseCredentials } from './credentials.js';
@@ -12,15 +12,8 @@ import { readIfExists } from './write-files.js';
 
 export type SavedSettings = Pick<TeamConfig, 'agents' | 'username' | 'port' | 'registryImage' | 'hostsImage' | 'k3sImage'>;
 
-const TYPES: Record<keyof SavedSettings | 'name', 'string' | 'number'> = {
-  name: 'string',
-  agents: 'number',
-  username: 'string',
-  port: 'number',
-  registryImage: 'string',
-  hostsImage: 'string',
-  k3sImage: 'string',
-};
+/** The fields settings.json holds, typed as in the team file. */
+const SAVED = new Set<keyof TeamConfig>(['name', 'agents', 'username', 'port', 'registryImage', 'hostsImage', 'k3sImage']);
 
 const DEFAULT_IMAGES = { registryImage: spec.DEFAULT_REGISTRY_IMAGE, hostsImage: spec.DEFAULT_HOSTS_IMAGE, k3sImage: spec.DEFAULT_K3S_IMAGE } as const;
 
@@ -50,9 +43,9 @@ export function parseSettings(text: string, path: string): SavedSettings {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw damaged(path, 'is not a JSON object');
   const settings: Record<string, unknown> = {};
   for (const [key, field] of Object.entries(value)) {
-    const expected = TYPES[key as keyof typeof TYPES];
     // Unknown keys are a newer release's; ignoring them keeps a downgrade working.
-    if (!expected) continue;
+    if (!SAVED.has(key as keyof TeamConfig)) continue;
+    const expected = FIELDS[key as keyof TeamConfig];
     if (typeof field !== expected) throw damaged(path, `has ${key} ${JSON.stringify(field)}, not a ${expected}`);
     try {
       FIELD_CHECKS[key as keyof TeamConfig]?.(field as never, { file: path, field: key });
