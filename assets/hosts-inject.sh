@@ -7,6 +7,8 @@
 # container-registry.local), HOSTS_FILE (default /host/etc/hosts), INTERVAL (seconds, default 10),
 # FALLBACK_IP (the Service's address as the kubelet put it into the pod's environment; used while
 # the name does not resolve), ONCE=1 for a single pass (exit status 1 when it could not update the file).
+# With the argument `check` (the pod's readiness probe): writes nothing, exits 0 only while the file
+# holds exactly the one right line, so the DaemonSet's readiness says every node has it.
 #
 # On k3d nodes /etc/hosts is a single file bind-mounted by docker: a rename over it fails, so the
 # file is rewritten in place. Docker regenerates it when the node restarts; this pod restarts with
@@ -40,15 +42,25 @@ resolve() {
     END { if (v4 != "") print v4; else if (v6 != "") print v6 }'
 }
 
-# One pass. Returns 0 when the file is right (changed or not), 1 when it could not be made right.
-sync_once() {
+# The address the line must carry: the Service's, by DNS, else from the pod's environment.
+wanted_ip() {
   ip=$(resolve)
   # Unexpanded ($(VAR) when the Service did not exist as the pod started) or not an address: unusable.
   if [ -z "$ip" ] && printf '%s' "$FALLBACK_IP" | grep -qE '^([0-9]+\.[0-9]+\.[0-9]+\.[0-9]+|[0-9A-Fa-f:]*:[0-9A-Fa-f:]+)$'; then
     log "cannot resolve $SERVICE yet; using the Service address from the pod's environment, $FALLBACK_IP"
     ip=$FALLBACK_IP
   fi
-  if [ -z "$ip" ]; then
+  [ -n "$ip" ]
+}
+
+# Exactly one line of ours, and it is the wanted one (wherever it sits).
+is_right() {
+  [ "$(grep -cE "$OURS" "$HOSTS_FILE")" = 1 ] && grep -qxF "$want" "$HOSTS_FILE"
+}
+
+# One pass. Returns 0 when the file is right (changed or not), 1 when it could not be made right.
+sync_once() {
+  if ! wanted_ip; then
     log "cannot resolve $SERVICE; leaving $HOSTS_FILE untouched, retrying"
     return 1
   fi
@@ -57,10 +69,7 @@ sync_once() {
     return 1
   fi
   want="$ip $ALIAS  $MARKER"
-  # Already right, wherever the line sits: exactly one line of ours and it is the wanted one.
-  if [ "$(grep -cE "$OURS" "$HOSTS_FILE")" = 1 ] && grep -qxF "$want" "$HOSTS_FILE"; then
-    return 0
-  fi
+  is_right && return 0
   tmp=$(mktemp) || { log "cannot create a temporary file; retrying"; return 1; }
   # grep -v keeps every other line byte for byte and ends the last one with a newline.
   grep -vE "$OURS" "$HOSTS_FILE" > "$tmp"
@@ -80,6 +89,14 @@ sync_once() {
   rm -f "$tmp"
   return 1
 }
+
+if [ "${1:-}" = check ]; then
+  wanted_ip > /dev/null || { echo "cannot resolve $SERVICE"; exit 1; }
+  want="$ip $ALIAS  $MARKER"
+  [ -f "$HOSTS_FILE" ] && is_right && exit 0
+  echo "$HOSTS_FILE lacks the line $ip $ALIAS"
+  exit 1
+fi
 
 if [ "${ONCE:-0}" = 1 ]; then
   sync_once

@@ -8,7 +8,7 @@
 import { delimiter } from 'node:path';
 import { kubeContext } from '../spec.js';
 import { mergeKubeconfig } from '../tools/k3d.js';
-import { contextExists, currentContext, deleteKubeconfigEntries } from '../tools/kubectl.js';
+import { deleteKubeconfigEntries, readKubeconfig } from '../tools/kubectl.js';
 import type { Runner } from '../tools/run.js';
 
 /** The files KUBECONFIG lists (empty entries dropped, duplicates once), or [] when it is unset. */
@@ -39,19 +39,19 @@ export interface KubeContextState {
 export async function ensureKubeContext(run: Runner, name: string, env: NodeJS.ProcessEnv, switchTo = false): Promise<KubeContextState> {
   const context = kubeContext(name);
   const output = kubeconfigTarget(env);
-  let restored = false;
-  if (!(await contextExists(run, context))) {
-    await mergeKubeconfig(run, name, { switchContext: switchTo, ...(output ? { output } : {}) });
-    restored = true;
-  }
-  const current = await currentContext(run);
-  return { context, restored, ...(current ? { current } : {}), ...(restored && output ? { writtenTo: output } : {}) };
+  const kubeconfig = await readKubeconfig(run);
+  if (kubeconfig.contexts.includes(context)) return { context, restored: false, ...(kubeconfig.current ? { current: kubeconfig.current } : {}) };
+  await mergeKubeconfig(run, name, { switchContext: switchTo, ...(output ? { output } : {}) });
+  const current = switchTo ? context : kubeconfig.current;
+  return { context, restored: true, ...(current ? { current } : {}), ...(output ? { writtenTo: output } : {}) };
 }
 
 /** After `k3d cluster delete`: what k3d could not remove from a multi-file kubeconfig. */
 export async function removeKubeContext(run: Runner, name: string, env: NodeJS.ProcessEnv): Promise<boolean> {
   const context = kubeContext(name);
-  if (!kubeconfigTarget(env) || !(await contextExists(run, context))) return false;
-  await deleteKubeconfigEntries(run, { context, cluster: context, user: `admin@${context}`, wasCurrent: (await currentContext(run)) === context });
+  if (!kubeconfigTarget(env)) return false;
+  const kubeconfig = await readKubeconfig(run);
+  if (!kubeconfig.contexts.includes(context)) return false;
+  await deleteKubeconfigEntries(run, { context, cluster: context, user: `admin@${context}`, wasCurrent: kubeconfig.current === context });
   return true;
 }

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { parseAllDocuments } from 'yaml';
 import { ToolError } from '../errors.js';
 import { NAMESPACE, NODE_PORT, SERVICE_NAME } from '../spec.js';
-import { applyYaml, existingObjects, servicesWithNodePort } from '../tools/kubectl.js';
+import { applyYaml, getObjects, servicesWithNodePort, type LiveObject } from '../tools/kubectl.js';
 import type { Runner } from '../tools/run.js';
 import { sha256 } from './up-state.js';
 
@@ -33,6 +33,8 @@ export interface ApplyRequest {
 export interface ApplyResult {
   applied: boolean;
   fingerprint: string;
+  /** When nothing was applied: the objects as they stand, with their rollout status. */
+  live?: LiveObject[];
   /** kubectl's per-object lines ("deployment.apps/registry configured"), when applied. */
   lines: string[];
 }
@@ -41,8 +43,8 @@ export async function applyManifests(request: ApplyRequest): Promise<ApplyResult
   const yaml = await manifestStream(request.manifestFiles);
   const fingerprint = sha256(request.clusterId, yaml);
   if (fingerprint === request.lastApplied) {
-    const present = await existingObjects(request.run, request.context, yaml);
-    if (present.length === objectCount(yaml)) return { applied: false, fingerprint, lines: [] };
+    const live = await getObjects(request.run, request.context, yaml);
+    if (live.length === objectCount(yaml)) return { applied: false, fingerprint, lines: [], live };
   }
   const lines = await applyYaml(request.run, request.context, yaml).catch((error: unknown) => explainNodePortTaken(error, request));
   return { applied: true, fingerprint, lines };

@@ -50,11 +50,11 @@ export async function checkKubectl(run: Runner): Promise<string> {
   return kubectlClientVersion(run);
 }
 
-/** Docker first: k3d cannot work without it, and its message is the clearest. */
+/** All three at once; docker's failure is reported first: k3d cannot work without it, and its message is the clearest. */
 export async function checkTools(run: Runner): Promise<Tools> {
-  const docker = await checkDocker(run);
-  const [k3d, kubectl] = await Promise.all([checkK3d(run), checkKubectl(run)]);
-  return { docker, k3d, kubectl };
+  const [docker, k3d, kubectl] = await Promise.allSettled([checkDocker(run), checkK3d(run), checkKubectl(run)]);
+  for (const result of [docker, k3d, kubectl]) if (result.status === 'rejected') throw result.reason;
+  return { docker: (docker as PromiseFulfilledResult<string>).value, k3d: (k3d as PromiseFulfilledResult<K3dVersion>).value, kubectl: (kubectl as PromiseFulfilledResult<string>).value };
 }
 
 /** What exists of a cluster of this name, read from k3d and docker. */
@@ -74,14 +74,26 @@ export interface ClusterFacts {
 export const serverContainer = (name: string) => `k3d-${name}-server-0`;
 export const loadbalancerContainer = (name: string) => `k3d-${name}-serverlb`;
 
-export async function inspectCluster(run: Runner, name: string): Promise<ClusterFacts> {
-  const cluster = (await listClusters(run)).find((c) => c.name === name);
+/** The node containers k3d names for a cluster with this many agents. */
+export const expectedNodes = (name: string, agents: number): string[] => [
+  serverContainer(name),
+  loadbalancerContainer(name),
+  ...Array.from({ length: agents }, (_, i) => `k3d-${name}-agent-${i}`),
+];
+
+/**
+ * k3d's list and one docker inspect of the nodes, at the same time: the node names are k3d's
+ * (`expectedAgents` says how many agents to expect); a node the list shows beyond them is inspected after.
+ */
+export async function inspectCluster(run: Runner, name: string, expectedAgents = 1): Promise<ClusterFacts> {
+  const guessed = expectedNodes(name, expectedAgents);
+  const [clusters, inspected] = await Promise.all([listClusters(run), inspectContainers(run, guessed)]);
+  const cluster = clusters.find((c) => c.name === name);
   const facts: ClusterFacts = { name, containers: new Map() };
   if (!cluster) return facts;
   facts.cluster = cluster;
-  // One docker call for every node: labels, image, start times and ports at once.
-  const names = [...new Set([serverContainer(name), loadbalancerContainer(name), ...cluster.nodes.map((n) => n.name)])];
-  facts.containers = await inspectContainers(run, names);
+  const more = cluster.nodes.map((n) => n.name).filter((n) => !guessed.includes(n));
+  facts.containers = new Map([...inspected, ...(more.length > 0 ? await inspectContainers(run, more) : [])]);
   const server = facts.containers.get(serverContainer(name));
   const loadbalancer = facts.containers.get(loadbalancerContainer(name));
   if (server) facts.server = server;

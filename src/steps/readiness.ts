@@ -9,7 +9,7 @@ import { selectorLabels } from '../render/manifests/common.js';
 import { HOSTS_NAME } from '../render/manifests/hosts.js';
 import { execInContainer } from '../tools/docker.js';
 import type { K3dCluster } from '../tools/k3d.js';
-import { getServiceClusterIp, labelSelector, listPods, rolloutStatus } from '../tools/kubectl.js';
+import { getServiceClusterIp, labelSelector, listPods, rolloutStatus, type LiveObject } from '../tools/kubectl.js';
 import type { Runner } from '../tools/run.js';
 import { probeProblem, probeRegistry } from './registry-probe.js';
 import { waitFor, type Clock } from './wait.js';
@@ -22,13 +22,44 @@ export function k3sNodes(cluster: K3dCluster | undefined): string[] {
   return (cluster?.nodes ?? []).filter((n) => n.role === 'server' || n.role === 'agent').map((n) => n.name).sort();
 }
 
-export async function waitForRollouts(run: Runner, context: string, timeoutSeconds: number): Promise<void> {
+/** What `kubectl rollout status` waits for, read off an object's status: every replica updated and available. */
+export function rolledOut(object: LiveObject | undefined): boolean {
+  const status = object?.status;
+  if (!object || !status || (object.metadata.generation ?? 0) > (status.observedGeneration ?? -1)) return false;
+  if (object.kind === 'Deployment') {
+    const wanted = object.spec?.replicas ?? 1;
+    return status.updatedReplicas === wanted && status.replicas === wanted && status.availableReplicas === wanted;
+  }
+  if (object.kind === 'DaemonSet') {
+    const wanted = status.desiredNumberScheduled ?? 0;
+    return wanted > 0 && status.updatedNumberScheduled === wanted && status.numberAvailable === wanted;
+  }
+  return false;
+}
+
+const find = (live: readonly LiveObject[] | undefined, kind: string, name: string) => live?.find((o) => o.kind === kind && o.metadata.name === name);
+
+/** The hosts DaemonSet has rolled out with a ready pod on each of `nodes` nodes (its probe checks the line). */
+export const hostsReadyOnEveryNode = (live: readonly LiveObject[] | undefined, nodes: number): boolean => {
+  const ds = find(live, 'DaemonSet', HOSTS_NAME);
+  return nodes > 0 && rolledOut(ds) && ds?.status?.desiredNumberScheduled === nodes;
+};
+
+/** The registry Service's ClusterIP, when the objects read already hold it. */
+export const serviceIpOf = (live: readonly LiveObject[] | undefined): string | undefined => {
+  const ip = find(live, 'Service', SERVICE_NAME)?.spec?.clusterIP;
+  return ip && ip !== 'None' ? ip : undefined;
+};
+
+/** Waits for the registry and the hosts DaemonSet; `live` (objects just read) skips what has rolled out already. */
+export async function waitForRollouts(run: Runner, context: string, timeoutSeconds: number, live?: readonly LiveObject[]): Promise<void> {
   const describe = (what: string, resource: string) =>
     `see why with \`kubectl --context ${context} --namespace ${NAMESPACE} describe ${resource}\` and its pods' events (a registry image that cannot be pulled is the usual cause)`;
-  for (const [what, resource, component] of [
-    ['the registry', REGISTRY_DEPLOYMENT, SERVICE_NAME],
-    ['the hosts-entry DaemonSet', HOSTS_DAEMONSET, HOSTS_NAME],
+  for (const [what, resource, component, kind] of [
+    ['the registry', REGISTRY_DEPLOYMENT, SERVICE_NAME, 'Deployment'],
+    ['the hosts-entry DaemonSet', HOSTS_DAEMONSET, HOSTS_NAME, 'DaemonSet'],
   ] as const) {
+    if (rolledOut(find(live, kind, component))) continue;
     try {
       await rolloutStatus(run, context, NAMESPACE, resource, timeoutSeconds);
     } catch (error) {
@@ -97,6 +128,8 @@ export async function checkHostsEntries(run: Runner, nodes: readonly string[], i
 export interface HostsWaitRequest {
   run: Runner;
   context: string;
+  /** The registry Service's ClusterIP, when already known (otherwise read from the cluster). */
+  ip?: string;
   nodes: readonly string[];
   clock: Clock;
   signal?: AbortSignal;
@@ -109,7 +142,7 @@ export async function waitForHostsEntries(request: HostsWaitRequest): Promise<st
   if (nodes.length === 0) {
     throw new ToolError(`k3d lists no server or agent node for ${context}`, 'check `k3d cluster list` and `docker ps -a --filter name=k3d-`, then run k3s-devreg up again');
   }
-  let ip: string | undefined;
+  let ip = request.ip;
   return waitFor({
     what: `the ${REGISTRY_HOST} entry in /etc/hosts on every node (${nodes.join(', ')})`,
     timeoutMs: request.timeoutMs ?? 90_000,

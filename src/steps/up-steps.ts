@@ -7,12 +7,13 @@ import type { Io } from '../io.js';
 import type { Ask, ResolvedOptions } from '../options.js';
 import type { Step } from '../progress.js';
 import { kubeContext, registryVolumeName } from '../spec.js';
+import type { LiveObject } from '../tools/kubectl.js';
 import type { Runner } from '../tools/run.js';
 import { ensureCluster } from './cluster.js';
 import { ensureKubeContext, type KubeContextState } from './kubeconfig.js';
 import { applyManifests } from './manifests.js';
-import { checkClusterImage, checkHostPort, checkClusterShape, inspectCluster, refuseForeign, refuseServerless, type ClusterFacts } from './preflight.js';
-import { k3sNodes, waitForHostsEntries, waitForRegistryAnswer, waitForRollouts } from './readiness.js';
+import { checkClusterImage, checkHostPort, checkClusterShape, inspectCluster, isOurs, refuseForeign, refuseServerless, type ClusterFacts } from './preflight.js';
+import { hostsReadyOnEveryNode, k3sNodes, serviceIpOf, waitForHostsEntries, waitForRegistryAnswer, waitForRollouts } from './readiness.js';
 import type { probeRegistry } from './registry-probe.js';
 import { renderState, type RenderResult } from './render-state.js';
 import { sha256, writeUpState, type UpState } from './up-state.js';
@@ -47,6 +48,8 @@ export interface UpContext {
   /** Nodes that docker started since the last up (a docker or machine restart), which lost the hosts line. */
   restartedNodes?: string[];
   manifestsFingerprint?: string;
+  /** Our objects as read when nothing needed applying (their rollout status and the Service IP). */
+  live?: LiveObject[];
   verified?: string;
 }
 
@@ -58,10 +61,11 @@ export const requireValue = <T>(value: T | undefined, what: string): T => {
 export const upSteps: Step<UpContext>[] = [
   {
     title: 'Checking the cluster name and the port',
+    readOnly: true,
     run: async (ctx, step) => {
       const { spec } = ctx.resolved;
       await refuseUnmountableDocker({ env: ctx.io.env, stateDir: spec.stateDir });
-      const facts = await inspectCluster(ctx.deps.run, spec.name);
+      const facts = await inspectCluster(ctx.deps.run, spec.name, spec.agents);
       refuseForeign(facts);
       // What an interrupted create left has no shape worth checking: it is deleted and created again.
       if (!ctx.upState.creating) {
@@ -103,7 +107,9 @@ export const upSteps: Step<UpContext>[] = [
     title: 'Checking the registry volume',
     run: async (ctx, step) => {
       const { name } = ctx.resolved.spec;
-      const result = await ensureRegistryVolume(ctx.deps.run, name);
+      // Our cluster's server mounts it: then it exists, and asking docker again would tell nothing new.
+      const mounted = isOurs(ctx.facts!) && ctx.facts!.server?.volumes.includes(registryVolumeName(name));
+      const result = mounted ? 'exists' : await ensureRegistryVolume(ctx.deps.run, name);
       step.title(`Registry volume ${registryVolumeName(name)}: ${result === 'created' ? 'created' : 'kept (holds the pushed images)'}`);
     },
   },
@@ -165,6 +171,7 @@ export const upSteps: Step<UpContext>[] = [
         ...(ctx.upState.manifestsSha256 ? { lastApplied: ctx.upState.manifestsSha256 } : {}),
       });
       ctx.manifestsFingerprint = result.fingerprint;
+      if (result.live) ctx.live = result.live;
       if (result.applied) {
         ctx.upState = { ...ctx.upState, manifestsSha256: result.fingerprint };
         await writeUpState(ctx.resolved.spec.stateDir, ctx.upState);
@@ -176,7 +183,9 @@ export const upSteps: Step<UpContext>[] = [
     title: 'Waiting for the registry',
     run: async (ctx, step) => {
       const { spec } = ctx.resolved;
-      await waitForRollouts(ctx.deps.run, kubeContext(spec.name), ctx.deps.waits?.rolloutSeconds ?? 180);
+      // Nodes that (re)started may have new pods on the way: then the status read before is not enough.
+      const restarted = ctx.clusterAction !== 'running' || (ctx.restartedNodes?.length ?? 0) > 0;
+      await waitForRollouts(ctx.deps.run, kubeContext(spec.name), ctx.deps.waits?.rolloutSeconds ?? 180, restarted ? undefined : ctx.live);
       if (ctx.clusterAction === 'started' || ctx.clusterAction === 'restarted' || (ctx.restartedNodes?.length ?? 0) > 0) {
         const render = requireValue(ctx.render, 'the rendered state');
         step.title(`Waiting for the registry to answer on localhost:${spec.hostPort} after the restart`);
@@ -197,9 +206,17 @@ export const upSteps: Step<UpContext>[] = [
     title: 'Waiting for the hosts entry on every node',
     run: async (ctx, step) => {
       const nodes = k3sNodes(ctx.facts?.cluster);
+      const known = serviceIpOf(ctx.live);
+      // Its pods are ready only while their node holds the right line: on a cluster that did not
+      // (re)start, the DaemonSet's status, read with the manifests, answers for every node.
+      if (known && ctx.clusterAction === 'running' && (ctx.restartedNodes?.length ?? 0) === 0 && hostsReadyOnEveryNode(ctx.live, nodes.length)) {
+        step.title(`container-registry.local -> ${known} on ${nodes.length} node(s) (every registry-hosts pod checks it)`);
+        return;
+      }
       const ip = await waitForHostsEntries({
         run: ctx.deps.run,
         context: kubeContext(ctx.resolved.spec.name),
+        ...(known ? { ip: known } : {}),
         nodes,
         clock: ctx.deps.clock,
         signal: ctx.deps.signal,

@@ -20,6 +20,8 @@ export interface ContainerInfo {
   image: string;
   /** When docker last started it (State.StartedAt): a later value means it restarted (and lost /etc/hosts lines). */
   startedAt: string;
+  /** Names of the docker volumes mounted into it. */
+  volumes: string[];
   /** Host ports published for a container port, e.g. { '31113/tcp': [{ hostIp: '127.0.0.1', hostPort: 31113 }] }. */
   ports: Record<string, { hostIp: string; hostPort: number }[]>;
 }
@@ -60,6 +62,7 @@ interface RawContainer {
   Name?: string;
   Config?: { Labels?: Record<string, string> | null; Image?: string };
   State?: { Running?: boolean; Status?: string; StartedAt?: string };
+  Mounts?: { Type?: string; Name?: string }[] | null;
   NetworkSettings?: { Ports?: Record<string, { HostIp?: string; HostPort?: string }[] | null> | null };
   HostConfig?: { PortBindings?: Record<string, { HostIp?: string; HostPort?: string }[] | null> | null };
 }
@@ -84,6 +87,7 @@ const containerInfo = (raw: RawContainer): ContainerInfo => ({
   status: raw.State?.Status ?? 'unknown',
   image: raw.Config?.Image ?? '',
   startedAt: raw.State?.StartedAt ?? '',
+  volumes: (raw.Mounts ?? []).filter((m) => m.Type === 'volume' && m.Name).map((m) => m.Name!),
   ports: portsOf(raw),
 });
 

@@ -76,6 +76,42 @@ export async function createYaml(run: Runner, context: string, yaml: string): Pr
   ensureOk(KUBECTL, `create objects in ${context}`, result, unreachableFix(context), QUICK_MS);
 }
 
+/** An object as the API server returns it: enough to tell what it is and how its rollout stands. */
+export interface LiveObject {
+  kind: string;
+  metadata: { name: string; namespace?: string; generation?: number };
+  spec?: { replicas?: number; clusterIP?: string };
+  status?: {
+    observedGeneration?: number;
+    replicas?: number;
+    updatedReplicas?: number;
+    availableReplicas?: number;
+    desiredNumberScheduled?: number;
+    updatedNumberScheduled?: number;
+    numberAvailable?: number;
+  };
+}
+
+/** The objects of the YAML that exist, with their status, in one read (`get -f - -o json`). */
+export async function getObjects(run: Runner, context: string, yaml: string): Promise<LiveObject[]> {
+  const action = `read objects from ${context}`;
+  const result = await run('kubectl', ['--context', context, 'get', '--filename', '-', '--ignore-not-found', '--output', 'json'], { input: yaml, timeoutMs: QUICK_MS });
+  ensureOk(KUBECTL, action, result, unreachableFix(context), QUICK_MS);
+  if (result.stdout.trim() === '') return [];
+  // Several objects come as a List; a single one as itself.
+  const parsed = parseJson<LiveObject & { items?: LiveObject[] }>(KUBECTL, action, result.stdout);
+  return parsed.kind === 'List' ? (parsed.items ?? []) : [parsed];
+}
+
+/** The kubeconfig's context names and current context, in one read (`config view`; secrets are left out by kubectl). */
+export async function readKubeconfig(run: Runner): Promise<{ contexts: string[]; current?: string }> {
+  const action = 'read the kubeconfig';
+  const result = ensureOk(KUBECTL, action, await run('kubectl', ['config', 'view', '--output', 'json'], { timeoutMs: QUICK_MS }), 'check your kubeconfig (KUBECONFIG or ~/.kube/config)', QUICK_MS);
+  const view = parseJson<{ contexts?: { name?: string }[] | null; 'current-context'?: string }>(KUBECTL, action, result.stdout);
+  const current = view['current-context'];
+  return { contexts: (view.contexts ?? []).map((c) => c.name ?? '').filter(Boolean), ...(current ? { current } : {}) };
+}
+
 /** Which of the objects in the YAML exist (as `kind/name`); read-only. */
 export async function existingObjects(run: Runner, context: string, yaml: string): Promise<string[]> {
   const result = await run('kubectl', ['--context', context, 'get', '--filename', '-', '--ignore-not-found', '--output', 'name'], {

@@ -33,7 +33,7 @@ let exampleBase = '';
 
 const realDocker = spawnSync('sh', ['-c', 'command -v docker'], { encoding: 'utf8' }).stdout.trim();
 const calls = (): string[] => readFileSync(log, 'utf8').split('\n').filter(Boolean);
-const READ_ONLY = /^(docker (version|container inspect|volume inspect|ps)|docker exec \S+ cat \/etc\/hosts|k3d (version|cluster list)|kubectl (version|config (current-context|get-contexts))|kubectl --context \S+ (--namespace \S+ )?(get|rollout status|logs) )/;
+const READ_ONLY = /^(docker (version|container inspect|volume inspect|ps)|docker exec \S+ cat \/etc\/hosts|k3d (version|cluster list)|kubectl (version|config (current-context|get-contexts|view))|kubectl --context \S+ (--namespace \S+ )?(get|rollout status|logs) )/;
 const io = () => captureIo({ env: { K3S_DEVREG_HOME: home, K3S_DEVREG_PASSWORD: PASSWORD, K3S_DEVREG_EXAMPLE_BASE: exampleBase, CI: 'true' } });
 const readYaml = (file: string): Obj => parse(readFileSync(join(state, 'manifests', file), 'utf8')) as Obj;
 

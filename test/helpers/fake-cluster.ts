@@ -165,7 +165,9 @@ export class FakeWorld {
     // k3d puts the config's runtime labels on every k3s node, agents included.
     if (this.nodes().includes(name)) {
       const id = name.endsWith('-server-0') ? c.serverId : `${name}-id`;
-      return { Id: id, Name: `/${name}`, Config: { Labels: c.labels, Image: c.image ?? 'rancher/k3s:v1.31.5-k3s1' }, State };
+      // k3d mounts the config's named volume (the registry's data) into every k3s node.
+      const Mounts = [{ Type: 'volume', Name: `k3s-devreg-${c.name}-registry` }];
+      return { Id: id, Name: `/${name}`, Config: { Labels: c.labels, Image: c.image ?? 'rancher/k3s:v1.31.5-k3s1' }, State, Mounts };
     }
     if (name === `k3d-${c.name}-serverlb`) {
       const ports = c.hostPort ? { '31113/tcp': [{ HostIp: '127.0.0.1', HostPort: String(c.hostPort) }] } : {};
@@ -272,6 +274,10 @@ export class FakeWorld {
     const line = args.join(' ');
     if (line === 'version --client --output json') return { stdout: JSON.stringify({ clientVersion: { gitVersion: 'v1.29.0' } }) };
     if (line === 'config current-context') return this.contextInKubeconfig && this.cluster ? { stdout: `k3d-${this.cluster.name}` } : { exitCode: 1, stderr: 'error: current-context is not set' };
+    if (line === 'config view --output json') {
+      const current = this.contextInKubeconfig && this.cluster ? { 'current-context': `k3d-${this.cluster.name}` } : {};
+      return { stdout: JSON.stringify({ kind: 'Config', contexts: this.contextInKubeconfig && this.cluster ? [{ name: `k3d-${this.cluster.name}` }] : [], ...current }) };
+    }
     if (args[0] === 'config' && args[1] === 'get-contexts') {
       return this.contextInKubeconfig ? { stdout: args[2]! } : { exitCode: 1, stderr: `error: context ${args[2]} not found` };
     }
@@ -287,6 +293,12 @@ export class FakeWorld {
       const objects = parseAllDocuments(input ?? '').map((d) => d.toJS() as { kind: string; metadata: { name: string } }).filter(Boolean);
       for (const o of objects) this.applied.set(key(o), o);
       return { stdout: objects.map((o) => `${key(o)} created`).join('\n') };
+    }
+    if (restLine === 'get --filename - --ignore-not-found --output json') {
+      // What the API server returns for applied objects: rolled out, the Service with its ClusterIP.
+      const objects = parseAllDocuments(input ?? '').map((d) => d.toJS() as { kind: string; metadata: { name: string } }).filter(Boolean);
+      const items = objects.filter((o) => this.applied.has(key(o))).map((o) => this.live(o));
+      return { stdout: JSON.stringify(items.length === 1 ? items[0] : { kind: 'List', items }) };
     }
     if (restLine === 'get --filename - --ignore-not-found --output name') {
       const objects = parseAllDocuments(input ?? '').map((d) => d.toJS() as { kind: string; metadata: { name: string } }).filter(Boolean);
@@ -324,6 +336,18 @@ export class FakeWorld {
   }
 
   private podStep = 0;
+
+  /** How an applied object reads back: generation 1, observed, every replica updated and available. */
+  private live(o: { kind: string; metadata: { name: string } }): object {
+    const metadata = { ...o.metadata, generation: 1 };
+    if (o.kind === 'Deployment') return { ...o, metadata, status: { observedGeneration: 1, replicas: 1, updatedReplicas: 1, availableReplicas: 1, readyReplicas: 1 } };
+    if (o.kind === 'DaemonSet') {
+      const n = this.nodes().length;
+      return { ...o, metadata, status: { observedGeneration: 1, desiredNumberScheduled: n, updatedNumberScheduled: n, numberAvailable: n, numberReady: n } };
+    }
+    if (o.kind === 'Service') return { ...o, spec: { ...(o as { spec?: object }).spec, clusterIP: SERVICE_IP } };
+    return o;
+  }
 }
 
 /** Calls that only read. Everything else counts as a change (the "second up changes nothing" test). */
@@ -335,7 +359,7 @@ export function isReadOnly(call: RecordedCall): boolean {
     /^docker (version|container inspect|volume inspect|ps) /.test(line) ||
     /^docker exec \S+ cat \/etc\/hosts$/.test(line) ||
     /^k3d (version|cluster list)( |$)/.test(line) ||
-    /^kubectl (version|config current-context|config get-contexts)( |$)/.test(line) ||
+    /^kubectl (version|config current-context|config get-contexts|config view)( |$)/.test(line) ||
     (call.file === 'kubectl' && (verb === 'get' || verb === 'logs' || (verb === 'rollout' && kubectlRest.includes('status'))))
   );
 }

@@ -44,7 +44,7 @@ describe('ensureCluster', () => {
     const result = await ensureCluster({ run: world.runner, facts, configFile, registriesStale: false, say });
     expect(result.action).toBe('created');
     expect(result.facts.server?.id).toBe('server-id-1');
-    expect(world.runner.lines().slice(1)).toEqual([
+    expect(world.runner.lines().slice(2)).toEqual([
       `k3d cluster create --config ${configFile}`,
       'k3d cluster list --output json',
       'docker container inspect k3d-devreg-server-0 k3d-devreg-serverlb k3d-devreg-agent-0',
@@ -116,7 +116,7 @@ describe('ensureKubeContext', () => {
   it('only reads when the context is there', async () => {
     const world = new FakeWorld({ cluster: FakeWorld.ourCluster('devreg', 31113) });
     expect(await ensureKubeContext(world.runner, 'devreg', {})).toEqual({ context: 'k3d-devreg', current: 'k3d-devreg', restored: false });
-    expect(world.runner.lines()).toEqual(['kubectl config get-contexts k3d-devreg --output name', 'kubectl config current-context']);
+    expect(world.runner.lines()).toEqual(['kubectl config view --output json']);
   });
 
   it('with one kubeconfig, a missing context is merged into the default file', async () => {
@@ -141,8 +141,7 @@ describe('ensureKubeContext', () => {
     const world = new FakeWorld({ cluster: FakeWorld.ourCluster('devreg', 31113) }).override('kubectl config delete', { stdout: 'deleted' }).override('kubectl config unset', { stdout: 'unset' });
     expect(await removeKubeContext(world.runner, 'devreg', { KUBECONFIG: '/a:/b' })).toBe(true);
     expect(world.runner.lines()).toEqual([
-      'kubectl config get-contexts k3d-devreg --output name',
-      'kubectl config current-context',
+      'kubectl config view --output json',
       'kubectl config delete-context k3d-devreg',
       'kubectl config delete-cluster k3d-devreg',
       'kubectl config delete-user admin@k3d-devreg',
@@ -204,8 +203,10 @@ describe('applyManifests', () => {
     const world = new FakeWorld({ cluster: FakeWorld.ourCluster('devreg', 31113) });
     const first = await applyManifests({ run: world.runner, context: 'k3d-devreg', manifestFiles: files, clusterId: 'id-1' });
     const second = await applyManifests({ run: world.runner, context: 'k3d-devreg', manifestFiles: files, clusterId: 'id-1', lastApplied: first.fingerprint });
-    expect(second).toEqual({ applied: false, fingerprint: first.fingerprint, lines: [] });
-    expect(world.runner.lines().at(-1)).toBe('kubectl --context k3d-devreg get --filename - --ignore-not-found --output name');
+    expect(second).toMatchObject({ applied: false, fingerprint: first.fingerprint, lines: [] });
+    // One read answers both: every object is there, and how each stands (rollouts, the Service's IP).
+    expect(second.live?.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(manifests.map((m) => `${m.object.kind}/${(m.object.metadata as { name: string }).name}`));
+    expect(world.runner.lines().at(-1)).toBe('kubectl --context k3d-devreg get --filename - --ignore-not-found --output json');
 
     // The same manifests on a new cluster are applied again, without even asking.
     const third = await applyManifests({ run: world.runner, context: 'k3d-devreg', manifestFiles: files, clusterId: 'id-2', lastApplied: first.fingerprint });

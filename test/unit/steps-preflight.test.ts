@@ -28,16 +28,17 @@ describe('tools', () => {
 });
 
 describe('the cluster of the same name', () => {
-  it('nothing of that name: no container is inspected', async () => {
+  it('nothing of that name: k3d lists none, and the inspect made at the same time finds none', async () => {
     const world = new FakeWorld();
-    expect(await inspectCluster(world.runner, 'devreg')).toEqual({ name: 'devreg', containers: new Map() });
-    expect(world.runner.lines()).toEqual(['k3d cluster list --output json']);
+    expect(await inspectCluster(world.runner, 'devreg', 2)).toEqual({ name: 'devreg', containers: new Map() });
+    expect(world.runner.lines()).toEqual(['k3d cluster list --output json', 'docker container inspect k3d-devreg-server-0 k3d-devreg-serverlb k3d-devreg-agent-0 k3d-devreg-agent-1']);
   });
 
   it('ours is recognised by both docker labels on server-0 and reused', async () => {
     const world = new FakeWorld({ cluster: FakeWorld.ourCluster('devreg', 31113) });
     const facts = await inspectCluster(world.runner, 'devreg');
     expect(world.runner.lines()).toEqual(['k3d cluster list --output json', 'docker container inspect k3d-devreg-server-0 k3d-devreg-serverlb k3d-devreg-agent-0']);
+    expect(facts.server?.volumes).toEqual(['k3s-devreg-devreg-registry']);
     expect(isOurs(facts)).toBe(true);
     expect(() => refuseForeign(facts)).not.toThrow();
   });

@@ -21,7 +21,7 @@ let log: string;
 let port: number;
 
 const calls = (): string[] => readFileSync(log, 'utf8').split('\n').filter(Boolean);
-const READ_ONLY = /^(docker (version|container inspect|volume inspect|ps)|docker exec \S+ cat \/etc\/hosts|k3d (version|cluster list)|kubectl (version|config (current-context|get-contexts))|kubectl --context \S+ (--namespace \S+ )?(get|rollout status|logs) )/;
+const READ_ONLY = /^(docker (version|container inspect|volume inspect|ps)|docker exec \S+ cat \/etc\/hosts|k3d (version|cluster list)|kubectl (version|config (current-context|get-contexts|view))|kubectl --context \S+ (--namespace \S+ )?(get|rollout status|logs) )/;
 
 beforeEach(async () => {
   forgetSecretsForTests();
@@ -103,7 +103,8 @@ describe('k3s-devreg up/status/down through the CLI', () => {
     vi.stubEnv('FAKE_CLUSTER', 'team');
     const down = captureIo({ env: { K3S_DEVREG_HOME: join(work, 'home') }, cwd });
     expect(await runCli(['down'], down)).toBe(0);
-    expect(calls()).toEqual(['docker version --format {{.Server.Version}}', 'k3d version', 'k3d cluster list --output json']);
+    // The list and the inspect of the nodes k3d would name run at the same time: their order is not fixed.
+    expect(calls().sort()).toEqual(['docker container inspect k3d-team-server-0 k3d-team-serverlb k3d-team-agent-0', 'docker version --format {{.Server.Version}}', 'k3d cluster list --output json', 'k3d version']);
     expect(down.stdout).toEqual(['No k3d cluster named team: nothing to delete.']);
   });
 });

@@ -63,6 +63,9 @@ export function hostsDaemonSet(spec: ClusterSpec, script: string): KubeObject {
                 { name: 'etc-hosts', mountPath: '/host/etc/hosts' },
                 { name: 'tmp', mountPath: '/tmp' },
               ],
+              // Ready only while this node's hosts file holds the right line: the DaemonSet's status then
+              // says whether every node has it, and a no-op `up` need not look into each node.
+              readinessProbe: { exec: { command: ['sh', `${SCRIPT_DIR}/${HOSTS_SCRIPT_KEY}`, 'check'] }, periodSeconds: 5, timeoutSeconds: 4, failureThreshold: 1 },
               resources: { requests: { cpu: '5m', memory: '8Mi' }, limits: { memory: '32Mi' } },
               // Root only because the node's hosts file is root's; it needs no capability to write it.
               securityContext: {

@@ -45,6 +45,18 @@ function objectNames(yaml) {
   return names;
 }
 
+/** Applied objects as the API server returns them: rolled out, the Service with its ClusterIP. */
+function liveObjects(yaml) {
+  return objectNames(yaml).map((n) => {
+    const [kind, objName] = n.split('/');
+    const metadata = { name: objName, generation: 1 };
+    if (kind === 'deployment') return { kind: 'Deployment', metadata, spec: { replicas: 1 }, status: { observedGeneration: 1, replicas: 1, updatedReplicas: 1, availableReplicas: 1 } };
+    if (kind === 'daemonset') return { kind: 'DaemonSet', metadata, status: { observedGeneration: 1, desiredNumberScheduled: 2, updatedNumberScheduled: 2, numberAvailable: 2 } };
+    if (kind === 'service') return { kind: 'Service', metadata, spec: { clusterIP: '10.43.0.50' } };
+    return { kind: kind[0].toUpperCase() + kind.slice(1), metadata };
+  });
+}
+
 if (tool === 'docker' && process.env.FAKE_REAL_DOCKER && ['login', 'build', 'push'].includes(args[0])) {
   const real = spawnSync(process.env.FAKE_REAL_DOCKER, args, { stdio: 'inherit' });
   process.exit(real.status ?? 1);
@@ -55,7 +67,8 @@ if (tool === 'docker' && process.env.FAKE_REAL_DOCKER && ['login', 'build', 'pus
     const State = { Running: true, Status: 'running', StartedAt: '2026-12-01T08:00:00Z' };
     const record = (n) => {
       if (!exists()) return undefined;
-      if (nodes.includes(n)) return { Id: n.endsWith('-server-0') ? 'fake-server' : `fake-${n}`, Name: `/${n}`, Config: { Labels: ours, Image: 'rancher/k3s:v1.31.5-k3s1' }, State };
+      const Mounts = [{ Type: 'volume', Name: `k3s-devreg-${name}-registry` }];
+      if (nodes.includes(n)) return { Id: n.endsWith('-server-0') ? 'fake-server' : `fake-${n}`, Name: `/${n}`, Config: { Labels: ours, Image: 'rancher/k3s:v1.31.5-k3s1' }, State, Mounts };
       if (n === `k3d-${name}-serverlb`) return { Id: 'fake-lb', Name: `/${n}`, Config: { Labels: {} }, State, NetworkSettings: { Ports: { '31113/tcp': [{ HostIp: '127.0.0.1', HostPort: port }] } } };
       return undefined;
     };
@@ -93,6 +106,8 @@ if (tool === 'docker' && process.env.FAKE_REAL_DOCKER && ['login', 'build', 'pus
   if (line === 'version --client --output json') out(JSON.stringify({ clientVersion: { gitVersion: 'v1.31.4' } }));
   else if (line === 'config current-context') out(`k3d-${name}`);
   else if (args[0] === 'config' && args[1] === 'get-contexts') out(args[2]);
+  else if (line === 'config view --output json') out(JSON.stringify({ kind: 'Config', contexts: [{ name: `k3d-${name}` }], 'current-context': `k3d-${name}` }));
+  else if (verb === 'get' && what === '--filename' && line.endsWith('--output json')) out(JSON.stringify({ kind: 'List', items: liveObjects(stdin()) }));
   else if (verb === 'get' && what === '--filename') out(objectNames(stdin()).join('\n'));
   else if (verb === 'apply') out(objectNames(stdin()).map((n) => `${n} configured`).join('\n'));
   else if (verb === 'create') stdin();
