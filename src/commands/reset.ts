@@ -41,7 +41,7 @@ export async function runReset(parsed: ParsedOptions, io: Io, deps: UpDeps): Pro
         title: `Deleting ${stateDir}`,
         run: async (_ctx, step) => {
           const result = await removeStateDir(stateDir, stateRoot(io.env));
-          step.title(result === 'removed' ? `Deleted ${stateDir} (CA, credentials; image archives in images/ kept)` : `No state folder at ${stateDir}`);
+          step.title(result === 'removed' ? `Deleted ${stateDir} (CA, credentials; kept: images/, settings.json)` : `No state folder at ${stateDir}`);
         },
       },
       {

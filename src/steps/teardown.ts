@@ -44,10 +44,12 @@ export async function confirmReset(request: { name: string; stateDir: string; ye
 
 /**
  * Removes a state folder, but only one that is inside the state root and looks like ours
- * (it holds one of our files), so a mistyped path can never erase anything else. Its images/
- * stays: image archives hold no secret, and the nodes of the next cluster import them instead of
- * pulling everything again.
+ * (it holds one of our files), so a mistyped path can never erase anything else. What holds no
+ * secret stays: images/ (the next cluster's nodes import its archives instead of pulling them again),
+ * settings.json (the answers the new setup is made with) and the .gitignore that keeps the folder out of git.
  */
+const KEPT = new Set<string>([STATE_FILES.imagesDir, STATE_FILES.settings, STATE_FILES.gitignore]);
+
 export async function removeStateDir(stateDir: string, root: string): Promise<'removed' | 'absent'> {
   const inside = relative(root, stateDir);
   if (inside === '' || inside.startsWith('..') || isAbsolute(inside)) {
@@ -56,14 +58,13 @@ export async function removeStateDir(stateDir: string, root: string): Promise<'r
   if (!(await exists(stateDir))) return 'absent';
   const entries = await readdir(stateDir);
   // What an earlier reset kept: nothing of ours is left to delete.
-  if (entries.every((entry) => entry === STATE_FILES.imagesDir)) return 'absent';
+  if (entries.every((entry) => KEPT.has(entry))) return 'absent';
   const markers = [STATE_FILES.credentials, STATE_FILES.k3dConfig, STATE_FILES.caCert];
   const ours = await Promise.all(markers.map((m) => exists(`${stateDir}/${m}`)));
   if (!ours.some(Boolean)) {
     throw new UserError(`refusing to delete ${stateDir}: it holds none of k3s-devreg's files`, 'delete it yourself if you are sure');
   }
-  await Promise.all(entries.filter((entry) => entry !== STATE_FILES.imagesDir).map((entry) => rm(join(stateDir, entry), { recursive: true, force: true })));
-  if (!entries.includes(STATE_FILES.imagesDir)) await rm(stateDir, { recursive: true, force: true });
+  await Promise.all(entries.filter((entry) => !KEPT.has(entry)).map((entry) => rm(join(stateDir, entry), { recursive: true, force: true })));
   return 'removed';
 }
 

@@ -354,7 +354,7 @@ describe('reset safety', () => {
     expect(await removeStateDir(join(root, 'ours'), root)).toBe('absent');
   });
 
-  it('removeStateDir keeps images/ (archives the next cluster imports), and a folder with only that counts as absent', async () => {
+  it('removeStateDir keeps what holds no secret (images/, settings.json, .gitignore), and a folder with only those counts as absent', async () => {
     const root = join(tmp, 'root-images');
     const state = join(root, 'devreg');
     mkdirSync(join(state, 'images'), { recursive: true });
@@ -362,8 +362,10 @@ describe('reset safety', () => {
     writeFileSync(join(state, 'credentials.json'), '{}');
     writeFileSync(join(state, 'pki', 'ca.key'), 'KEY');
     writeFileSync(join(state, 'images', 'k3s-airgap-images-amd64.tar.zst'), 'archive');
+    writeFileSync(join(state, 'settings.json'), '{"agents": 2}');
+    writeFileSync(join(state, '.gitignore'), '*\n');
     expect(await removeStateDir(state, root)).toBe('removed');
-    expect(readdirSync(state)).toEqual(['images']);
+    expect(readdirSync(state).sort()).toEqual(['.gitignore', 'images', 'settings.json']);
     expect(readFileSync(join(state, 'images', 'k3s-airgap-images-amd64.tar.zst'), 'utf8')).toBe('archive');
     expect(await removeStateDir(state, root)).toBe('absent');
   });
