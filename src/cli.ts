@@ -3,58 +3,14 @@
  * tool failed, 2 bad input or a missing prerequisite, 130 interrupted (Ctrl-C), 141 the output pipe
  * was closed (bin.ts).
  */
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { COMMANDS, type CommandSpec } from './command-table.js';
+import { commandHelp, mainHelp, version } from './help.js';
 import { Interrupted, isKnownError, UserError } from './errors.js';
 import type { Io } from './io.js';
 import { hasChanged } from './progress.js';
 import { redact } from './redact.js';
 import { editDistance } from './registries/suggest.js';
-
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
-
-function mainHelp(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.name.length));
-  return [
-    'k3s-devreg: a local k3d cluster with a private TLS registry it trusts, in one command',
-    '',
-    'Usage: k3s-devreg <command> [options]',
-    '',
-    'Commands:',
-    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
-    '',
-    'Options:',
-    '  -h, --help     show help (also: k3s-devreg <command> --help)',
-    '  --version      print the version',
-    '',
-    'Exit codes: 0 done; 1 a tool failed, status found a problem, or a confirmation was answered no;',
-    '            2 bad input or a missing prerequisite; 130 interrupted (Ctrl-C);',
-    '            141 its output pipe was closed early (e.g. | head -1): it stops at once, as other programs do',
-    '',
-    'Start with: npx k3s-devreg up',
-  ].join('\n');
-}
-
-function commandHelp(command: CommandSpec): string {
-  const rows = Object.entries(command.options).map(([long, o]) => {
-    const flag = `${o.short ? `-${o.short}, ` : '    '}--${long}${o.value ? ` ${o.value}` : ''}`;
-    return [flag, o.help] as const;
-  });
-  const width = Math.max(...rows.map(([flag]) => flag.length));
-  return [
-    `Usage: k3s-devreg ${command.usage}`,
-    '',
-    command.summary,
-    '',
-    'Options:',
-    ...rows.map(([flag, help]) => `  ${flag.padEnd(width)}  ${help}`),
-    `  ${'-h, --help'.padEnd(width)}  show this help`,
-  ].join('\n');
-}
 
 type ParseOptions = NonNullable<Parameters<typeof parseArgs>[0]>['options'];
 

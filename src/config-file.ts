@@ -3,7 +3,6 @@
  * team shares one setup. Unknown keys are errors: a typo must not silently fall back to a default.
  */
 import { dirname, join, resolve } from 'node:path';
-import { parse } from 'yaml';
 import { UserError } from './errors.js';
 import * as spec from './spec.js';
 import { readIfExists } from './state/write-files.js';
@@ -74,6 +73,8 @@ export async function loadConfigFile(explicit: string | undefined, cwd: string):
   }
   if (!found) return { config: {} };
   const { path, text } = found;
+  // Loaded only when there is a team file: yaml costs start-up time a plain re-render need not pay.
+  const { parse } = await import('yaml');
   let value: unknown;
   try {
     value = parse(text);

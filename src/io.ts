@@ -18,7 +18,10 @@ export function processIo(): Io {
     err: (text) => process.stderr.write(`${redact(text)}\n`),
     env: process.env,
     cwd: process.cwd(),
-    stdin: process.stdin,
+    // Made on first use: process.stdin loads node's stream machinery, which --help does not need.
+    get stdin() {
+      return process.stdin;
+    },
     stdoutIsTTY: Boolean(process.stdout.isTTY),
   };
 }

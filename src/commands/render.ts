@@ -3,7 +3,7 @@ import { relative } from 'node:path';
 import type { CommandMain } from '../command-table.js';
 import { canPrompt } from '../io.js';
 import { resolveClusterOptions, type Ask } from '../options.js';
-import { renderState } from '../steps/render-state.js';
+import { renderOrKeep } from '../steps/render-stamp.js';
 import { createRunner } from '../tools/run.js';
 
 export const main: CommandMain = async (options, _positionals, io) => {
@@ -11,7 +11,7 @@ export const main: CommandMain = async (options, _positionals, io) => {
   if (canPrompt(io, options.yes === true)) ask = (await import('../prompt.js')).ask;
   const resolved = await resolveClusterOptions(options, io, ask);
   const runner = createRunner(options.verbose ? io.err : undefined);
-  const result = await renderState({ ...resolved, runner, env: io.env });
+  const result = await renderOrKeep({ ...resolved, runner, env: io.env });
 
   for (const warning of result.warnings) io.err(`warning: ${warning}`);
   if (result.registriesDiff) io.err(result.registriesDiff);

@@ -7,9 +7,17 @@ import { createHash, createPublicKey, KeyObject, sign } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type Forge from 'node-forge';
 
-// node-forge is needed only to issue a certificate; a re-run that keeps them should not load it.
+// node-forge is needed only to issue a certificate, and only its X.509 part (which brings ASN.1, PEM
+// and the big-integer code): its index would load TLS, PKCS#12, SSH and more, 20 files we never use.
 let forgeModule: typeof Forge | undefined;
-const forge = (): typeof Forge => (forgeModule ??= createRequire(import.meta.url)('node-forge') as typeof Forge);
+const forge = (): typeof Forge => {
+  if (!forgeModule) {
+    const require = createRequire(import.meta.url);
+    require('node-forge/lib/x509.js');
+    forgeModule = require('node-forge/lib/forge.js') as typeof Forge;
+  }
+  return forgeModule;
+};
 
 /** ecdsa-with-SHA256 takes no parameters (RFC 5758); sha256WithRSAEncryption takes NULL (RFC 4055). */
 const SIGNATURE_OID = { ec: '1.2.840.10045.4.3.2', rsa: '1.2.840.113549.1.1.11' } as const;

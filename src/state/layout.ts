@@ -45,6 +45,8 @@ export const STATE_FILES = {
   credentials: 'credentials.json',
   /** The answers of the last run (name, agents, username, port, chosen images): the defaults of the next. No secret. */
   settings: 'settings.json',
+  /** What the last render wrote and from what, so a re-render that would change nothing reads only. */
+  renderStamp: 'render-stamp.json',
   caCert: 'pki/ca.crt',
   caKey: 'pki/ca.key',
   tlsCert: 'pki/tls.crt',

@@ -20,39 +20,10 @@ import { serializeSettings } from '../state/settings.js';
 import { ensureWritableDir, readIfExists, writeFiles, type RenderedFile } from '../state/write-files.js';
 import type { Runner } from '../tools/run.js';
 import { registriesForNodes } from './registries-for-nodes.js';
+import type { RenderRequest, RenderResult } from './render-types.js';
+import { filesOf, stampOf } from './render-stamp.js';
 
-export interface RenderRequest {
-  spec: ClusterSpec;
-  password?: string;
-  registriesFile?: string;
-  strict: boolean;
-  runner: Runner;
-  env: NodeJS.ProcessEnv;
-  now?: Date;
-}
-
-export interface RenderResult {
-  files: {
-    k3dConfig: string;
-    registriesYaml: string;
-    manifests: string[];
-    caCert: string;
-    caKey: string;
-    nodeCaCert: string;
-    tlsCert: string;
-    tlsKey: string;
-    htpasswd: string;
-    credentials: string;
-    settings: string;
-    gitignore: string;
-  };
-  credentials: RegistryCredentials;
-  /** Absolute paths of the files this run wrote. */
-  changed: string[];
-  /** Redacted diff (or first-time preview) of registries.yaml when it changed. */
-  registriesDiff?: string;
-  warnings: string[];
-}
+export type { RenderRequest, RenderResult } from './render-types.js';
 
 const SECRET = 0o600;
 const PUBLIC = 0o644;
@@ -141,22 +112,11 @@ export async function renderState(request: RenderRequest): Promise<RenderResult>
   const written = await writeFiles(dir, files);
   // Made here, not by docker: a bind-mount source docker creates is root's.
   await ensureWritableDir(join(dir, STATE_FILES.imagesDir));
+  // Last: a stamp that is there promises the files above are complete and as written.
+  await writeFiles(dir, [await stampOf(request, files)]);
   const changed = written.filter((w) => w.changed).map((w) => w.path);
   const result: RenderResult = {
-    files: {
-      k3dConfig: statePath(dir, 'k3dConfig'),
-      registriesYaml: statePath(dir, 'registriesYaml'),
-      manifests: manifestFiles.map((f) => join(dir, f.path)),
-      caCert: statePath(dir, 'caCert'),
-      caKey: statePath(dir, 'caKey'),
-      nodeCaCert: statePath(dir, 'nodeCaCert'),
-      tlsCert: statePath(dir, 'tlsCert'),
-      tlsKey: statePath(dir, 'tlsKey'),
-      htpasswd: statePath(dir, 'htpasswd'),
-      credentials: statePath(dir, 'credentials'),
-      settings: statePath(dir, 'settings'),
-      gitignore: statePath(dir, 'gitignore'),
-    },
+    files: filesOf(dir, files.map((f) => f.path)),
     credentials,
     changed,
     warnings: nodes.warnings,

@@ -15,7 +15,8 @@ import { applyManifests } from './manifests.js';
 import { checkClusterImage, checkHostPort, checkClusterShape, inspectCluster, isOurs, refuseForeign, refuseServerless, type ClusterFacts } from './preflight.js';
 import { hostsReadyOnEveryNode, k3sNodes, serviceIpOf, waitForHostsEntries, waitForRegistryAnswer, waitForRollouts } from './readiness.js';
 import type { probeRegistry } from './registry-probe.js';
-import { renderState, type RenderResult } from './render-state.js';
+import type { RenderResult } from './render-state.js';
+import { renderOrKeep } from './render-stamp.js';
 import { sha256, writeUpState, type UpState } from './up-state.js';
 import { formatTimings, verifyRoundTrip } from './verify.js';
 import { refuseUnmountableDocker } from './docker-local.js';
@@ -87,7 +88,7 @@ export const upSteps: Step<UpContext>[] = [
     title: 'Writing the state folder',
     run: async (ctx, step) => {
       const { spec, password, registriesFile, strict } = ctx.resolved;
-      const render = await renderState({
+      const render = await renderOrKeep({
         spec,
         strict,
         runner: ctx.deps.run,

@@ -40,7 +40,7 @@ describe('packed tarball', () => {
     expect(npx(['--version']).trim()).toBe(version);
     const state = join(work, 'state');
     const files = JSON.parse(npx(['render', '--yes', '--json', '--dir', state])) as Record<string, string | string[]>;
-    expect(Object.keys(files).sort()).toEqual(['caCert', 'caKey', 'credentials', 'gitignore', 'htpasswd', 'k3dConfig', 'manifests', 'nodeCaCert', 'registriesYaml', 'settings', 'tlsCert', 'tlsKey']);
+    expect(Object.keys(files).sort()).toEqual(['caCert', 'caKey', 'credentials', 'gitignore', 'htpasswd', 'k3dConfig', 'manifests', 'nodeCaCert', 'registriesYaml', 'renderStamp', 'settings', 'tlsCert', 'tlsKey']);
     // Written where it says, into --dir, with the hosts script from the package's assets/ in its ConfigMap.
     for (const path of Object.values(files).flat()) expect(statSync(path).isFile() && path.startsWith(`${state}/`), path).toBe(true);
     expect(files.manifests).toHaveLength(7);

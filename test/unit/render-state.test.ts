@@ -7,6 +7,7 @@ import { parse } from 'yaml';
 import { runCli } from '../../src/cli.js';
 import { htpasswdMatches } from '../../src/render/htpasswd.js';
 import { renderState, type RenderRequest } from '../../src/steps/render-state.js';
+import { recordingRunner } from '../helpers/recording-runner.js';
 import type { ClusterSpec } from '../../src/spec.js';
 import { createRunner } from '../../src/tools/run.js';
 import { captureIo } from '../helpers/io.js';
@@ -161,7 +162,7 @@ describe('k3s-devreg render (CLI)', () => {
       ),
     );
     // Every file render writes is named: the whole state folder, up-state.json (written by up) aside.
-    const named = [files.k3dConfig, files.registriesYaml, files.caCert, files.caKey, files.nodeCaCert, files.tlsCert, files.tlsKey, files.htpasswd, files.credentials, files.settings, files.gitignore, ...files.manifests];
+    const named = [files.k3dConfig, files.registriesYaml, files.caCert, files.caKey, files.nodeCaCert, files.tlsCert, files.tlsKey, files.htpasswd, files.credentials, files.settings, files.gitignore, files.renderStamp, ...files.manifests];
     for (const path of named) expect(statSync(path).isFile(), path).toBe(true);
     const onDisk = (readdirSync(join(home, 'team-a'), { recursive: true }) as string[]).map((p) => join(home, 'team-a', p)).filter((p) => statSync(p).isFile());
     expect(named.sort()).toEqual(onDisk.sort());
@@ -184,5 +185,34 @@ describe('k3s-devreg render (CLI)', () => {
     expect(await runCli(['render', '--yes', '--verbose'], io)).toBe(0);
     expect(io.all()).not.toContain('Sup3r$ecret-value');
     expect(io.all()).toContain('<REDACTED>');
+  });
+});
+
+describe('a re-render that would change nothing', () => {
+  it('keeps every file without rendering (stamp, file hashes and modes, certificate not due); any change renders in full', async () => {
+    const { renderOrKeep, keptRender } = await import('../../src/steps/render-stamp.js');
+    const { mkdtempSync: tmp, writeFileSync: write, chmodSync: chmod, readFileSync: read } = await import('node:fs');
+    const stateDir = join(tmp(join(tmpdir(), 'k3s-devreg-stamp-')), 'devreg');
+    const spec = { name: 'devreg', agents: 1, hostPort: 31113, username: 'devreg', registryImage: 'registry:2.8.3', hostsImage: 'busybox:1.36.1', k3sImage: 'rancher/k3s:v1.31.5-k3s1', stateDir };
+    const request = { spec, strict: true, runner: recordingRunner(), env: {} };
+    const first = await renderOrKeep(request);
+    expect(first.changed.length).toBeGreaterThan(10);
+    const kept = await keptRender(request);
+    expect(kept).toMatchObject({ changed: [], files: first.files, credentials: first.credentials });
+    // Another spec, another password, an edited file, a changed mode, or a certificate near its end: render in full.
+    expect(await keptRender({ ...request, spec: { ...spec, agents: 2 } })).toBeUndefined();
+    expect(await keptRender({ ...request, password: 'another-password-1' })).toBeUndefined();
+    expect(await keptRender({ ...request, password: first.credentials.password })).toBeDefined();
+    expect(await keptRender({ ...request, now: new Date(Date.now() + 340 * 86_400_000) })).toBeUndefined();
+    chmod(first.files.tlsKey, 0o644);
+    expect(await keptRender(request)).toBeUndefined();
+    chmod(first.files.tlsKey, 0o600);
+    const manifest = first.files.manifests[0]!;
+    write(manifest, `${read(manifest, 'utf8')}# edited\n`);
+    expect(await keptRender(request)).toBeUndefined();
+    // The full render puts the file back, and the next run keeps everything again.
+    const again = await renderOrKeep(request);
+    expect(again.changed).toEqual([manifest]);
+    expect(await keptRender(request)).toBeDefined();
   });
 });

@@ -46,7 +46,7 @@ async function up(run: Runner): Promise<number> {
 }
 
 describe('a no-op up', () => {
-  it('asks each tool once for what it can answer in one call: 8 calls in 4 serial groups', async () => {
+  it('asks each tool once for what it can answer in one call: 7 calls in 4 serial groups', async () => {
     const world = new FakeWorld();
     expect(await up(world.runner)).toBe(0);
     const { run, plan } = groupingRunner(world.runner);

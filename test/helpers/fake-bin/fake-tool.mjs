@@ -18,6 +18,11 @@ const port = process.env.FAKE_PORT ?? '31113';
 const stateFile = process.env.FAKE_TOOLS_STATE;
 const exists = () => !stateFile || existsSync(stateFile);
 if (process.env.FAKE_TOOLS_LOG) appendFileSync(process.env.FAKE_TOOLS_LOG, `${tool} ${line}\n`);
+// FAKE_TOOLS_TIMES: each call's start and end (ms since the epoch), so the bench can count serial groups.
+if (process.env.FAKE_TOOLS_TIMES) {
+  const start = performance.timeOrigin;
+  process.on('exit', () => appendFileSync(process.env.FAKE_TOOLS_TIMES, `${JSON.stringify({ call: `${tool} ${line}`, start, end: performance.timeOrigin + performance.now() })}\n`));
+}
 
 const out = (text) => process.stdout.write(`${text}\n`);
 const fail = (text, code = 1) => {

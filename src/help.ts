@@ -1,0 +1,59 @@
+/**
+ * The help texts and the version, from the command table alone: `--help` loads nothing else
+ * (start-up time is measured in `npm run bench`), and bin.ts answers the plain `--help` from here.
+ */
+import { readFileSync } from 'node:fs';
+import { COMMANDS, type CommandSpec } from './command-table.js';
+
+export function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+export function mainHelp(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return [
+    'k3s-devreg: a local k3d cluster with a private TLS registry it trusts, in one command',
+    '',
+    'Usage: k3s-devreg <command> [options]',
+    '',
+    'Commands:',
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    'Options:',
+    '  -h, --help     show help (also: k3s-devreg <command> --help)',
+    '  --version      print the version',
+    '',
+    'Exit codes: 0 done; 1 a tool failed, status found a problem, or a confirmation was answered no;',
+    '            2 bad input or a missing prerequisite; 130 interrupted (Ctrl-C);',
+    '            141 its output pipe was closed early (e.g. | head -1): it stops at once, as other programs do',
+    '',
+    'Start with: npx k3s-devreg up',
+  ].join('\n');
+}
+
+export function commandHelp(command: CommandSpec): string {
+  const rows = Object.entries(command.options).map(([long, o]) => {
+    const flag = `${o.short ? `-${o.short}, ` : '    '}--${long}${o.value ? ` ${o.value}` : ''}`;
+    return [flag, o.help] as const;
+  });
+  const width = Math.max(...rows.map(([flag]) => flag.length));
+  return [
+    `Usage: k3s-devreg ${command.usage}`,
+    '',
+    command.summary,
+    '',
+    'Options:',
+    ...rows.map(([flag, help]) => `  ${flag.padEnd(width)}  ${help}`),
+    `  ${'-h, --help'.padEnd(width)}  show this help`,
+  ].join('\n');
+}
+
+/** The plain help and version requests, answered without loading the CLI: text, stream and exit code. */
+export function quickAnswer(argv: readonly string[]): { text: string; code: number } | undefined {
+  if (argv.length === 0) return { text: mainHelp(), code: 2 };
+  if (argv.length !== 1) return undefined;
+  if (['-h', '--help', 'help'].includes(argv[0]!)) return { text: mainHelp(), code: 0 };
+  if (['--version', '-V'].includes(argv[0]!)) return { text: version(), code: 0 };
+  return undefined;
+}
