@@ -4,7 +4,8 @@
  * was closed (bin.ts).
  */
 import { parseArgs } from 'node:util';
-import { COMMANDS, type CommandSpec } from './command-table.js';
+import { COMMANDS } from './command-table.js';
+import type { CommandSpec } from './command-types.js';
 import { commandHelp, mainHelp, version } from './help.js';
 import { Interrupted, isKnownError, UserError } from './errors.js';
 import type { Io } from './io.js';

@@ -2,28 +2,10 @@
  * Every command, its one-line summary and its options, as plain data: `--help` reads this without
  * loading any command module (start-up time is measured in `npm run bench`).
  */
-import type { Io } from './io.js';
+import type { CommandSpec, OptionSpec } from './command-types.js';
 
-export type OptionSpec = { type: 'string' | 'boolean'; short?: string; multiple?: boolean; help: string; value?: string };
-
-export interface CommandSpec {
-  name: string;
-  summary: string;
-  usage: string;
-  options: Record<string, OptionSpec>;
-  /** Sub-commands, e.g. `registries apply`. */
-  subcommands?: string[];
-  /**
-   * What to run after Ctrl-C once the command had begun changing something (a step not marked
-   * read-only had started); before that, and for commands without one, the line says only "interrupted".
-   */
-  resumeHint?: string;
-  load: () => Promise<{ main: CommandMain }>;
-}
-
-export type ParsedOptions = Record<string, string | boolean | (string | boolean)[] | undefined>;
-/** `signal` is aborted by Ctrl-C (cli.ts); commands hand it to their steps, prompts and waits. */
-export type CommandMain = (options: ParsedOptions, positionals: string[], io: Io, signal?: AbortSignal) => Promise<number>;
+// help.ts and cli.ts read the table's entries by this type.
+export type { CommandSpec, OptionSpec } from './command-types.js';
 
 const name: OptionSpec = { type: 'string', short: 'n', value: 'NAME', help: 'cluster name (default devreg)' };
 const yes: OptionSpec = { type: 'boolean', short: 'y', help: 'accept defaults, never prompt' };

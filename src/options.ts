@@ -6,7 +6,8 @@
  */
 import { stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import type { ParsedOptions } from './command-table.js';
+import type { Ask, Question } from './ask.js';
+import type { ParsedOptions } from './command-types.js';
 import { DEFAULT_CONFIG_FILE, loadConfigFile, type TeamConfig } from './config-file.js';
 import { UserError } from './errors.js';
 import { canPrompt, readAllStdin, type Io } from './io.js';
@@ -15,17 +16,6 @@ import { registerSecret } from './redact.js';
 import * as spec from './spec.js';
 import { defaultStateDir, stateRoot, statePath, validateStateDir } from './state/layout.js';
 import { readSettings, type SavedSettings } from './state/settings.js';
-
-export interface Question {
-  name: string;
-  message: string;
-  default: string;
-  /** Input is hidden and never echoed. */
-  secret?: boolean;
-  validate?: (value: string) => string | true;
-}
-/** The one injected prompt function; answers are keyed by question name. */
-export type Ask = (questions: Question[]) => Promise<Record<string, string>>;
 
 export interface ResolvedOptions {
   spec: spec.ClusterSpec;

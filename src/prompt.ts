@@ -4,7 +4,7 @@
  * Ctrl-C during a question ends the command like Ctrl-C anywhere else: Interrupted, exit 130.
  */
 import { Interrupted } from './errors.js';
-import type { Ask, Question } from './options.js';
+import type { Ask, Question } from './ask.js';
 
 // @inquirer/core 12: Ctrl-C typed at the prompt (raw mode: a key, not a signal) rejects with
 // ExitPromptError; an aborted `signal` rejects with AbortPromptError.

@@ -2,7 +2,7 @@
  * `down`: delete the cluster (only one we created). The state folder (credentials, CA) and the
  * registry volume (pushed images) stay, so the next `up` brings back the same setup.
  */
-import type { CommandMain, ParsedOptions } from '../command-table.js';
+import type { CommandMain, ParsedOptions } from '../command-types.js';
 import type { Io } from '../io.js';
 import { runSteps, type Step } from '../progress.js';
 import { registryVolumeName } from '../spec.js';

@@ -2,7 +2,7 @@
  * `registries apply | status | render`: a registries.yaml (and a CA) on every node of a k3s cluster
  * the user already has. Thin: options to requests; the work is in src/registries/.
  */
-import type { CommandMain, ParsedOptions } from '../command-table.js';
+import type { CommandMain, ParsedOptions } from '../command-types.js';
 import { UserError } from '../errors.js';
 import { canPrompt, type Io } from '../io.js';
 import { applyRegistries } from '../registries/apply.js';

@@ -1,9 +1,10 @@
 /** `k3s-devreg render`: write every file `up` uses, and say where they are. */
 import { relative } from 'node:path';
-import type { CommandMain } from '../command-table.js';
+import type { CommandMain } from '../command-types.js';
 import { canPrompt } from '../io.js';
-import { resolveClusterOptions, type Ask } from '../options.js';
-import { renderOrKeep } from '../steps/render-stamp.js';
+import type { Ask } from '../ask.js';
+import { resolveClusterOptions } from '../options.js';
+import { renderOrKeep } from '../steps/render-or-keep.js';
 import { createRunner } from '../tools/run.js';
 
 export const main: CommandMain = async (options, _positionals, io) => {

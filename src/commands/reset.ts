@@ -2,7 +2,7 @@
  * `reset`: after confirmation, delete the cluster, the state folder (new CA, new credentials) and
  * the registry volume (every pushed image), then run `up` again with the same options.
  */
-import type { CommandMain, ParsedOptions } from '../command-table.js';
+import type { CommandMain, ParsedOptions } from '../command-types.js';
 import { canPrompt, type Io } from '../io.js';
 import { ask as inquirerAsk } from '../prompt.js';
 import { runSteps } from '../progress.js';

@@ -1,5 +1,5 @@
 /** `status`: read-only health checks, as a table or (--json) one object; exit 0 only when healthy. */
-import type { CommandMain, ParsedOptions } from '../command-table.js';
+import type { CommandMain, ParsedOptions } from '../command-types.js';
 import type { Io } from '../io.js';
 import { collectStatus, statusTable, type StatusRequest } from '../steps/status.js';
 import { resolveTarget } from '../steps/target.js';

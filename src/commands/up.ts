@@ -1,5 +1,5 @@
 /** `up`: check the tools, ask the questions, run the steps (src/steps/up-steps.ts), say what is next. */
-import type { CommandMain, ParsedOptions } from '../command-table.js';
+import type { CommandMain, ParsedOptions } from '../command-types.js';
 import type { Io } from '../io.js';
 import { checkGivenOptions, resolveClusterOptions, type ResolvedOptions } from '../options.js';
 import { ask as inquirerAsk } from '../prompt.js';

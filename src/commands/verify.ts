@@ -2,7 +2,7 @@
  * `verify`: the round trip on an existing cluster: log in, build example/, push it to
  * localhost:PORT, run it from container-registry.local:5000, check it says hello, clean up.
  */
-import type { CommandMain, ParsedOptions } from '../command-table.js';
+import type { CommandMain, ParsedOptions } from '../command-types.js';
 import { UserError } from '../errors.js';
 import type { Io } from '../io.js';
 import { runSteps } from '../progress.js';

@@ -4,7 +4,7 @@
  */
 import { UserError } from '../errors.js';
 import type { Io } from '../io.js';
-import type { Ask } from '../options.js';
+import type { Ask } from '../ask.js';
 import { registriesWriterYaml, WRITER_NAME, WRITER_NAMESPACE } from '../render/registries-daemonset.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, NAMESPACE } from '../spec.js';
 import { applyYaml, getNamespaceLabels, getNodeRoles, getSecretData, rolloutStatus } from '../tools/kubectl.js';

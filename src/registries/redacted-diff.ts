@@ -6,7 +6,8 @@
 import { createTwoFilesPatch } from 'diff';
 import { parse } from 'yaml';
 import { redact } from '../redact.js';
-import { redactRegistries, serializeRegistries } from './serialize.js';
+import { serializeRegistries } from '../render/registries-yaml.js';
+import { redactRegistries } from './serialize.js';
 import { formatPath, mapScalars } from './types.js';
 
 /** Every secret value by its path, to say which credentials changed without showing any. */

@@ -1,14 +1,10 @@
 /**
- * One way to write a registries.yaml, used for the nodes' file and for both sides of every diff, so
- * that a diff shows only real changes. YAML 1.1 quoting: k3s reads with yaml.v2 (YAML 1.1), where an
- * unquoted `yes` or `0123` would stop being a string.
+ * The redacted copy of a registries.yaml that every diff shows, and the registration of the literal
+ * secrets a user's file holds. (The one way to write the file is render/registries-yaml.ts's
+ * serializeRegistries.)
  */
-import { stringify } from 'yaml';
 import { REDACTED, registerSecret } from '../redact.js';
 import { mapScalars } from './types.js';
-
-// lineWidth 0: a long token folded over two lines could not be redacted line by line on the node.
-export const serializeRegistries = (config: unknown): string => stringify(config ?? {}, { version: '1.1', lineWidth: 0 });
 
 const URL_USERINFO = /([a-z][a-z0-9+.-]*:\/\/)([^/@\s]+)@/gi;
 

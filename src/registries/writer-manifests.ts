@@ -12,12 +12,12 @@ import {
   renderRegistriesWriter,
   type RenderedRegistriesWriter,
 } from '../render/registries-daemonset.js';
+import { serializeRegistries } from '../render/registries-yaml.js';
 import { validateImage } from '../spec.js';
 import type { Io } from '../io.js';
 import type { Runner } from '../tools/run.js';
 import { loadRegistriesFile } from './load.js';
 import { redactedYaml } from './redacted-diff.js';
-import { serializeRegistries } from './serialize.js';
 import type { RegistriesConfig } from './types.js';
 
 /** The first line marks the file as ours: the writer keeps a one-time backup of any other file. */

@@ -89,11 +89,3 @@ export function filesOf(dir: string, relative: readonly string[]): RenderResult[
     renderStamp: statePath(dir, 'renderStamp'),
   };
 }
-
-/** Keeps the files when nothing would change them, else renders them (loading the renderers only then). */
-export async function renderOrKeep(request: RenderRequest): Promise<RenderResult> {
-  const kept = await keptRender(request);
-  if (kept) return kept;
-  const { renderState } = await import('./render-state.js');
-  return renderState(request);
-}

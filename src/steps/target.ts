@@ -2,7 +2,7 @@
  * Which cluster a command acts on, for commands that do not take the full set of cluster options
  * (down, status, verify): --name, else the team config file's name, else the default; and its state folder.
  */
-import type { ParsedOptions } from '../command-table.js';
+import type { ParsedOptions } from '../command-types.js';
 import { loadConfigFile } from '../config-file.js';
 import type { Io } from '../io.js';
 import { DEFAULT_CLUSTER_NAME, validateClusterName } from '../spec.js';

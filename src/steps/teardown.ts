@@ -5,7 +5,7 @@
 import { readdir, rm, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative } from 'node:path';
 import { UserError } from '../errors.js';
-import type { Ask } from '../options.js';
+import type { Ask } from '../ask.js';
 import { STATE_FILES } from '../state/layout.js';
 import { deleteCluster } from '../tools/k3d.js';
 import type { Runner } from '../tools/run.js';

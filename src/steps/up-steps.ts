@@ -4,7 +4,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Io } from '../io.js';
-import type { Ask, ResolvedOptions } from '../options.js';
+import type { Ask } from '../ask.js';
+import type { ResolvedOptions } from '../options.js';
 import type { Step } from '../progress.js';
 import { kubeContext, registryVolumeName } from '../spec.js';
 import type { LiveObject } from '../tools/kubectl.js';
@@ -16,7 +17,7 @@ import { checkClusterImage, checkHostPort, checkClusterShape, inspectCluster, is
 import { hostsReadyOnEveryNode, k3sNodes, serviceIpOf, waitForHostsEntries, waitForRegistryAnswer, waitForRollouts } from './readiness.js';
 import type { probeRegistry } from './registry-probe.js';
 import type { RenderResult } from './render-state.js';
-import { renderOrKeep } from './render-stamp.js';
+import { renderOrKeep } from './render-or-keep.js';
 import { sha256, writeUpState, type UpState } from './up-state.js';
 import { formatTimings, verifyRoundTrip } from './verify.js';
 import { refuseUnmountableDocker } from './docker-local.js';

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redactedYaml } from '../../src/registries/redacted-diff.js';
-import { serializeRegistries } from '../../src/registries/serialize.js';
+import { serializeRegistries } from '../../src/render/registries-yaml.js';
 import { HOST_FILE_HEADER } from '../../src/registries/writer-manifests.js';
 import { renderRegistriesWriter } from '../../src/render/registries-daemonset.js';
 import { dockerAvailable } from '../helpers/docker.js';

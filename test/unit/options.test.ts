@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../../src/errors.js';
-import { checkGivenOptions, resolveClusterOptions, type Question } from '../../src/options.js';
+import type { Question } from '../../src/ask.js';
+import { checkGivenOptions, resolveClusterOptions } from '../../src/options.js';
 import { captureIo } from '../helpers/io.js';
 
 const home = mkdtempSync(join(tmpdir(), 'k3s-devreg-options-'));

@@ -11,7 +11,7 @@ import { ToolError } from '../../src/errors.js';
 import { forgetSecretsForTests } from '../../src/redact.js';
 import { loadRegistriesFile } from '../../src/registries/load.js';
 import { redactedDiff } from '../../src/registries/redacted-diff.js';
-import { serializeRegistries } from '../../src/registries/serialize.js';
+import { serializeRegistries } from '../../src/render/registries-yaml.js';
 import { createRunner } from '../../src/tools/run.js';
 import { requireTool } from '../helpers/tools.js';
 

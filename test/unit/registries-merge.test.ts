@@ -4,7 +4,7 @@ import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../../src/errors.js';
 import { mergeRegistries } from '../../src/registries/merge.js';
-import { serializeRegistries } from '../../src/registries/serialize.js';
+import { serializeRegistries } from '../../src/render/registries-yaml.js';
 import { checkRegistries } from '../../src/registries/strict.js';
 import type { RegistriesConfig } from '../../src/registries/types.js';
 import { schemaErrors } from '../helpers/schemas.js';

@@ -190,7 +190,7 @@ describe('k3s-devreg render (CLI)', () => {
 
 describe('a re-render that would change nothing', () => {
   it('keeps every file without rendering (stamp, file hashes and modes, certificate not due); any change renders in full', async () => {
-    const { renderOrKeep, keptRender } = await import('../../src/steps/render-stamp.js');
+    const [{ renderOrKeep }, { keptRender }] = await Promise.all([import('../../src/steps/render-or-keep.js'), import('../../src/steps/render-stamp.js')]);
     const { mkdtempSync: tmp, writeFileSync: write, chmodSync: chmod, readFileSync: read } = await import('node:fs');
     const stateDir = join(tmp(join(tmpdir(), 'k3s-devreg-stamp-')), 'devreg');
     const spec = { name: 'devreg', agents: 1, hostPort: 31113, username: 'devreg', registryImage: 'registry:2.8.3', hostsImage: 'busybox:1.36.1', k3sImage: 'rancher/k3s:v1.31.5-k3s1', stateDir };

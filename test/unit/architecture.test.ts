@@ -1,0 +1,170 @@
+/**
+ * The shape ARCHITECTURE.md describes, checked on the tree: every relative import in src/ (type
+ * imports, re-exports and lazy `import()` included) goes to the same layer or one below, the
+ * imports form no circle, and no file is over the size limit.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, posix, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const SRC = join(dirname(fileURLToPath(import.meta.url)), '../../src');
+const MAX_LINES = 300;
+
+/** Lowest first. A module may import from its own layer or any layer below it. */
+const LAYERS: readonly { name: string; holds: (file: string) => boolean }[] = [
+  // Top-level leaves (errors, redact, spec, io, assets, command types, Ask, helpers): everything else that is not named below.
+  { name: 'base', holds: (f) => !f.includes('/') && !INPUTS.has(f) && !CLI.has(f) && f !== 'config-file.ts' },
+  { name: 'tools', holds: (f) => f.startsWith('tools/') },
+  { name: 'render', holds: (f) => f.startsWith('render/') },
+  { name: 'state and registries', holds: (f) => f.startsWith('state/') || f.startsWith('registries/') || f === 'config-file.ts' },
+  { name: 'inputs and progress', holds: (f) => INPUTS.has(f) },
+  { name: 'steps', holds: (f) => f.startsWith('steps/') },
+  { name: 'commands', holds: (f) => f.startsWith('commands/') },
+  { name: 'cli', holds: (f) => CLI.has(f) },
+];
+const INPUTS = new Set(['options.ts', 'prompt.ts', 'progress.ts']);
+const CLI = new Set(['bin.ts', 'cli.ts', 'help.ts', 'command-table.ts']);
+
+export interface Import {
+  from: string;
+  to: string;
+  line: number;
+}
+
+function sourceFiles(dir: string, base = dir): string[] {
+  return readdirSync(dir).flatMap((entry) => {
+    const path = join(dir, entry);
+    if (statSync(path).isDirectory()) return sourceFiles(path, base);
+    return path.endsWith('.ts') ? [relative(base, path).split('\\').join('/')] : [];
+  });
+}
+
+// `import x from`, `import type {..} from`, `export {..} from`, `import './x.js'` and `import('./x.js')`.
+const IMPORT = /\b(?:import|export)\s+(?:type\s+)?(?:[\w*{}\s,$]+?\s+from\s+)?['"](\.{1,2}\/[^'"]+)['"]|\bimport\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)/g;
+
+/** The relative imports of one file's text, resolved to paths below src/. */
+export function importsOf(file: string, text: string): Import[] {
+  // Comments may quote an import; strings in code do not, in this tree.
+  const code = text.replace(/\/\*[\s\S]*?\*\//g, (c) => c.replace(/[^\n]/g, ' ')).replace(/^\s*\/\/.*$/gm, '');
+  return [...code.matchAll(IMPORT)].map((match) => {
+    const spec = (match[1] ?? match[2])!;
+    const to = posix.normalize(posix.join(posix.dirname(file), spec)).replace(/\.js$/, '.ts');
+    return { from: file, to, line: code.slice(0, match.index).split('\n').length };
+  });
+}
+
+export function layerOf(file: string): number {
+  return LAYERS.findIndex((layer) => layer.holds(file));
+}
+
+/** Imports that go up a layer, as `from:line imports to (layer a imports layer b above it)`. */
+export function upwardImports(imports: readonly Import[]): string[] {
+  return imports
+    .filter((i) => layerOf(i.to) > layerOf(i.from))
+    .map((i) => `src/${i.from}:${i.line} imports src/${i.to} (${LAYERS[layerOf(i.from)]!.name} imports ${LAYERS[layerOf(i.to)]!.name}, a layer above it)`);
+}
+
+/** Every circle, each as `a -> b -> ... -> a`, once (the strongly connected components, one path each). */
+export function importCircles(imports: readonly Import[]): string[] {
+  const graph = new Map<string, string[]>();
+  for (const { from, to } of imports) graph.set(from, [...(graph.get(from) ?? []), to]);
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const components: string[][] = [];
+  const visit = (v: string): void => {
+    index.set(v, index.size);
+    low.set(v, index.get(v)!);
+    stack.push(v);
+    onStack.add(v);
+    for (const w of graph.get(v) ?? []) {
+      if (!index.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v)!, low.get(w)!));
+      } else if (onStack.has(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
+    }
+    if (low.get(v) === index.get(v)) {
+      const component: string[] = [];
+      let w: string;
+      do {
+        w = stack.pop()!;
+        onStack.delete(w);
+        component.push(w);
+      } while (w !== v);
+      if (component.length > 1 || (graph.get(v) ?? []).includes(v)) components.push(component);
+    }
+  };
+  for (const v of [...graph.keys()].sort()) if (!index.has(v)) visit(v);
+  return components.map((component) => {
+    // One circle through the component's first file, found breadth-first inside the component.
+    const inside = new Set(component);
+    const start = [...component].sort()[0]!;
+    const previous = new Map<string, string>();
+    const queue = [start];
+    let closing: string | undefined;
+    while (queue.length > 0 && closing === undefined) {
+      const v = queue.shift()!;
+      for (const w of graph.get(v) ?? []) {
+        if (!inside.has(w)) continue;
+        if (w === start) {
+          closing = v;
+          break;
+        }
+        if (!previous.has(w)) {
+          previous.set(w, v);
+          queue.push(w);
+        }
+      }
+    }
+    const path = [start];
+    for (let v = closing!; v !== start; v = previous.get(v)!) path.splice(1, 0, v);
+    return `${[...path, start].map((f) => `src/${f}`).join(' -> ')} (${component.length} files in this circle: ${[...component].sort().join(', ')})`;
+  });
+}
+
+const files = sourceFiles(SRC);
+const imports = files.flatMap((file) => importsOf(file, readFileSync(join(SRC, file), 'utf8')));
+
+describe('the layers of src/ (ARCHITECTURE.md)', () => {
+  it('places every module in a layer', () => {
+    expect(files.filter((f) => layerOf(f) < 0)).toEqual([]);
+  });
+
+  it('finds the imports of every form', () => {
+    const text = [
+      "import { a } from './a.js';",
+      "import type { B } from '../b.js';",
+      'import {\n  c,\n  type D,\n} from "./c/d.js";',
+      "export { e } from './e.js';",
+      "export type { F } from './f.js';",
+      "import './g.js';",
+      "const h = await import('./h.js');",
+      "// import { no } from './comment.js';",
+      "/* import { no } from './block.js'; */",
+      "import { readFile } from 'node:fs';",
+    ].join('\n');
+    expect(importsOf('steps/x.ts', text).map((i) => i.to)).toEqual(['steps/a.ts', 'b.ts', 'steps/c/d.ts', 'steps/e.ts', 'steps/f.ts', 'steps/g.ts', 'steps/h.ts']);
+  });
+
+  it('names an import that goes up a layer, and a circle', () => {
+    const example = [
+      { from: 'steps/a.ts', to: 'command-table.ts', line: 3 },
+      { from: 'command-table.ts', to: 'commands/b.ts', line: 9 },
+      { from: 'commands/b.ts', to: 'steps/a.ts', line: 1 },
+    ];
+    expect(upwardImports(example)).toEqual(['src/steps/a.ts:3 imports src/command-table.ts (steps imports cli, a layer above it)']);
+    expect(importCircles(example)).toEqual([
+      'src/command-table.ts -> src/commands/b.ts -> src/steps/a.ts -> src/command-table.ts (3 files in this circle: command-table.ts, commands/b.ts, steps/a.ts)',
+    ]);
+  });
+
+  it('has no import from a layer above', () => {
+    expect(upwardImports(imports)).toEqual([]);
+  });
+
+  it('has no import circle (type imports and import() included)', () => {
+    expect(importCircles(imports)).toEqual([]);
+  });
+});
