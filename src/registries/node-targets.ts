@@ -17,7 +17,7 @@
  */
 import { UserError } from '../errors.js';
 import { refuseCaRegression } from '../k3s-versions.js';
-import type { NodeRole } from '../tools/kubectl.js';
+import type { NodeRole } from '../tools/kubectl-objects.js';
 
 export type Distribution = 'k3s' | 'rke2';
 

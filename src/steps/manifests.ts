@@ -7,7 +7,8 @@ import { readFile } from 'node:fs/promises';
 import { parseAllDocuments } from 'yaml';
 import { ToolError } from '../errors.js';
 import { NAMESPACE, NODE_PORT, SERVICE_NAME } from '../spec.js';
-import { applyYaml, getObjects, servicesWithNodePort, type LiveObject } from '../tools/kubectl.js';
+import { applyYaml, getObjects, type LiveObject } from '../tools/kubectl.js';
+import { servicesWithNodePort } from '../tools/kubectl-objects.js';
 import type { Runner } from '../tools/run.js';
 import { sha256 } from './up-state.js';
 

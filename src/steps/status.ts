@@ -11,7 +11,7 @@ import { NAMESPACE, REGISTRY_HOST, SERVICE_NAME, kubeContext } from '../spec.js'
 import { parseCredentials } from '../state/credentials.js';
 import { statePath } from '../state/layout.js';
 import { readIfExists } from '../state/write-files.js';
-import { getDeployment, getNodes, getServiceClusterIp } from '../tools/kubectl.js';
+import { getDeployment, getNodes, getServiceClusterIp } from '../tools/kubectl-objects.js';
 import type { Runner } from '../tools/run.js';
 import { checkDocker, inspectCluster, isOurs, isRunning, nodesDown, publishedRegistryPort, type ClusterFacts } from './preflight.js';
 import { nodeStartTimes, restartedSince } from './node-restarts.js';

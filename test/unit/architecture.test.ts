@@ -167,4 +167,12 @@ describe('the layers of src/ (ARCHITECTURE.md)', () => {
   it('has no import circle (type imports and import() included)', () => {
     expect(importCircles(imports)).toEqual([]);
   });
+
+  it(`has no file over ${MAX_LINES} lines`, () => {
+    const long = files
+      .map((file) => ({ file, lines: readFileSync(join(SRC, file), 'utf8').split('\n').length - 1 }))
+      .filter(({ lines }) => lines > MAX_LINES)
+      .map(({ file, lines }) => `src/${file}: ${lines} lines`);
+    expect(long).toEqual([]);
+  });
 });

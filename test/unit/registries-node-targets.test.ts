@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../../src/errors.js';
 import { distributionOf, nodeTable, nodeTargets, privateRegistryFromNodeArgs, refuseCaRegressionNodes } from '../../src/registries/node-targets.js';
-import type { NodeRole } from '../../src/tools/kubectl.js';
+import type { NodeRole } from '../../src/tools/kubectl-objects.js';
 
 const node = (name: string, kubeletVersion: string, annotations: Record<string, string> = {}): NodeRole => ({ name, controlPlane: false, kubeletVersion, annotations });
 

@@ -3,8 +3,11 @@ import { ToolError, UserError } from '../../src/errors.js';
 import * as docker from '../../src/tools/docker.js';
 import { lastMessage } from '../../src/tools/failure.js';
 import * as k3d from '../../src/tools/k3d.js';
-import * as kubectl from '../../src/tools/kubectl.js';
+import * as kubectlCommands from '../../src/tools/kubectl.js';
+import * as kubectlObjects from '../../src/tools/kubectl-objects.js';
 import { recordingRunner } from '../helpers/recording-runner.js';
+
+const kubectl = { ...kubectlCommands, ...kubectlObjects };
 
 describe('docker wrappers', () => {
   it('asks the daemon for its version; a stopped daemon is a missing prerequisite with a fix', async () => {
