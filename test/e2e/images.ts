@@ -67,7 +67,7 @@ export function k3dPreloadArgs(imagesDir: string): string[] {
 
 export type ReportRecord =
   | { kind: 'images'; cluster: string; node: string; when: string; images: string[] }
-  | { kind: 'timing'; bareSeconds: number; upSeconds: number };
+  | { kind: 'timing'; bareSeconds: number; upSeconds: number; noopUpSeconds?: number; verifySeconds?: number };
 
 export function report(record: ReportRecord): void {
   let file: string | undefined;
@@ -130,14 +130,18 @@ export function summarize({ records, preloaded, preparePulls }: SummaryInput): s
     `Docker Hub pulls: ${hubByPrepare + hubByNodes} (prepare-images.sh ${hubByPrepare}, k3s nodes ${hubByNodes}; a docker.io name pulled through a mirror counts too)`,
   );
   for (const r of records) {
-    if (r.kind === 'timing') lines.push(timingLine(r.bareSeconds, r.upSeconds));
+    if (r.kind === 'timing') lines.push(timingLine(r.bareSeconds, r.upSeconds, r));
   }
   return lines.join('\n');
 }
 
-export function timingLine(bareSeconds: number, upSeconds: number): string {
+export function timingLine(bareSeconds: number, upSeconds: number, more: { noopUpSeconds?: number; verifySeconds?: number } = {}): string {
   const ratio = bareSeconds > 0 ? (upSeconds / bareSeconds).toFixed(2) : 'n/a';
-  return `bare create ${bareSeconds.toFixed(1)}s, up ${upSeconds.toFixed(1)}s, ratio ${ratio}, up - bare = ${(upSeconds - bareSeconds).toFixed(1)}s (goal <= 15 s)`;
+  const extra = [
+    ...(more.noopUpSeconds !== undefined ? [`no-op up ${more.noopUpSeconds.toFixed(1)}s`] : []),
+    ...(more.verifySeconds !== undefined ? [`verify ${more.verifySeconds.toFixed(1)}s`] : []),
+  ];
+  return `bare create ${bareSeconds.toFixed(1)}s, up ${upSeconds.toFixed(1)}s, ratio ${ratio}, up - bare = ${(upSeconds - bareSeconds).toFixed(1)}s (goal <= 15 s)${extra.length ? `; ${extra.join(', ')}` : ''}`;
 }
 
 /** The records file, one JSON object a line (a torn last line from a killed worker is skipped). */

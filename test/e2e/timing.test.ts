@@ -1,7 +1,7 @@
 /**
  * How much `up` costs over k3d itself, measured in one run on one machine: a bare `k3d cluster create`
  * (the same k3s pin, the same number of agents, the same preloaded archives), timed, then deleted;
- * then `up` from nothing, timed. Prints "bare create Xs, up Ys, ratio Z, up - bare = Ds (goal <= 15 s)"
+ * then `up` from nothing, timed, then a no-op `up` and `verify` on it. Prints "bare create Xs, up Ys, ratio Z, up - bare = Ds (goal <= 15 s)"
  * (and the global teardown repeats it in the closing report). The goal is printed, never asserted:
  * no test asserts on time (a shared runner's speed varies); what is asserted is that both really
  * made a working cluster.
@@ -52,7 +52,16 @@ describe('the time up takes beside a bare k3d cluster create', () => {
     expect(result.stderr).toMatch(/Verified: pushed, pulled and ran hello-world-example/);
     expect(nodeCount(up.env, `k3d-${up.name}`)).toBe(1 + DEFAULT_AGENTS);
 
-    console.log(timingLine(bareSeconds, upSeconds));
-    report({ kind: 'timing', bareSeconds, upSeconds });
+    // The same cluster again: a no-op up (nothing to change), then verify on its own.
+    const timed = (args: string[]) => {
+      const start = performance.now();
+      expectOk(runCli(up.env, args, up.work));
+      return (performance.now() - start) / 1000;
+    };
+    const noopUpSeconds = timed(['up', '--yes', '--name', up.name, '--port', String(port)]);
+    const verifySeconds = timed(['verify', '--name', up.name]);
+
+    console.log(timingLine(bareSeconds, upSeconds, { noopUpSeconds, verifySeconds }));
+    report({ kind: 'timing', bareSeconds, upSeconds, noopUpSeconds, verifySeconds });
   });
 });

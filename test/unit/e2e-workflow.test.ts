@@ -165,5 +165,6 @@ describe('the e2e helpers\' preloading and pull report', () => {
       'bare create 20.0s, up 30.0s, ratio 1.50, up - bare = 10.0s (goal <= 15 s)',
     ]);
     expect(timingLine(0, 3)).toContain('ratio n/a');
+    expect(timingLine(40, 52, { noopUpSeconds: 1.25, verifySeconds: 9 })).toBe('bare create 40.0s, up 52.0s, ratio 1.30, up - bare = 12.0s (goal <= 15 s); no-op up 1.3s, verify 9.0s');
   });
 });
