@@ -11,7 +11,7 @@ import { Interrupted, isKnownError, UserError } from './errors.js';
 import type { Io } from './io.js';
 import { hasChanged } from './progress.js';
 import { redact } from './redact.js';
-import { editDistance } from './registries/suggest.js';
+import { nearest } from './nearest.js';
 
 type ParseOptions = NonNullable<Parameters<typeof parseArgs>[0]>['options'];
 
@@ -21,11 +21,7 @@ function closestOption(command: string, typed: string): string | undefined {
   const options = Object.keys(COMMANDS.find((c) => c.name === command)?.options ?? {});
   const prefixed = options.filter((o) => o.startsWith(word) || word.startsWith(o));
   if (word.length >= 3 && prefixed.length === 1) return prefixed[0];
-  const scored = options
-    .map((o) => ({ o, d: editDistance(word, o) }))
-    .filter(({ o, d }) => d <= Math.min(2, Math.floor(o.length / 3)))
-    .sort((a, b) => a.d - b.d);
-  return scored[0]?.o;
+  return nearest(word, options);
 }
 
 /** node's parseArgs errors span lines and speak of its own syntax: one sentence with the fix instead. */

@@ -28,12 +28,15 @@ const specOptions: Record<string, OptionSpec> = {
   yes,
 };
 
+/** up's options; reset takes the same ones, since it runs up again with them. */
+const upOptions: Record<string, OptionSpec> = { ...specOptions, verbose };
+
 export const COMMANDS: CommandSpec[] = [
   {
     name: 'up',
     summary: 'create (or resume) the cluster with its trusted private registry, and prove it works',
     usage: 'up [--name NAME] [--agents N] [--username USER] [--password-stdin] [--port PORT] [--yes]',
-    options: { ...specOptions, verbose },
+    options: upOptions,
     resumeHint: 'run k3s-devreg up again to resume where it stopped',
     load: () => import('./commands/up.js'),
   },
@@ -50,7 +53,7 @@ export const COMMANDS: CommandSpec[] = [
     name: 'reset',
     summary: 'delete cluster, credentials, CA and images, then run up again',
     usage: 'reset [--name NAME] [--yes]',
-    options: { ...specOptions, verbose },
+    options: upOptions,
     resumeHint: 'run k3s-devreg up to finish setting up',
     load: () => import('./commands/reset.js'),
   },

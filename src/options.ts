@@ -141,23 +141,34 @@ function resolveImages(parsed: ParsedOptions, team: TeamConfig, configFile: stri
   return images;
 }
 
+/** The team file as loadConfigFile read it: its fields, and where it is (none found: no path). */
+export type TeamFile = Awaited<ReturnType<typeof loadConfigFile>>;
+
 /**
  * Checks what flags, the environment and the team file say, without asking anything: `up` runs it
  * before the tool checks and the questions, so a typo is the first thing reported, not the last.
+ * Returns the team file it read, for resolveClusterOptions to use rather than read and check again.
  */
-export async function checkGivenOptions(parsed: ParsedOptions, io: Io): Promise<void> {
+export async function loadGivenOptions(parsed: ParsedOptions, io: Io): Promise<TeamFile> {
   refuseEmptyFlags(parsed);
   refusePasswordPair(parsed, io);
   stateRoot(io.env);
-  const { config: team, path } = await loadConfigFile(str(parsed.config), io.cwd);
+  const teamFile = await loadConfigFile(str(parsed.config), io.cwd);
+  const { config: team, path } = teamFile;
   checkGiven(givenFlags(parsed));
   resolveImages(parsed, team, path, {});
   await findRegistriesFile(parsed, team, path, io.cwd);
+  return teamFile;
 }
 
-export async function resolveClusterOptions(parsed: ParsedOptions, io: Io, ask?: Ask): Promise<ResolvedOptions> {
+export async function checkGivenOptions(parsed: ParsedOptions, io: Io): Promise<void> {
+  await loadGivenOptions(parsed, io);
+}
+
+/** `teamFile`: what loadGivenOptions returned for these same options; read here when not given. */
+export async function resolveClusterOptions(parsed: ParsedOptions, io: Io, ask?: Ask, teamFile?: TeamFile): Promise<ResolvedOptions> {
   refuseEmptyFlags(parsed);
-  const { config: team, path: configFile } = await loadConfigFile(str(parsed.config), io.cwd);
+  const { config: team, path: configFile } = teamFile ?? (await loadConfigFile(str(parsed.config), io.cwd));
   let password = await explicitPassword(parsed, io);
   const flags = givenFlags(parsed);
   const prompting = ask !== undefined && canPrompt(io, parsed.yes === true);

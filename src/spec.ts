@@ -18,6 +18,11 @@ export const REGISTRY_PORT = 5000;
 export const NODE_PORT = 31113;
 /** Where the state folder's node/ subfolder (registries.yaml, ca.crt) appears inside every k3d node. */
 export const NODE_CONFIG_DIR = '/etc/k3s-devreg';
+/**
+ * The CA as every node sees it: on k3d nodes through the mount, on an existing cluster's hosts where
+ * the registries writer installs it (the same path, so one ca_file works on both).
+ */
+export const NODE_CA_FILE = `${NODE_CONFIG_DIR}/ca.crt`;
 /** Where the registry's data volume appears inside every k3d node (hostPath for the registry pod). */
 export const NODE_REGISTRY_DATA_DIR = '/var/lib/k3s-devreg/registry';
 
@@ -27,6 +32,8 @@ export const DEFAULT_AGENTS = 1;
 /** Pinned: `registry:2` moves; a pinned tag keeps every laptop on the same registry. */
 export const DEFAULT_REGISTRY_IMAGE = 'registry:2.8.3';
 export const DEFAULT_HOSTS_IMAGE = 'busybox:1.36.1';
+/** The registries writer DaemonSet's image (registries apply): the same pinned busybox. */
+export const DEFAULT_WRITER_IMAGE = DEFAULT_HOSTS_IMAGE;
 export const BCRYPT_MAX_BYTES = 72;
 /**
  * Pinned: k3d bakes its own default k3s into each build (k3d v5.6.3: v1.28.8, which ignores our CA:
@@ -59,6 +66,8 @@ export interface ClusterSpec {
 
 export const registryAddress = (): string => `${REGISTRY_HOST}:${REGISTRY_PORT}`;
 export const kubeContext = (name: string): string => `k3d-${name}`;
+/** k3d's first server node container, which carries our docker labels when we created the cluster. */
+export const serverContainer = (name: string): string => `k3d-${name}-server-0`;
 export const registryVolumeName = (name: string): string => `k3s-devreg-${name}-registry`;
 export const serviceDnsNames = (): string[] => [
   `${SERVICE_NAME}.${NAMESPACE}.svc`,

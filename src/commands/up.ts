@@ -1,7 +1,7 @@
 /** `up`: check the tools, ask the questions, run the steps (src/steps/up-steps.ts), say what is next. */
 import type { CommandMain, ParsedOptions } from '../command-types.js';
 import type { Io } from '../io.js';
-import { checkGivenOptions, resolveClusterOptions, type ResolvedOptions } from '../options.js';
+import { loadGivenOptions, resolveClusterOptions, type ResolvedOptions } from '../options.js';
 import { ask as inquirerAsk } from '../prompt.js';
 import { runSteps } from '../progress.js';
 import { DEFAULT_CLUSTER_NAME, kubeContext, registryAddress } from '../spec.js';
@@ -50,7 +50,7 @@ export function nextSteps(ctx: { resolved: ResolvedOptions; render: RenderResult
 export async function runUp(parsed: ParsedOptions, io: Io, deps: UpDeps): Promise<number> {
   const verbose = parsed.verbose === true;
   // Typos in flags and the team file first; then the tools, so no question is asked when the answers could not be used anyway.
-  await checkGivenOptions(parsed, io);
+  const teamFile = await loadGivenOptions(parsed, io);
   await runSteps(
     [
       {
@@ -65,7 +65,7 @@ export async function runUp(parsed: ParsedOptions, io: Io, deps: UpDeps): Promis
     {},
     { io, verbose, signal: deps.signal },
   );
-  const resolved = await resolveClusterOptions(parsed, io, deps.ask);
+  const resolved = await resolveClusterOptions(parsed, io, deps.ask, teamFile);
   const ctx: UpContext = { io, deps, resolved, upState: await readUpState(resolved.spec.stateDir) };
   await runSteps(upSteps, ctx, { io, verbose, signal: deps.signal });
   io.out(nextSteps({ resolved, render: requireValue(ctx.render, 'the rendered state'), ...(ctx.kube ? { kube: ctx.kube } : {}) }));

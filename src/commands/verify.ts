@@ -6,10 +6,8 @@ import type { CommandMain, ParsedOptions } from '../command-types.js';
 import { UserError } from '../errors.js';
 import type { Io } from '../io.js';
 import { runSteps } from '../progress.js';
-import { registerSecret } from '../redact.js';
-import { parseCredentials } from '../state/credentials.js';
+import { readCredentials } from '../state/credentials.js';
 import { statePath } from '../state/layout.js';
-import { readIfExists } from '../state/write-files.js';
 import { checkTools, inspectCluster, isRunning, publishedRegistryPort, refuseForeign } from '../steps/preflight.js';
 import { resolveTarget } from '../steps/target.js';
 import { formatTimings, verifyRoundTrip, type PhaseTiming } from '../steps/verify.js';
@@ -50,11 +48,8 @@ export async function runVerify(parsed: ParsedOptions, io: Io, deps: VerifyDeps)
           if (!isRunning(facts)) throw new UserError(`the cluster ${name} is not running`, 'start it with k3s-devreg up');
           c.port = publishedRegistryPort(facts);
           if (c.port === undefined) throw new UserError(`the cluster ${name} publishes no registry port`, 'run k3s-devreg down, then up');
-          const path = statePath(stateDir, 'credentials');
-          const text = await readIfExists(path);
-          if (!text) throw new UserError(`no credentials at ${path}`, 'run k3s-devreg up (or reset, if the state folder was lost)');
-          c.credentials = parseCredentials(text, path);
-          registerSecret(c.credentials.password);
+          c.credentials = await readCredentials(stateDir);
+          if (!c.credentials) throw new UserError(`no credentials at ${statePath(stateDir, 'credentials')}`, 'run k3s-devreg up (or reset, if the state folder was lost)');
           step.title(`Cluster ${name} runs; registry at localhost:${c.port}`);
         },
       },

@@ -4,9 +4,9 @@
  */
 import { UserError } from '../errors.js';
 import type { Io } from '../io.js';
-import type { Ask } from '../ask.js';
+import { confirm, type Ask } from '../ask.js';
 import { registriesWriterYaml, WRITER_NAME, WRITER_NAMESPACE } from '../render/registries-daemonset.js';
-import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, NAMESPACE } from '../spec.js';
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, NAMESPACE, NODE_CA_FILE, NODE_CONFIG_DIR } from '../spec.js';
 import { applyYaml, rolloutStatus } from '../tools/kubectl.js';
 import { getNamespaceLabels, getNodeRoles, getSecretData } from '../tools/kubectl-objects.js';
 import type { Runner } from '../tools/run.js';
@@ -31,13 +31,6 @@ export interface ApplyRequest {
   ask?: Ask;
 }
 
-async function confirm(ask: Ask, question: string): Promise<boolean> {
-  const answers = await ask([
-    { name: 'confirm', message: `${question} (yes/no)`, default: 'no', validate: (v) => (/^(y|yes|n|no)$/i.test(v.trim()) ? true : 'answer yes or no') },
-  ]);
-  return /^y(es)?$/i.test((answers.confirm ?? '').trim());
-}
-
 /**
  * A cluster made by `up` reads registries.yaml from its read-only /etc/k3s-devreg mount (k3s runs
  * with --private-registry), so a writer there would fail or write a file k3s never reads.
@@ -47,7 +40,7 @@ async function refuseOurOwnK3dCluster(runner: Runner, context: string): Promise<
   const labels = await getNamespaceLabels(runner, context, NAMESPACE);
   if (labels?.[MANAGED_BY_LABEL] === MANAGED_BY_VALUE) {
     throw new UserError(
-      `${context} was set up by k3s-devreg up, whose nodes read registries.yaml from the read-only /etc/k3s-devreg`,
+      `${context} was set up by k3s-devreg up, whose nodes read registries.yaml from the read-only ${NODE_CONFIG_DIR}`,
       `run k3s-devreg up --name ${context.slice('k3d-'.length)} --registries-file FILE instead`,
     );
   }
@@ -56,7 +49,7 @@ async function refuseOurOwnK3dCluster(runner: Runner, context: string): Promise<
 function caChange(previous: string | undefined, next: string | undefined): string | undefined {
   if (previous === next) return undefined;
   if (next === undefined) return 'ca.crt: no longer in the Secret (the copy already on the nodes is left in place)';
-  return `ca.crt: ${previous === undefined ? 'new' : 'replaced'}, installed as /etc/k3s-devreg/ca.crt on every node`;
+  return `ca.crt: ${previous === undefined ? 'new' : 'replaced'}, installed as ${NODE_CA_FILE} on every node`;
 }
 
 export async function applyRegistries(request: ApplyRequest, io: Io, runner: Runner): Promise<number> {

@@ -2,6 +2,7 @@
  * The "did you mean" part of a strict-check error. k3s ignores unknown keys without a word, so the
  * message has to name the key k3s actually reads, or where the key belongs.
  */
+import { nearest } from '../nearest.js';
 
 /** Mistakes seen in the wild (docs templates, Docker and containerd spellings, plurals). */
 const KNOWN_MISTAKES: Record<string, string> = {
@@ -44,29 +45,13 @@ const HOME_OF: Record<string, string> = {
 // caFile, CA-File and ca_file are the same key to a human.
 const normalize = (key: string): string => key.toLowerCase().replace(/[-_\s]/g, '');
 
-export function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    previous = current;
-  }
-  return previous[b.length]!;
-}
-
 /** The allowed key the user most likely meant, if any is close enough to suggest. */
 function closest(key: string, allowed: readonly string[]): string | undefined {
   const known = KNOWN_MISTAKES[key] ?? KNOWN_MISTAKES[normalize(key)];
   if (known && allowed.includes(known)) return known;
   const exact = allowed.find((candidate) => normalize(candidate) === normalize(key));
   if (exact) return exact;
-  const scored = allowed
-    .map((candidate) => ({ candidate, distance: editDistance(normalize(key), normalize(candidate)) }))
-    .filter(({ candidate, distance }) => distance <= Math.min(2, Math.floor(candidate.length / 3)))
-    .sort((a, b) => a.distance - b.distance);
-  return scored[0]?.candidate;
+  return nearest(key, allowed, normalize);
 }
 
 /** A hint for an unknown key at a level whose valid keys are `allowed`. */

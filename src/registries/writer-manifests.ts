@@ -7,13 +7,9 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { readAsset } from '../assets.js';
 import { UserError } from '../errors.js';
-import {
-  HOST_CA_FILE,
-  renderRegistriesWriter,
-  type RenderedRegistriesWriter,
-} from '../render/registries-daemonset.js';
+import { renderRegistriesWriter, type RenderedRegistriesWriter } from '../render/registries-daemonset.js';
 import { serializeRegistries } from '../render/registries-yaml.js';
-import { validateImage } from '../spec.js';
+import { NODE_CA_FILE, validateImage } from '../spec.js';
 import type { Io } from '../io.js';
 import type { Runner } from '../tools/run.js';
 import { loadRegistriesFile } from './load.js';
@@ -25,7 +21,7 @@ export const HOST_FILE_HEADER = '# Written by k3s-devreg (registries apply); k3s
 
 /** What nodes of an existing cluster can see: the --ca file we install, and the system trust folders. */
 export function existingClusterVisiblePaths(hasCa: boolean): string[] {
-  return [...(hasCa ? [HOST_CA_FILE] : []), '/etc/ssl/certs', '/etc/pki'];
+  return [...(hasCa ? [NODE_CA_FILE] : []), '/etc/ssl/certs', '/etc/pki'];
 }
 
 export interface WriterInputs {
@@ -74,7 +70,7 @@ async function readCa(path: string): Promise<string> {
 }
 
 const usesCa = (config: RegistriesConfig): boolean =>
-  Object.values(config.configs ?? {}).some((entry) => entry?.tls?.ca_file === HOST_CA_FILE);
+  Object.values(config.configs ?? {}).some((entry) => entry?.tls?.ca_file === NODE_CA_FILE);
 
 export const newSalt = (): string => randomBytes(32).toString('hex');
 
@@ -86,11 +82,11 @@ export async function loadWriter(inputs: WriterInputs): Promise<LoadedWriter> {
     nodeVisibleDirs: existingClusterVisiblePaths(caCert !== undefined),
     runner: inputs.runner,
     env: inputs.env,
-    nodeFileHint: `--ca FILE installs a CA as ${HOST_CA_FILE} on every node`,
+    nodeFileHint: `--ca FILE installs a CA as ${NODE_CA_FILE} on every node`,
   });
   const warnings = [...loaded.warnings];
   if (caCert !== undefined && !usesCa(loaded.config)) {
-    warnings.push(`--ca is installed as ${HOST_CA_FILE}, but no configs entry has tls.ca_file: ${HOST_CA_FILE}`);
+    warnings.push(`--ca is installed as ${NODE_CA_FILE}, but no configs entry has tls.ca_file: ${NODE_CA_FILE}`);
   }
   const registriesYaml = HOST_FILE_HEADER + serializeRegistries(loaded.config);
   const [writerImage, imageSource] = inputs.writerImage ? [inputs.writerImage, '--writer-image'] : [inputs.env.K3S_DEVREG_WRITER_IMAGE, 'K3S_DEVREG_WRITER_IMAGE'];

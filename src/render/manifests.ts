@@ -7,6 +7,7 @@ import type { ClusterSpec } from '../spec.js';
 import { hostsDaemonSet, hostsScriptConfigMap } from './manifests/hosts.js';
 import { localRegistryHosting } from './manifests/kep1755.js';
 import { deployment, namespace, secret, service } from './manifests/registry.js';
+import { yamlStream } from './yaml-stream.js';
 
 export interface ManifestInput {
   /** PEM */
@@ -40,5 +41,5 @@ export function renderManifests(spec: ClusterSpec, input: ManifestInput): Manife
 
 /** One multi-document YAML stream, for `kubectl apply -f -`; no folding, so the script stays readable. */
 export function toYamlDocuments(manifests: Manifest[]): string {
-  return manifests.map((m) => `---\n${stringify(m.object, { lineWidth: 0 })}`).join('');
+  return yamlStream(manifests.map((m) => stringify(m.object, { lineWidth: 0 })));
 }

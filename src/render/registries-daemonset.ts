@@ -8,8 +8,10 @@
  * Pure: the caller reads the script and supplies the salt.
  */
 import { stringify } from 'yaml';
-import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../spec.js';
-import { base64, sha256 } from './manifests/common.js';
+import { DEFAULT_WRITER_IMAGE, MANAGED_BY_LABEL, MANAGED_BY_VALUE, NODE_CONFIG_DIR } from '../spec.js';
+import { sha256 } from '../hash.js';
+import { base64 } from './manifests/common.js';
+import { yamlStream } from './yaml-stream.js';
 
 /** kube-system: hardened k3s (CIS profile) exempts it from Pod Security admission, which a hostPath pod needs. */
 export const WRITER_NAMESPACE = 'kube-system';
@@ -19,10 +21,6 @@ export const WRITER_INIT_CONTAINER = 'writer';
 /** The long-running container whose readiness probe compares the host file with the Secret. */
 export const WRITER_CHECK_CONTAINER = 'check';
 export const CHECK_PERIOD_SECONDS = 10;
-export const DEFAULT_WRITER_IMAGE = 'busybox:1.36.1';
-/** Where the CA lands on each host: the same path as on k3d nodes (NODE_CONFIG_DIR), so ca_file works on both. */
-export const HOST_CA_DIR = '/etc/k3s-devreg';
-export const HOST_CA_FILE = `${HOST_CA_DIR}/ca.crt`;
 export const ANNOTATION_REGISTRIES = 'dev.k3s-devreg/registries-checksum';
 export const ANNOTATION_CA = 'dev.k3s-devreg/ca-checksum';
 const ANNOTATION_SCRIPT = 'dev.k3s-devreg/script-checksum';
@@ -89,7 +87,7 @@ export function renderRegistriesWriter(spec: RegistriesWriterSpec): RenderedRegi
     ...readOnly,
     { name: 'host-rancher', mountPath: `/host${HOST_RANCHER_DIR}` },
     { name: 'tmp', mountPath: '/tmp' },
-    ...(hasCa ? [{ name: 'host-ca', mountPath: `/host${HOST_CA_DIR}` }] : []),
+    ...(hasCa ? [{ name: 'host-ca', mountPath: `/host${NODE_CONFIG_DIR}` }] : []),
   ];
   const image = spec.writerImage ?? DEFAULT_WRITER_IMAGE;
   // spc_t: on nodes where SELinux is enforced (k3s --selinux on RHEL-family hosts) a container_t
@@ -101,7 +99,7 @@ export function renderRegistriesWriter(spec: RegistriesWriterSpec): RenderedRegi
     // The folder, not /etc/rancher/k3s: the file may be RKE2's, or another one under it (private-registry).
     { name: 'host-rancher', hostPath: { path: HOST_RANCHER_DIR, type: 'DirectoryOrCreate' } },
     { name: 'tmp', emptyDir: { medium: 'Memory', sizeLimit: '16Mi' } },
-    ...(hasCa ? [{ name: 'host-ca', hostPath: { path: HOST_CA_DIR, type: 'DirectoryOrCreate' } }] : []),
+    ...(hasCa ? [{ name: 'host-ca', hostPath: { path: NODE_CONFIG_DIR, type: 'DirectoryOrCreate' } }] : []),
   ];
   const writer = {
     name: WRITER_INIT_CONTAINER,
@@ -135,7 +133,7 @@ export function renderRegistriesWriter(spec: RegistriesWriterSpec): RenderedRegi
     volumeMounts: [
       ...readOnly,
       { name: 'host-rancher', mountPath: `/host${HOST_RANCHER_DIR}`, readOnly: true },
-      ...(hasCa ? [{ name: 'host-ca', mountPath: `/host${HOST_CA_DIR}`, readOnly: true }] : []),
+      ...(hasCa ? [{ name: 'host-ca', mountPath: `/host${NODE_CONFIG_DIR}`, readOnly: true }] : []),
     ],
     // Root (no capabilities) only to read the 0600 host file and the 0400 Secret files.
     securityContext: rootNoCapabilities,
@@ -179,7 +177,10 @@ export function renderRegistriesWriter(spec: RegistriesWriterSpec): RenderedRegi
 // aliasDuplicateObjects false: objects shared between containers are written out in full, not as
 // YAML anchors (&a1/*a1), which some GitOps tools and reviewers stumble over.
 export const manifestsYaml = (objects: Record<string, unknown>[]): string =>
-  objects.map((o) => stringify(o, { lineWidth: 0, aliasDuplicateObjects: false })).join('---\n');
+  yamlStream(
+    objects.map((o) => stringify(o, { lineWidth: 0, aliasDuplicateObjects: false })),
+    'between',
+  );
 
 /** One multi-document YAML for `kubectl apply -f -`; the Secret first so the pods find it. */
 export const registriesWriterYaml = (r: RenderedRegistriesWriter): string => manifestsYaml([r.secret, r.configMap, r.daemonSet]);

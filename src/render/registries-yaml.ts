@@ -3,7 +3,7 @@
  * and its config with the credentials and the CA path as the nodes see it.
  */
 import { stringify } from 'yaml';
-import { NODE_CONFIG_DIR, REGISTRY_HOST, REGISTRY_PORT } from '../spec.js';
+import { NODE_CA_FILE, REGISTRY_HOST, REGISTRY_PORT } from '../spec.js';
 
 /**
  * One way to write a registries.yaml, used for the nodes' file and for both sides of every diff, so
@@ -31,7 +31,7 @@ export function ourRegistries(credentials: RegistryCredentials): RegistriesDocum
     configs: {
       [address]: {
         auth: { username: credentials.username, password: credentials.password },
-        tls: { ca_file: `${NODE_CONFIG_DIR}/ca.crt` },
+        tls: { ca_file: NODE_CA_FILE },
       },
     },
   };

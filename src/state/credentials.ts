@@ -2,7 +2,10 @@
 import { randomBytes } from 'node:crypto';
 import { UserError } from '../errors.js';
 import type { RegistryCredentials } from '../render/registries-yaml.js';
+import { registerSecret } from '../redact.js';
 import { validatePassword, validateUsername } from '../spec.js';
+import { statePath } from './layout.js';
+import { readIfExists } from './write-files.js';
 
 export function generatePassword(): string {
   // 24 characters of base64url: 144 bits, no characters that need quoting anywhere.
@@ -31,6 +34,16 @@ export function parseCredentials(text: string, path: string): RegistryCredential
     throw error;
   }
   return { username: value.username, password: value.password };
+}
+
+/** The state folder's credentials.json, checked, its password registered as a secret; undefined when there is none. */
+export async function readCredentials(stateDir: string): Promise<RegistryCredentials | undefined> {
+  const path = statePath(stateDir, 'credentials');
+  const text = await readIfExists(path);
+  if (text === undefined) return undefined;
+  const credentials = parseCredentials(text, path);
+  registerSecret(credentials.password);
+  return credentials;
 }
 
 export function serializeCredentials(credentials: RegistryCredentials): string {

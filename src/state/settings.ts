@@ -6,7 +6,7 @@
 import { FIELD_CHECKS, FIELDS, type TeamConfig } from '../config-file.js';
 import { UserError } from '../errors.js';
 import * as spec from '../spec.js';
-import { parseCredentials } from './credentials.js';
+import { readCredentials } from './credentials.js';
 import { statePath } from './layout.js';
 import { readIfExists } from './write-files.js';
 
@@ -66,7 +66,6 @@ export async function readSettings(dir: string): Promise<SavedSettings> {
   const path = statePath(dir, 'settings');
   const text = await readIfExists(path);
   if (text !== undefined) return parseSettings(text, path);
-  const credentialsPath = statePath(dir, 'credentials');
-  const credentials = await readIfExists(credentialsPath);
-  return credentials === undefined ? {} : { username: parseCredentials(credentials, credentialsPath).username };
+  const credentials = await readCredentials(dir);
+  return credentials === undefined ? {} : { username: credentials.username };
 }

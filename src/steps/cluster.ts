@@ -8,6 +8,7 @@ import { parse } from 'yaml';
 import { assetUrl } from '../assets.js';
 import { dirname, join } from 'node:path';
 import { ToolError, UserError } from '../errors.js';
+import { serverContainer } from '../spec.js';
 import { writeFileAtomic } from '../state/write-files.js';
 import { createCluster, deleteCluster, startCluster, stopCluster } from '../tools/k3d.js';
 import type { Runner } from '../tools/run.js';
@@ -97,7 +98,7 @@ export async function ensureCluster(request: EnsureClusterRequest): Promise<{ ac
     const down = nodesDown(after);
     throw new UserError(
       `k3d reported success but the cluster ${name} is not running${down.length > 0 ? ` (${down.join(', ')})` : ''}`,
-      `look at \`docker ps -a --filter name=k3d-${name}\` and \`docker logs k3d-${name}-server-0\`, then run k3s-devreg up again`,
+      `look at \`docker ps -a --filter name=k3d-${name}\` and \`docker logs ${serverContainer(name)}\`, then run k3s-devreg up again`,
     );
   }
   return { action, facts: after };

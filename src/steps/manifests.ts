@@ -9,13 +9,14 @@ import { ToolError } from '../errors.js';
 import { NAMESPACE, NODE_PORT, SERVICE_NAME } from '../spec.js';
 import { applyYaml, getObjects, type LiveObject } from '../tools/kubectl.js';
 import { servicesWithNodePort } from '../tools/kubectl-objects.js';
+import { yamlStream } from '../render/yaml-stream.js';
 import type { Runner } from '../tools/run.js';
-import { sha256 } from './up-state.js';
+import { sha256Of } from '../hash.js';
 
 /** The manifest files joined into one multi-document stream, in the given (apply) order. */
 export async function manifestStream(files: readonly string[]): Promise<string> {
   const texts = await Promise.all(files.map((file) => readFile(file, 'utf8')));
-  return texts.map((text) => `---\n${text.endsWith('\n') ? text : `${text}\n`}`).join('');
+  return yamlStream(texts);
 }
 
 export const objectCount = (yaml: string): number =>
@@ -42,7 +43,7 @@ export interface ApplyResult {
 
 export async function applyManifests(request: ApplyRequest): Promise<ApplyResult> {
   const yaml = await manifestStream(request.manifestFiles);
-  const fingerprint = sha256(request.clusterId, yaml);
+  const fingerprint = sha256Of(request.clusterId, yaml);
   if (fingerprint === request.lastApplied) {
     const live = await getObjects(request.run, request.context, yaml);
     if (live.length === objectCount(yaml)) return { applied: false, fingerprint, lines: [], live };

@@ -3,7 +3,7 @@
  * anyone else's is refused) and the host port. Each check reads; none changes anything.
  */
 import { UserError } from '../errors.js';
-import { CLUSTER_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE, NODE_PORT, type ClusterSpec } from '../spec.js';
+import { CLUSTER_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE, NODE_PORT, serverContainer, type ClusterSpec } from '../spec.js';
 import { containersPublishing, dockerServerVersion, inspectContainers, type ContainerInfo } from '../tools/docker.js';
 import { K3D } from '../tools/failure.js';
 import { k3dVersion, listClusters, type K3dCluster, type K3dVersion } from '../tools/k3d.js';
@@ -71,7 +71,6 @@ export interface ClusterFacts {
   containers: Map<string, ContainerInfo>;
 }
 
-export const serverContainer = (name: string) => `k3d-${name}-server-0`;
 export const loadbalancerContainer = (name: string) => `k3d-${name}-serverlb`;
 
 /** The node containers k3d names for a cluster with this many agents. */

@@ -6,12 +6,12 @@
  * (yaml, bcrypt, node-forge). Anything else renders in full. A registries file takes the full path
  * always: its credential references may resolve to new values while the file stays the same.
  */
-import { createHash, X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readAsset } from '../assets.js';
-import { registerSecret } from '../redact.js';
-import { parseCredentials } from '../state/credentials.js';
+import { sha256 } from '../hash.js';
+import { readCredentials } from '../state/credentials.js';
 import { STATE_FILES, statePath } from '../state/layout.js';
 import { readIfExists, type RenderedFile } from '../state/write-files.js';
 import type { RenderRequest, RenderResult } from './render-types.js';
@@ -24,8 +24,6 @@ interface Stamp {
   /** Relative path -> [sha256 of the content, mode]. */
   files: Record<string, [string, number]>;
 }
-
-const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 
 /** Everything but the password and the existing files that decides what renderState writes. */
 async function inputsHash(request: RenderRequest): Promise<string> {
@@ -61,9 +59,8 @@ export async function keptRender(request: RenderRequest): Promise<RenderResult |
   );
   const images = await stat(statePath(dir, 'imagesDir')).catch(() => undefined);
   if (!asWritten.every(Boolean) || !images?.isDirectory()) return undefined;
-  const [credentialsText, tlsCert] = await Promise.all([readFile(statePath(dir, 'credentials'), 'utf8'), readFile(statePath(dir, 'tlsCert'), 'utf8')]);
-  const credentials = parseCredentials(credentialsText, statePath(dir, 'credentials'));
-  registerSecret(credentials.password);
+  const [credentials, tlsCert] = await Promise.all([readCredentials(dir), readFile(statePath(dir, 'tlsCert'), 'utf8')]);
+  if (!credentials) return undefined;
   if (request.password !== undefined && request.password !== credentials.password) return undefined;
   if (request.password === undefined && credentials.username !== request.spec.username) return undefined;
   const now = (request.now ?? new Date()).getTime();

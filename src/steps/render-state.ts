@@ -14,7 +14,7 @@ import { renderManifests } from '../render/manifests.js';
 import { ourRegistries, renderRegistriesYaml, type RegistryCredentials } from '../render/registries-yaml.js';
 import { UserError } from '../errors.js';
 import { REGISTRY_HOST, serviceDnsNames, type ClusterSpec } from '../spec.js';
-import { chooseCredentials, parseCredentials, serializeCredentials } from '../state/credentials.js';
+import { chooseCredentials, readCredentials, serializeCredentials } from '../state/credentials.js';
 import { STATE_FILES, statePath } from '../state/layout.js';
 import { serializeSettings } from '../state/settings.js';
 import { ensureWritableDir, readIfExists, writeFiles, type RenderedFile } from '../state/write-files.js';
@@ -46,7 +46,7 @@ function refuseForeignGitignore(dir: string, existing: string | undefined): void
 async function loadExisting(dir: string) {
   const read = (key: keyof typeof STATE_FILES) => readIfExists(statePath(dir, key));
   const [credentials, caCert, caKey, tlsCert, tlsKey, htpasswd, registriesYaml, gitignore] = await Promise.all([
-    read('credentials'), read('caCert'), read('caKey'), read('tlsCert'), read('tlsKey'), read('htpasswd'), read('registriesYaml'), read('gitignore'),
+    readCredentials(dir), read('caCert'), read('caKey'), read('tlsCert'), read('tlsKey'), read('htpasswd'), read('registriesYaml'), read('gitignore'),
   ]);
   refuseForeignGitignore(dir, gitignore);
   const pki: Partial<Pki> = {};
@@ -55,7 +55,7 @@ async function loadExisting(dir: string) {
   if (tlsCert) pki.tlsCert = tlsCert;
   if (tlsKey) pki.tlsKey = tlsKey;
   return {
-    credentials: credentials === undefined ? undefined : parseCredentials(credentials, statePath(dir, 'credentials')),
+    credentials,
     pki,
     htpasswd,
     registriesYaml,

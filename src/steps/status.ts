@@ -5,10 +5,9 @@
  * and what to do; checks that depend on it are skipped.
  */
 import { isKnownError, ToolError } from '../errors.js';
-import { registerSecret } from '../redact.js';
 import { daysLeft } from '../render/pki.js';
 import { NAMESPACE, REGISTRY_HOST, SERVICE_NAME, kubeContext } from '../spec.js';
-import { parseCredentials } from '../state/credentials.js';
+import { readCredentials } from '../state/credentials.js';
 import { statePath } from '../state/layout.js';
 import { readIfExists } from '../state/write-files.js';
 import { getDeployment, getNodes, getServiceClusterIp } from '../tools/kubectl-objects.js';
@@ -129,10 +128,10 @@ export async function collectStatus(request: StatusRequest): Promise<StatusRepor
     clusterOk
       ? await check('registry port', async () => {
           if (port === undefined) return { status: 'fail', detail: 'the loadbalancer publishes no port for the registry', fix: 'run k3s-devreg down, then up' };
-          const [caCert, credentialsText] = await Promise.all([readIfExists(statePath(stateDir, 'caCert')), readIfExists(statePath(stateDir, 'credentials'))]);
-          if (!caCert || !credentialsText) return { status: 'fail', detail: `the CA or credentials are missing from ${stateDir}`, fix: UP };
-          const credentials = parseCredentials(credentialsText, statePath(stateDir, 'credentials'));
-          registerSecret(credentials.password);
+          const caCert = await readIfExists(statePath(stateDir, 'caCert'));
+          // A missing CA is reported as missing, whatever state the credentials are in.
+          const credentials = caCert ? await readCredentials(stateDir) : undefined;
+          if (!caCert || !credentials) return { status: 'fail', detail: `the CA or credentials are missing from ${stateDir}`, fix: UP };
           let result;
           try {
             result = await (request.probe ?? probeRegistry)({ port, caCert, credentials });

@@ -5,7 +5,7 @@
 import { readdir, rm, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative } from 'node:path';
 import { UserError } from '../errors.js';
-import type { Ask } from '../ask.js';
+import { confirm, type Ask } from '../ask.js';
 import { STATE_FILES } from '../state/layout.js';
 import { deleteCluster } from '../tools/k3d.js';
 import type { Runner } from '../tools/run.js';
@@ -31,15 +31,7 @@ export async function confirmReset(request: { name: string; stateDir: string; ye
       'run it again with --yes',
     );
   }
-  const answers = await request.ask([
-    {
-      name: 'confirm',
-      message: `Delete the cluster ${request.name}, ${request.stateDir} (CA, credentials) and every pushed image, then set up anew? (yes/no)`,
-      default: 'no',
-      validate: (value) => (/^(y|yes|n|no)$/i.test(value.trim()) ? true : 'answer yes or no'),
-    },
-  ]);
-  return /^y(es)?$/i.test((answers.confirm ?? '').trim());
+  return confirm(request.ask, `Delete the cluster ${request.name}, ${request.stateDir} (CA, credentials) and every pushed image, then set up anew?`);
 }
 
 /**

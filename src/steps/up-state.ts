@@ -3,7 +3,6 @@
  * which registries.yaml the nodes were started with, which manifests were applied to which
  * cluster, and which setup was last verified. Lives in the state folder (no secret in it).
  */
-import { createHash } from 'node:crypto';
 import { statePath } from '../state/layout.js';
 import { readIfExists, writeFileAtomic } from '../state/write-files.js';
 
@@ -20,12 +19,6 @@ export interface UpState {
   /** Set just before `k3d cluster create`, cleared once it succeeded: a cluster found while it is set is a leftover of an interrupted create. */
   creating?: boolean;
 }
-
-export const sha256 = (...parts: string[]): string => {
-  const hash = createHash('sha256');
-  for (const part of parts) hash.update(part, 'utf8').update('\0');
-  return hash.digest('hex');
-};
 
 export async function readUpState(stateDir: string): Promise<UpState> {
   const text = await readIfExists(statePath(stateDir, 'upState'));

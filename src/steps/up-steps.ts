@@ -18,7 +18,8 @@ import { hostsReadyOnEveryNode, k3sNodes, serviceIpOf, waitForHostsEntries, wait
 import type { probeRegistry } from './registry-probe.js';
 import type { RenderResult } from './render-state.js';
 import { renderOrKeep } from './render-or-keep.js';
-import { sha256, writeUpState, type UpState } from './up-state.js';
+import { sha256Of } from '../hash.js';
+import { writeUpState, type UpState } from './up-state.js';
 import { formatTimings, verifyRoundTrip } from './verify.js';
 import { refuseUnmountableDocker } from './docker-local.js';
 import { nodeStartTimes, restartedSince } from './node-restarts.js';
@@ -119,7 +120,7 @@ export const upSteps: Step<UpContext>[] = [
     title: 'Creating or reusing the cluster',
     run: async (ctx, step) => {
       const render = requireValue(ctx.render, 'the rendered state');
-      const registriesSha = sha256(await readFile(render.files.registriesYaml, 'utf8'));
+      const registriesSha = sha256Of(await readFile(render.files.registriesYaml, 'utf8'));
       const facts = requireValue(ctx.facts, 'the cluster facts');
       const stale = Boolean(facts.cluster) && (ctx.upState.registriesSha256 !== registriesSha || ctx.upState.clusterId !== facts.server?.id);
       step.title(facts.cluster ? `Cluster ${facts.name}: checking` : `Cluster ${facts.name}: creating (the first run pulls the k3s image)`);
@@ -233,7 +234,7 @@ export const upSteps: Step<UpContext>[] = [
       const render = requireValue(ctx.render, 'the rendered state');
       const { spec } = ctx.resolved;
       // The nodes' start times are part of it: a node restarted outside up must prove it pulls again.
-      const fingerprint = sha256(ctx.upState.clusterId ?? '', ctx.manifestsFingerprint ?? '', ctx.upState.registriesSha256 ?? '', String(spec.hostPort), JSON.stringify(ctx.upState.nodesStartedAt ?? {}));
+      const fingerprint = sha256Of(ctx.upState.clusterId ?? '', ctx.manifestsFingerprint ?? '', ctx.upState.registriesSha256 ?? '', String(spec.hostPort), JSON.stringify(ctx.upState.nodesStartedAt ?? {}));
       if (ctx.upState.verified?.fingerprint === fingerprint) {
         ctx.verified = ctx.upState.verified.at;
         step.skip(`Verified already on ${ctx.upState.verified.at} and nothing changed since (run k3s-devreg verify to check again)`);

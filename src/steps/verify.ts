@@ -8,12 +8,11 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
 import { ToolError } from '../errors.js';
-import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, kubeContext, registryAddress } from '../spec.js';
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, kubeContext, registryAddress, serverContainer } from '../spec.js';
 import { dockerBuild, dockerLogin, dockerPush } from '../tools/docker.js';
 import { createYaml } from '../tools/kubectl.js';
 import { deletePod, getPod, podLogs } from '../tools/kubectl-objects.js';
 import type { Runner } from '../tools/run.js';
-import { serverContainer } from './preflight.js';
 import { waitFor, type Clock } from './wait.js';
 
 /** example/ ships in the package next to dist/ and src/. */

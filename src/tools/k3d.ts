@@ -4,7 +4,7 @@
  */
 import { ToolError } from '../errors.js';
 import { redact } from '../redact.js';
-import { K3D_PHASE_TIMEOUT_SECONDS } from '../spec.js';
+import { K3D_PHASE_TIMEOUT_SECONDS, serverContainer } from '../spec.js';
 import { ANSI, ensureOk, K3D, lastMessage, parseJson } from './failure.js';
 import type { Runner } from './run.js';
 
@@ -124,7 +124,7 @@ export const START_WAIT = '240s';
 
 export async function startCluster(run: Runner, name: string): Promise<void> {
   const result = await run('k3d', ['cluster', 'start', name, `--timeout=${START_WAIT}`], { timeoutMs: START_STOP_MS });
-  ensureOk(K3D, `start the cluster ${name}`, result, `see \`docker logs k3d-${name}-server-0\`; if it stays broken, run k3s-devreg down and then up`, START_STOP_MS);
+  ensureOk(K3D, `start the cluster ${name}`, result, `see \`docker logs ${serverContainer(name)}\`; if it stays broken, run k3s-devreg down and then up`, START_STOP_MS);
 }
 
 export async function stopCluster(run: Runner, name: string): Promise<void> {

@@ -28,6 +28,10 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 constant() {
   local value
   value=$(sed -n "s/^export const $1 = '\([^']*\)';.*/\1/p" "$repo/$2")
+  # Or another constant of the same file by name (DEFAULT_WRITER_IMAGE = DEFAULT_HOSTS_IMAGE).
+  local alias
+  alias=$(sed -n "s/^export const $1 = \([A-Z][A-Z0-9_]*\);.*/\1/p" "$repo/$2")
+  [[ -n "$value" || -z "$alias" ]] || value=$(constant "$alias" "$2")
   [[ -n "$value" ]] || { echo "prepare-images: no $1 in $2" >&2; exit 1; }
   printf '%s\n' "$value"
 }
@@ -41,7 +45,7 @@ example_base=$(sed -n 's/^ARG BASE=//p' "$repo/example/Dockerfile")
 mapfile -t pod_images < <(printf '%s\n' \
   "$(constant DEFAULT_REGISTRY_IMAGE src/spec.ts)" \
   "$(constant DEFAULT_HOSTS_IMAGE src/spec.ts)" \
-  "$(constant DEFAULT_WRITER_IMAGE src/render/registries-daemonset.ts)" \
+  "$(constant DEFAULT_WRITER_IMAGE src/spec.ts)" \
   "$example_base" | sort -u)
 
 case "$(uname -m)" in

@@ -12,8 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { DEFAULT_HOSTS_IMAGE, DEFAULT_K3S_IMAGE, DEFAULT_REGISTRY_IMAGE, NODE_IMAGES_DIR } from '../../src/spec.js';
-import { DEFAULT_WRITER_IMAGE } from '../../src/render/registries-daemonset.js';
+import { DEFAULT_HOSTS_IMAGE, DEFAULT_K3S_IMAGE, DEFAULT_REGISTRY_IMAGE, DEFAULT_WRITER_IMAGE, NODE_IMAGES_DIR } from '../../src/spec.js';
 import { MIN_K3D_VERSION } from '../../src/steps/preflight.js';
 import { k3dPreloadArgs, preloadImages, registryOf, summarize, timingLine } from '../e2e/images.js';
 

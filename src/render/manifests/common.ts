@@ -1,5 +1,4 @@
 /** Labels and small builders shared by every manifest. */
-import { createHash } from 'node:crypto';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, TOOL_NAME } from '../../spec.js';
 
 export type KubeObject = Record<string, unknown>;
@@ -18,7 +17,6 @@ export function metadata(name: string, component: string, namespace?: string): K
   return { name, ...(namespace ? { namespace } : {}), labels: labels(component) };
 }
 
-export const sha256 = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
 export const base64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64');
 
 /** Annotation keys under the tool's own domain (the same one as its docker labels). */

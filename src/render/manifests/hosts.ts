@@ -3,7 +3,8 @@
  * Service's ClusterIP in /etc/hosts, because containerd resolves through the node, not cluster DNS.
  */
 import { NAMESPACE, REGISTRY_HOST, SERVICE_NAME, type ClusterSpec } from '../../spec.js';
-import { ANNOTATION_PREFIX, labels, metadata, selectorLabels, sha256, type KubeObject } from './common.js';
+import { sha256 } from '../../hash.js';
+import { ANNOTATION_PREFIX, labels, metadata, selectorLabels, type KubeObject } from './common.js';
 
 export const HOSTS_NAME = 'registry-hosts';
 export const HOSTS_SCRIPT_CONFIGMAP = 'registry-hosts-script';

@@ -1,6 +1,7 @@
 /** The registry itself: its Namespace, Secret, Deployment and NodePort Service. */
 import { NAMESPACE, NODE_PORT, NODE_REGISTRY_DATA_DIR, REGISTRY_PORT, SERVICE_NAME, type ClusterSpec } from '../../spec.js';
-import { ANNOTATION_PREFIX, base64, labels, metadata, selectorLabels, sha256, type KubeObject } from './common.js';
+import { sha256 } from '../../hash.js';
+import { ANNOTATION_PREFIX, base64, labels, metadata, selectorLabels, type KubeObject } from './common.js';
 
 export const SECRET_NAME = 'registry-tls-auth';
 /** Where the Secret's items appear inside the registry container. */
