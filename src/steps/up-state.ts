@@ -32,6 +32,17 @@ export async function readUpState(stateDir: string): Promise<UpState> {
   }
 }
 
+/** Fields to change; a field set to undefined is removed. */
+export type UpStatePatch = { [K in keyof UpState]?: UpState[K] | undefined };
+
+/** The one way `up` changes up-state.json: the patch over what was saved, written at once. */
+export async function saveUpState(stateDir: string, state: UpState, patch: UpStatePatch): Promise<UpState> {
+  const next: Record<string, unknown> = { ...state, ...patch };
+  for (const [key, value] of Object.entries(next)) if (value === undefined) delete next[key];
+  await writeUpState(stateDir, next as UpState);
+  return next as UpState;
+}
+
 export async function writeUpState(stateDir: string, state: UpState): Promise<void> {
   // 0600: the hashes cover files that hold the password; a weak password could be guessed offline from them.
   await writeFileAtomic(statePath(stateDir, 'upState'), `${JSON.stringify(state, null, 2)}\n`, 0o600);
