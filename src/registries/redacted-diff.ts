@@ -6,6 +6,9 @@
 import { createTwoFilesPatch } from 'diff';
 import { parse } from 'yaml';
 import { redact } from '../redact.js';
+import { indent, redactedPreview, redactedYaml } from './redacted-preview.js';
+
+export { redactedYaml };
 import { serializeRegistries } from '../render/registries-yaml.js';
 import { redactRegistries } from './serialize.js';
 import { formatPath, mapScalars } from './types.js';
@@ -27,23 +30,11 @@ function changedSecrets(oldText: string, newText: string): string[] {
   }
 }
 
-/** The redacted YAML of a text, or undefined when it is not YAML (then nothing of it is shown). */
-export function redactedYaml(text: string): string | undefined {
-  try {
-    return serializeRegistries(redactRegistries(parse(text, { version: '1.1' }) ?? {}));
-  } catch {
-    return undefined;
-  }
-}
-
-const indent = (text: string): string =>
-  text.trimEnd().split('\n').map((line) => `  ${line}`).join('\n');
-
 export function redactedDiff(oldText: string | undefined, newText: string, label: string): string {
+  if (oldText === undefined) return redactedPreview(newText, label);
   const next = redactedYaml(newText);
   if (next === undefined) return `${label}: the new content is not valid YAML (not shown)`;
   const lines = (() => {
-    if (oldText === undefined) return [`${label}: new file (secrets redacted):`, indent(next)];
     if (oldText === newText) return [`${label}: unchanged`];
     const previous = redactedYaml(oldText);
     if (previous === undefined) {

@@ -34,7 +34,9 @@ export async function registriesForNodes(
 ): Promise<NodesRegistries> {
   // Loaded only when needed: a re-run with nothing to merge or show starts faster (npm run bench).
   const diff = async (oldText: string | undefined, newText: string) =>
-    (await import('../registries/redacted-diff.js')).redactedDiff(oldText, newText, 'registries.yaml');
+    oldText === undefined
+      ? (await import('../registries/redacted-preview.js')).redactedPreview(newText, 'registries.yaml')
+      : (await import('../registries/redacted-diff.js')).redactedDiff(oldText, newText, 'registries.yaml');
   if (!request.registriesFile) return { document: ours, warnings: [], diff };
   const { loadRegistriesFile } = await import('../registries/load.js');
   const { mergeRegistries } = await import('../registries/merge.js');
