@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { COMMANDS } from './command-table.js';
-import type { CommandSpec } from './command-types.js';
+import type { CommandSpec, Factory, Outcome } from './command-types.js';
 import { commandHelp, mainHelp, version } from './help.js';
 import { Interrupted, isKnownError, UserError } from './errors.js';
 import type { Io } from './io.js';
@@ -57,7 +57,16 @@ function findCommand(word: string, io: Io): CommandSpec | undefined {
   return command;
 }
 
-export async function runCli(argv: string[], io: Io): Promise<number> {
+/** Prints what a command ended with: its lines and JSON on stdout, then its notes on stderr. */
+export function printOutcome(outcome: Outcome, io: Io): number {
+  for (const line of outcome.out ?? []) io.out(line);
+  if (outcome.json !== undefined) io.out(JSON.stringify(outcome.json, null, 2));
+  for (const line of outcome.notes ?? []) io.err(line);
+  return outcome.code;
+}
+
+/** `factory`: the commands' dependencies (default: the real ones, src/factory.ts, loaded only when a command runs). */
+export async function runCli(argv: string[], io: Io, factory?: Factory): Promise<number> {
   const [first, ...rest] = argv;
   if (first === undefined || first === '-h' || first === '--help' || first === 'help') {
     // `help up` and `--help up` mean `up --help`.
@@ -94,8 +103,8 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
     if (!command.subcommands && stray !== undefined) {
       throw new UserError(`unexpected argument ${JSON.stringify(stray)}`, `name the cluster with --name ${stray}, or see k3s-devreg ${command.name} --help`);
     }
-    const module = await command.load();
-    return await module.main(parsed.values, parsed.positionals, io, signal);
+    const [module, deps] = await Promise.all([command.load(), factory ?? import('./factory.js').then((f) => f.realFactory(io))]);
+    return printOutcome(await module.main({ options: parsed.values, positionals: parsed.positionals }, io, { ...deps, signal }), io);
   });
 }
 

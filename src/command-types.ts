@@ -1,8 +1,13 @@
 /**
- * What a command is, as types only: the command table (cli side) and the commands themselves both
- * use them, so they live below both and no import runs from a command back up to the table.
+ * The command contract, as types only: the command table (cli side) and the commands themselves both
+ * use them. A command takes its parsed input, an `Io` and its dependencies, and returns an `Outcome`
+ * that cli.ts prints; cli.ts builds the dependencies once (src/factory.ts), so tests inject theirs.
  */
+import type { Ask } from './ask.js';
 import type { Io } from './io.js';
+import type { probeRegistry } from './steps/registry-probe.js';
+import type { Clock } from './steps/wait.js';
+import type { Runner } from './tools/run.js';
 
 export type OptionSpec = { type: 'string' | 'boolean'; short?: string; multiple?: boolean; help: string; value?: string };
 
@@ -21,6 +26,42 @@ export interface CommandSpec {
   load: () => Promise<{ main: CommandMain }>;
 }
 
+/** What node's parseArgs made of the words after the command name; only commands/ reads it. */
 export type ParsedOptions = Record<string, string | boolean | (string | boolean)[] | undefined>;
-/** `signal` is aborted by Ctrl-C (cli.ts); commands hand it to their steps, prompts and waits. */
-export type CommandMain = (options: ParsedOptions, positionals: string[], io: Io, signal?: AbortSignal) => Promise<number>;
+export interface ParsedInput {
+  options: ParsedOptions;
+  positionals: string[];
+}
+
+/** What every run of a command gets from outside, built once per process (the real one: src/factory.ts). */
+export interface Factory {
+  /** Starts external programs; with `verbose`, each command run is shown on stderr (secrets redacted). */
+  runner(verbose: boolean): Runner;
+  clock: Clock;
+  /** The prompt; commands use it only when a person can answer (io.ts canPrompt). */
+  ask?: Ask;
+  /** Checks the host port (default: try to listen on it). */
+  portProbe?: (port: number) => Promise<boolean>;
+  /** Asks the registry on the host port (default: real https requests). */
+  registryProbe?: typeof probeRegistry;
+  /** Bounds of up's waits, in seconds (defaults: 180 for the rollouts, 90 for the hosts entries). */
+  waits?: { rolloutSeconds: number; hostsSeconds: number };
+}
+
+/** A command's dependencies: the factory's, and the signal Ctrl-C aborts (cli.ts), for steps, prompts and waits. */
+export interface Deps extends Factory {
+  signal: AbortSignal;
+}
+
+/**
+ * What a command ends with, printed by cli.ts: `out` lines and then `json` (two-space indented) on
+ * stdout, then `notes` on stderr. Progress and diagnostics while it runs go to io.err as they happen.
+ */
+export interface Outcome {
+  code: number;
+  out?: string[];
+  json?: unknown;
+  notes?: string[];
+}
+
+export type CommandMain = (input: ParsedInput, io: Io, deps: Deps) => Promise<Outcome>;

@@ -7,7 +7,6 @@
 import { stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { Ask, Question } from './ask.js';
-import type { ParsedOptions } from './command-types.js';
 import { DEFAULT_CONFIG_FILE, loadConfigFile, type TeamConfig } from './config-file.js';
 import { UserError } from './errors.js';
 import { canPrompt, readAllStdin, type Io } from './io.js';
@@ -26,7 +25,22 @@ export interface ResolvedOptions {
   configFile?: string;
 }
 
-const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+/** The cluster options as given on the command line (commands/ translate parseArgs' values into this). */
+export interface ClusterFlags {
+  name?: string;
+  agents?: string;
+  username?: string;
+  port?: string;
+  passwordStdin?: boolean;
+  registryImage?: string;
+  hostsImage?: string;
+  k3sImage?: string;
+  registriesFile?: string;
+  noStrict?: boolean;
+  config?: string;
+  dir?: string;
+  yes?: boolean;
+}
 
 function toInt(value: string | number, flag: string): number {
   const n = typeof value === 'number' ? value : /^\d+$/.test(value.trim()) ? Number(value) : Number.NaN;
@@ -35,17 +49,17 @@ function toInt(value: string | number, flag: string): number {
 }
 
 /** One secret, one source: with both, which one wins would be a guess the user cannot see. */
-function refusePasswordPair(parsed: ParsedOptions, io: Io): void {
-  if (parsed['password-stdin'] && io.env.K3S_DEVREG_PASSWORD !== undefined) {
+function refusePasswordPair(flags: ClusterFlags, io: Io): void {
+  if (flags.passwordStdin && io.env.K3S_DEVREG_PASSWORD !== undefined) {
     throw new UserError('both --password-stdin and K3S_DEVREG_PASSWORD give the registry password', 'use one of them: drop --password-stdin, or unset K3S_DEVREG_PASSWORD');
   }
 }
 
-async function explicitPassword(parsed: ParsedOptions, io: Io): Promise<string | undefined> {
-  refusePasswordPair(parsed, io);
+async function explicitPassword(flags: ClusterFlags, io: Io): Promise<string | undefined> {
+  refusePasswordPair(flags, io);
   let password: string | undefined;
   let source = 'K3S_DEVREG_PASSWORD';
-  if (parsed['password-stdin']) {
+  if (flags.passwordStdin) {
     if (io.stdin.isTTY) throw new UserError('--password-stdin needs the password piped in', "use: printf '%s' \"$PASS\" | k3s-devreg ... --password-stdin");
     password = (await readAllStdin(io)).replace(/\r?\n$/, '');
     source = '--password-stdin';
@@ -61,10 +75,14 @@ async function explicitPassword(parsed: ParsedOptions, io: Io): Promise<string |
  * Flags whose empty value would silently mean "not given" (`--dir ""` was the default folder):
  * refused instead. --name, --username and the images are refused by their own checks.
  */
-const PATH_FLAGS = ['dir', 'config', 'registries-file'] as const;
-function refuseEmptyFlags(parsed: ParsedOptions): void {
-  for (const flag of PATH_FLAGS) {
-    if (parsed[flag] === '') throw new UserError(`--${flag} is empty`, `give --${flag} a path, or leave it out for the default`);
+const PATH_FLAGS = [
+  ['dir', 'dir'],
+  ['config', 'config'],
+  ['registriesFile', 'registries-file'],
+] as const;
+function refuseEmptyFlags(flags: ClusterFlags): void {
+  for (const [key, flag] of PATH_FLAGS) {
+    if (flags[key] === '') throw new UserError(`--${flag} is empty`, `give --${flag} a path, or leave it out for the default`);
   }
 }
 
@@ -78,11 +96,11 @@ const CHECKS: Record<string, (value: string | number) => unknown> = {
 const SPEC_KEYS = ['name', 'agents', 'username', 'port'] as const;
 type SpecKey = (typeof SPEC_KEYS)[number];
 
-const givenFlags = (parsed: ParsedOptions): Record<string, string | undefined> => ({
-  name: str(parsed.name),
-  agents: str(parsed.agents),
-  username: str(parsed.username),
-  port: str(parsed.port),
+const givenFlags = (flags: ClusterFlags): Record<string, string | undefined> => ({
+  name: flags.name,
+  agents: flags.agents,
+  username: flags.username,
+  port: flags.port,
 });
 
 const nameQuestion = (): Question => ({ name: 'name', message: 'Cluster name', default: spec.DEFAULT_CLUSTER_NAME, validate: validator(CHECKS.name!) });
@@ -117,6 +135,7 @@ function checkGiven(flags: Record<string, string | undefined>): void {
 }
 
 type Images = Pick<spec.ClusterSpec, 'registryImage' | 'hostsImage' | 'k3sImage'>;
+/** The spec's key (and the flag's), the flag as typed, the default. */
 const IMAGES: [keyof Images, string, string][] = [
   ['registryImage', 'registry-image', spec.DEFAULT_REGISTRY_IMAGE],
   ['hostsImage', 'hosts-image', spec.DEFAULT_HOSTS_IMAGE],
@@ -127,11 +146,11 @@ const IMAGES: [keyof Images, string, string][] = [
  * The images, from flags, then the team file, then the saved answers, then the pinned defaults
  * (the team file and settings.json checked theirs when read); a k3s that cannot trust our CA is refused.
  */
-function resolveImages(parsed: ParsedOptions, team: TeamConfig, configFile: string | undefined, saved: SavedSettings, savedFile?: string): Images {
+function resolveImages(flags: ClusterFlags, team: TeamConfig, configFile: string | undefined, saved: SavedSettings, savedFile?: string): Images {
   const images = {} as Images;
   const sources = {} as Record<keyof Images, string>;
   for (const [key, flag, fallback] of IMAGES) {
-    const given = str(parsed[flag]);
+    const given = flags[key];
     if (given !== undefined) [images[key], sources[key]] = [spec.validateImage(given, `--${flag}`), `--${flag}`];
     else if (team[key] !== undefined) [images[key], sources[key]] = [team[key], `${configFile ?? DEFAULT_CONFIG_FILE} (${key})`];
     else if (saved[key] !== undefined) [images[key], sources[key]] = [saved[key], `${savedFile ?? 'settings.json'} (${key})`];
@@ -149,39 +168,39 @@ export type TeamFile = Awaited<ReturnType<typeof loadConfigFile>>;
  * before the tool checks and the questions, so a typo is the first thing reported, not the last.
  * Returns the team file it read, for resolveClusterOptions to use rather than read and check again.
  */
-export async function loadGivenOptions(parsed: ParsedOptions, io: Io): Promise<TeamFile> {
-  refuseEmptyFlags(parsed);
-  refusePasswordPair(parsed, io);
+export async function loadGivenOptions(flags: ClusterFlags, io: Io): Promise<TeamFile> {
+  refuseEmptyFlags(flags);
+  refusePasswordPair(flags, io);
   stateRoot(io.env);
-  const teamFile = await loadConfigFile(str(parsed.config), io.cwd);
+  const teamFile = await loadConfigFile(flags.config, io.cwd);
   const { config: team, path } = teamFile;
-  checkGiven(givenFlags(parsed));
-  resolveImages(parsed, team, path, {});
-  await findRegistriesFile(parsed, team, path, io.cwd);
+  checkGiven(givenFlags(flags));
+  resolveImages(flags, team, path, {});
+  await findRegistriesFile(flags, team, path, io.cwd);
   return teamFile;
 }
 
-export async function checkGivenOptions(parsed: ParsedOptions, io: Io): Promise<void> {
-  await loadGivenOptions(parsed, io);
+export async function checkGivenOptions(flags: ClusterFlags, io: Io): Promise<void> {
+  await loadGivenOptions(flags, io);
 }
 
 /** `teamFile`: what loadGivenOptions returned for these same options; read here when not given. */
-export async function resolveClusterOptions(parsed: ParsedOptions, io: Io, ask?: Ask, teamFile?: TeamFile): Promise<ResolvedOptions> {
-  refuseEmptyFlags(parsed);
-  const { config: team, path: configFile } = teamFile ?? (await loadConfigFile(str(parsed.config), io.cwd));
-  let password = await explicitPassword(parsed, io);
-  const flags = givenFlags(parsed);
-  const prompting = ask !== undefined && canPrompt(io, parsed.yes === true);
+export async function resolveClusterOptions(flags: ClusterFlags, io: Io, ask?: Ask, teamFile?: TeamFile): Promise<ResolvedOptions> {
+  refuseEmptyFlags(flags);
+  const { config: team, path: configFile } = teamFile ?? (await loadConfigFile(flags.config, io.cwd));
+  let password = await explicitPassword(flags, io);
+  const specFlags = givenFlags(flags);
+  const prompting = ask !== undefined && canPrompt(io, flags.yes === true);
   // A bad flag is reported before the questions, not after them.
-  checkGiven(flags);
+  checkGiven(specFlags);
   // The team config answers a question as surely as a flag does.
-  const given = (key: SpecKey) => flags[key] ?? (team[key] as string | number | undefined);
+  const given = (key: SpecKey) => specFlags[key] ?? (team[key] as string | number | undefined);
 
   // The name picks the state folder, so it is settled first; that folder's saved answers fill in the rest.
   let name = given('name');
   if (name === undefined && prompting) name = (await ask([nameQuestion()])).name;
   name = spec.validateClusterName(String(name ?? spec.DEFAULT_CLUSTER_NAME));
-  const dir = str(parsed.dir);
+  const { dir } = flags;
   const stateDir = dir ? validateStateDir(resolve(io.cwd, dir), '--dir') : validateStateDir(defaultStateDir(name, io.env), io.env.K3S_DEVREG_HOME ? 'K3S_DEVREG_HOME' : 'home');
   const saved = await readSettings(stateDir);
 
@@ -201,13 +220,13 @@ export async function resolveClusterOptions(parsed: ParsedOptions, io: Io, ask?:
       agents: spec.validateAgents(toInt(pick('agents') ?? spec.DEFAULT_AGENTS, '--agents')),
       hostPort: spec.validateHostPort(toInt(pick('port') ?? spec.NODE_PORT, '--port')),
       username: spec.validateUsername(String(pick('username') ?? spec.DEFAULT_USERNAME)),
-      ...resolveImages(parsed, team, configFile, saved, statePath(stateDir, 'settings')),
+      ...resolveImages(flags, team, configFile, saved, statePath(stateDir, 'settings')),
       stateDir,
     },
-    strict: parsed['no-strict'] === true ? false : team.strict ?? true,
+    strict: flags.noStrict === true ? false : team.strict ?? true,
   };
   if (password !== undefined) result.password = password;
-  const registriesFile = await findRegistriesFile(parsed, team, configFile, io.cwd);
+  const registriesFile = await findRegistriesFile(flags, team, configFile, io.cwd);
   if (registriesFile) result.registriesFile = registriesFile;
   if (configFile) result.configFile = configFile;
   return result;
@@ -217,8 +236,8 @@ export async function resolveClusterOptions(parsed: ParsedOptions, io: Io, ask?:
  * --registries-file (from the current folder), else the team file's registriesFile (from the team
  * file's folder). A missing one is reported here, naming where the path came from.
  */
-async function findRegistriesFile(parsed: ParsedOptions, team: TeamConfig, configFile: string | undefined, cwd: string): Promise<string | undefined> {
-  const flag = str(parsed['registries-file']);
+async function findRegistriesFile(flags: ClusterFlags, team: TeamConfig, configFile: string | undefined, cwd: string): Promise<string | undefined> {
+  const flag = flags.registriesFile;
   const [path, source] =
     flag !== undefined ? [resolve(cwd, flag), '--registries-file'] : team.registriesFile && configFile ? [resolve(dirname(configFile), team.registriesFile), `registriesFile in ${configFile}`] : [];
   if (path === undefined) return undefined;

@@ -2,29 +2,27 @@
 import { relative } from 'node:path';
 import type { CommandMain } from '../command-types.js';
 import { canPrompt } from '../io.js';
-import type { Ask } from '../ask.js';
 import { resolveClusterOptions } from '../options.js';
 import { renderOrKeep } from '../steps/render-or-keep.js';
-import { createRunner } from '../tools/run.js';
+import { clusterFlags, isSet } from './inputs.js';
 
-export const main: CommandMain = async (options, _positionals, io) => {
-  let ask: Ask | undefined;
-  if (canPrompt(io, options.yes === true)) ask = (await import('../prompt.js')).ask;
-  const resolved = await resolveClusterOptions(options, io, ask);
-  const runner = createRunner(options.verbose ? io.err : undefined);
-  const result = await renderOrKeep({ ...resolved, runner, env: io.env });
+export const main: CommandMain = async ({ options }, io, deps) => {
+  const flags = clusterFlags(options);
+  const resolved = await resolveClusterOptions(flags, io, canPrompt(io, flags.yes) ? deps.ask : undefined);
+  const result = await renderOrKeep({ ...resolved, runner: deps.runner(isSet(options, 'verbose')), env: io.env });
 
   for (const warning of result.warnings) io.err(`warning: ${warning}`);
   if (result.registriesDiff) io.err(result.registriesDiff);
-  if (options.json) {
-    // Paths only: credentials.json's path, never its content.
-    io.out(JSON.stringify(result.files));
-    return 0;
-  }
+  // Paths only: credentials.json's path, never its content; on one line, as scripts have read it.
+  if (isSet(options, 'json')) return { code: 0, out: [JSON.stringify(result.files)] };
   const dir = resolved.spec.stateDir;
-  io.out(result.changed.length === 0 ? `Rendered into ${dir}: every file was already up to date.` : `Rendered into ${dir} (${result.changed.length} file(s) written, the rest unchanged):`);
-  for (const path of result.changed) io.out(`  wrote ${relative(dir, path)}`);
-  io.out(`Registry user ${result.credentials.username}; password in ${result.files.credentials} (0600).`);
-  io.out(`CA certificate: ${result.files.caCert}`);
-  return 0;
+  return {
+    code: 0,
+    out: [
+      result.changed.length === 0 ? `Rendered into ${dir}: every file was already up to date.` : `Rendered into ${dir} (${result.changed.length} file(s) written, the rest unchanged):`,
+      ...result.changed.map((path) => `  wrote ${relative(dir, path)}`),
+      `Registry user ${result.credentials.username}; password in ${result.files.credentials} (0600).`,
+      `CA certificate: ${result.files.caCert}`,
+    ],
+  };
 };

@@ -1,78 +1,10 @@
-/** `up`: check the tools, ask the questions, run the steps (src/steps/up-steps.ts), say what is next. */
-import type { CommandMain, ParsedOptions } from '../command-types.js';
-import type { Io } from '../io.js';
-import { loadGivenOptions, resolveClusterOptions, type ResolvedOptions } from '../options.js';
-import { ask as inquirerAsk } from '../prompt.js';
-import { runSteps } from '../progress.js';
-import { DEFAULT_CLUSTER_NAME, kubeContext, registryAddress } from '../spec.js';
-import type { KubeContextState } from '../steps/kubeconfig.js';
-import { checkTools } from '../steps/preflight.js';
-import type { RenderResult } from '../steps/render-state.js';
-import { readUpState } from '../steps/up-state.js';
-import { requireValue, upSteps, type UpContext, type UpDeps } from '../steps/up-steps.js';
-import { EXAMPLE_DIR } from '../steps/verify.js';
-import { systemClock } from '../steps/wait.js';
-import { createRunner } from '../tools/run.js';
+/** `up`: check the tools, ask the questions, run the steps (src/steps/up-run.ts), say what is next. */
+import type { CommandMain } from '../command-types.js';
+import { runUp } from '../steps/up-run.js';
+import { clusterFlags, isSet, stepDeps } from './inputs.js';
 
-export { upSteps, type UpDeps };
-
-/** What the user needs next: how to push, what the cluster calls the image, where things are. */
-export function nextSteps(ctx: { resolved: ResolvedOptions; render: RenderResult; kube?: KubeContextState }): string {
-  const { spec } = ctx.resolved;
-  const nameFlag = spec.name === DEFAULT_CLUSTER_NAME ? '' : ` --name ${spec.name}`;
-  const context = kubeContext(spec.name);
-  const push = `localhost:${spec.hostPort}`;
-  const contextLine =
-    ctx.kube?.current === context
-      ? `kubectl uses the context ${context} (now current).`
-      : `kubectl context: ${context} (current is ${ctx.kube?.current ?? 'none'}; switch with: kubectl config use-context ${context}).`;
-  return [
-    '',
-    `Cluster ${spec.name} is ready with a private registry. ${contextLine}`,
-    '',
-    `Push from this machine (docker is logged in to ${push}):`,
-    `  docker build -t ${push}/my-app:dev .`,
-    `  docker push ${push}/my-app:dev`,
-    '',
-    'Use it in the cluster as:',
-    `  image: ${registryAddress()}/my-app:dev`,
-    `  (example: kubectl apply -f ${EXAMPLE_DIR}pod.yaml)`,
-    '',
-    `Credentials: ${ctx.render.files.credentials} (username ${ctx.render.credentials.username})`,
-    `  log in elsewhere: node -p "require('${ctx.render.files.credentials}').password" | docker login ${push} -u ${ctx.render.credentials.username} --password-stdin`,
-    `CA certificate: ${ctx.render.files.caCert}`,
-    '',
-    `Health: npx k3s-devreg status${nameFlag}    Round trip: npx k3s-devreg verify${nameFlag}`,
-    `Tear down: npx k3s-devreg down${nameFlag} (keeps credentials, CA and images; reset${nameFlag} starts over)`,
-  ].join('\n');
-}
-
-export async function runUp(parsed: ParsedOptions, io: Io, deps: UpDeps): Promise<number> {
-  const verbose = parsed.verbose === true;
-  // Typos in flags and the team file first; then the tools, so no question is asked when the answers could not be used anyway.
-  const teamFile = await loadGivenOptions(parsed, io);
-  await runSteps(
-    [
-      {
-        title: 'Checking docker, k3d and kubectl',
-        readOnly: true,
-        run: async (_ctx, step) => {
-          const tools = await checkTools(deps.run);
-          step.title(`docker ${tools.docker}, k3d v${tools.k3d.k3d}, kubectl ${tools.kubectl}`);
-        },
-      },
-    ],
-    {},
-    { io, verbose, signal: deps.signal },
-  );
-  const resolved = await resolveClusterOptions(parsed, io, deps.ask, teamFile);
-  const ctx: UpContext = { io, deps, resolved, upState: await readUpState(resolved.spec.stateDir) };
-  await runSteps(upSteps, ctx, { io, verbose, signal: deps.signal });
-  io.out(nextSteps({ resolved, render: requireValue(ctx.render, 'the rendered state'), ...(ctx.kube ? { kube: ctx.kube } : {}) }));
-  return 0;
-}
-
-export const main: CommandMain = async (options, _positionals, io, signal = new AbortController().signal) => {
-  const run = createRunner(options.verbose === true ? (line) => io.err(line) : undefined);
-  return runUp(options, io, { run, clock: systemClock, signal, ask: inquirerAsk });
+export const main: CommandMain = async ({ options }, io, deps) => {
+  const verbose = isSet(options, 'verbose');
+  const next = await runUp({ flags: clusterFlags(options), verbose }, io, stepDeps(deps, verbose));
+  return { code: 0, out: [next] };
 };

@@ -2,32 +2,23 @@
  * `verify`: the round trip on an existing cluster: log in, build example/, push it to
  * localhost:PORT, run it from container-registry.local:5000, check it says hello, clean up.
  */
-import type { CommandMain, ParsedOptions } from '../command-types.js';
-import { UserError } from '../errors.js';
-import type { Io } from '../io.js';
+import type { CommandMain } from '../command-types.js';
 import { runSteps } from '../progress.js';
-import { readCredentials } from '../state/credentials.js';
-import { statePath } from '../state/layout.js';
-import { checkTools, inspectCluster, isRunning, publishedRegistryPort, refuseForeign } from '../steps/preflight.js';
+import { checkTools } from '../steps/preflight.js';
 import { resolveTarget } from '../steps/target.js';
+import { findVerifyTarget, type VerifyTarget } from '../steps/verify-target.js';
 import { formatTimings, verifyRoundTrip, type PhaseTiming } from '../steps/verify.js';
-import { systemClock, type Clock } from '../steps/wait.js';
-import { createRunner, type Runner } from '../tools/run.js';
-
-export interface VerifyDeps {
-  run: Runner;
-  clock: Clock;
-  signal: AbortSignal;
-}
+import { isSet, targetFlags } from './inputs.js';
 
 interface VerifyContext {
-  port?: number;
-  credentials?: { username: string; password: string };
+  target?: VerifyTarget;
   timings?: PhaseTiming[];
 }
 
-export async function runVerify(parsed: ParsedOptions, io: Io, deps: VerifyDeps): Promise<number> {
-  const { name, stateDir } = await resolveTarget(parsed, io);
+export const main: CommandMain = async ({ options }, io, deps) => {
+  const verbose = isSet(options, 'verbose');
+  const run = deps.runner(verbose);
+  const { name, stateDir } = await resolveTarget(targetFlags(options), io);
   const ctx: VerifyContext = {};
   await runSteps<VerifyContext>(
     [
@@ -35,22 +26,15 @@ export async function runVerify(parsed: ParsedOptions, io: Io, deps: VerifyDeps)
         title: 'Checking docker, k3d and kubectl',
         readOnly: true,
         run: async () => {
-          await checkTools(deps.run);
+          await checkTools(run);
         },
       },
       {
         title: `Finding the cluster ${name}`,
         readOnly: true,
         run: async (c, step) => {
-          const facts = await inspectCluster(deps.run, name);
-          refuseForeign(facts);
-          if (!facts.cluster) throw new UserError(`there is no k3d cluster named ${name}`, 'create it with k3s-devreg up');
-          if (!isRunning(facts)) throw new UserError(`the cluster ${name} is not running`, 'start it with k3s-devreg up');
-          c.port = publishedRegistryPort(facts);
-          if (c.port === undefined) throw new UserError(`the cluster ${name} publishes no registry port`, 'run k3s-devreg down, then up');
-          c.credentials = await readCredentials(stateDir);
-          if (!c.credentials) throw new UserError(`no credentials at ${statePath(stateDir, 'credentials')}`, 'run k3s-devreg up (or reset, if the state folder was lost)');
-          step.title(`Cluster ${name} runs; registry at localhost:${c.port}`);
+          c.target = await findVerifyTarget(run, name, stateDir);
+          step.title(`Cluster ${name} runs; registry at localhost:${c.target.port}`);
         },
       },
       {
@@ -58,10 +42,10 @@ export async function runVerify(parsed: ParsedOptions, io: Io, deps: VerifyDeps)
         run: async (c, step) => {
           const baseImage = io.env.K3S_DEVREG_EXAMPLE_BASE;
           c.timings = await verifyRoundTrip({
-            run: deps.run,
+            run,
             name,
-            hostPort: c.port!,
-            credentials: c.credentials!,
+            hostPort: c.target!.port,
+            credentials: c.target!.credentials,
             clock: deps.clock,
             signal: deps.signal,
             ...(baseImage ? { baseImage } : {}),
@@ -72,13 +56,7 @@ export async function runVerify(parsed: ParsedOptions, io: Io, deps: VerifyDeps)
       },
     ],
     ctx,
-    { io, verbose: parsed.verbose === true, signal: deps.signal },
+    { io, verbose, signal: deps.signal },
   );
-  io.out(`Verified: the cluster ${name} pulls from its private registry. ${formatTimings(ctx.timings ?? [])}`);
-  return 0;
-}
-
-export const main: CommandMain = async (options, _positionals, io, signal = new AbortController().signal) => {
-  const run = createRunner(options.verbose === true ? (line) => io.err(line) : undefined);
-  return runVerify(options, io, { run, clock: systemClock, signal });
+  return { code: 0, out: [`Verified: the cluster ${name} pulls from its private registry. ${formatTimings(ctx.timings ?? [])}`] };
 };

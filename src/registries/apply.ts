@@ -1,10 +1,9 @@
 /**
- * `registries apply`: show what would change on the nodes (redacted), confirm, apply the Secret,
- * ConfigMap and DaemonSet, wait for the writers, then report per node and say what to restart.
+ * `registries apply`: what would change on the nodes (redacted), then (once the command confirmed)
+ * apply the Secret, ConfigMap and DaemonSet, wait for the writers, and report per node what to restart.
  */
 import { UserError } from '../errors.js';
-import type { Io } from '../io.js';
-import { confirm, type Ask } from '../ask.js';
+import type { Ask } from '../ask.js';
 import { registriesWriterYaml, WRITER_NAME, WRITER_NAMESPACE } from '../render/registries-daemonset.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, NAMESPACE, NODE_CA_FILE, NODE_CONFIG_DIR } from '../spec.js';
 import { applyYaml, rolloutStatus } from '../tools/kubectl.js';
@@ -12,9 +11,9 @@ import { getNamespaceLabels, getNodeRoles, getSecretData } from '../tools/kubect
 import type { Runner } from '../tools/run.js';
 import { redactedDiff } from './redacted-diff.js';
 import { requireKubeContext } from './kube-context.js';
-import { nodeTable, nodeTargets, refuseCaRegressionNodes } from './node-targets.js';
-import { formatStatusTable, registriesStatus, restartAdvice } from './status.js';
-import { loadWriterFor } from './writer-manifests.js';
+import { nodeTable, nodeTargets, refuseCaRegressionNodes, type NodeTarget } from './node-targets.js';
+import { formatStatusTable, registriesStatus, restartAdvice, type NodeRegistriesStatus } from './status.js';
+import type { LoadedWriter } from './writer-manifests.js';
 
 export interface ApplyRequest {
   context: string;
@@ -52,11 +51,21 @@ function caChange(previous: string | undefined, next: string | undefined): strin
   return `ca.crt: ${previous === undefined ? 'new' : 'replaced'}, installed as ${NODE_CA_FILE} on every node`;
 }
 
-export async function applyRegistries(request: ApplyRequest, io: Io, runner: Runner): Promise<number> {
-  const { context } = request;
-  // The user's files first: a typo in them is reported before the cluster is even asked.
-  const prepared = await loadWriterFor(request, io, runner);
-  for (const warning of prepared.warnings) io.err(`warning: ${warning}`);
+/** What apply would change, found before anything changes (the command shows it and asks). */
+export interface ApplyPlan {
+  context: string;
+  prepared: LoadedWriter;
+  current: Record<string, string> | undefined;
+  targets: NodeTarget[];
+  /** The redacted diff of registries.yaml against the Secret on the cluster. */
+  diff: string;
+  /** What happens to ca.crt, when anything does. */
+  ca?: string;
+  changed: boolean;
+}
+
+/** Checks the cluster (context, not one of ours, node programs) and compares with its Secret; changes nothing. */
+export async function planApply(context: string, prepared: LoadedWriter, runner: Runner): Promise<ApplyPlan> {
   await requireKubeContext(runner, context);
   await refuseOurOwnK3dCluster(runner, context);
   // Which program each node runs and which file it read at start: refusals come before any change.
@@ -67,40 +76,34 @@ export async function applyRegistries(request: ApplyRequest, io: Io, runner: Run
   const diff = redactedDiff(current?.['registries.yaml'], prepared.registriesYaml, 'registries.yaml');
   const ca = caChange(current?.['ca.crt'], prepared.caCert);
   const changed = current?.['registries.yaml'] !== prepared.registriesYaml || ca !== undefined;
-  const show = request.json ? io.err : io.out;
-  show(`Context ${context}, compared with the Secret ${WRITER_NAMESPACE}/${WRITER_NAME}:`);
-  show(diff);
-  if (ca) show(ca);
+  return { context, prepared, current, targets, diff, ...(ca ? { ca } : {}), changed };
+}
 
-  if (changed && !request.yes) {
-    if (!request.ask) {
-      throw new UserError(`not changing the nodes of ${context} without confirmation`, 'review the diff above, then run again with --yes');
-    }
-    if (!(await confirm(request.ask, `Write this registries.yaml to every node of ${context}?`))) {
-      io.err('Nothing applied.');
-      return 1;
-    }
-  }
-  const timeout = request.timeoutSeconds ?? 180;
-  io.err(`Applying to ${context} and waiting up to ${timeout}s for the writer on every node...`);
-  await applyYaml(runner, context, registriesWriterYaml(prepared.render(current?.salt, nodeTable(targets))));
+export interface ApplyResult {
+  context: string;
+  changed: boolean;
+  diff: string;
+  warnings: string[];
+  allMatch: boolean;
+  nodes: NodeRegistriesStatus[];
+  /** What to restart on which node, when a file changed. */
+  restart: string[];
+}
+
+/**
+ * Applies the Secret, ConfigMap and DaemonSet and waits for the writer on every node; `stuck` gets
+ * the per-node table when they do not all finish in time (which nodes, and why), before the error.
+ */
+export async function applyPlan(plan: ApplyPlan, runner: Runner, timeoutSeconds: number, stuck: (table: string) => void): Promise<ApplyResult> {
+  const { context, prepared, current, changed, diff } = plan;
+  await applyYaml(runner, context, registriesWriterYaml(prepared.render(current?.salt, nodeTable(plan.targets))));
   try {
-    await rolloutStatus(runner, context, WRITER_NAMESPACE, `daemonset/${WRITER_NAME}`, timeout);
+    await rolloutStatus(runner, context, WRITER_NAMESPACE, `daemonset/${WRITER_NAME}`, timeoutSeconds);
   } catch (error) {
-    // Which nodes are stuck, and why (image pull, read-only /etc), is what the user needs next.
-    io.err(formatStatusTable(await registriesStatus(runner, context).catch(() => [])));
+    stuck(formatStatusTable(await registriesStatus(runner, context).catch(() => [])));
     throw error;
   }
   const nodes = await registriesStatus(runner, context);
   const allMatch = nodes.every((n) => n.state === 'matches');
-  const advice = changed ? restartAdvice(nodes) : [];
-  if (request.json) {
-    io.out(JSON.stringify({ context, changed, diff, warnings: prepared.warnings, allMatch, nodes, restart: advice }, null, 2));
-  } else {
-    io.out(formatStatusTable(nodes));
-    for (const line of advice.length ? advice : ['No node needs a restart of k3s or RKE2: no file on a node changed.']) io.out(line);
-    io.out(`Per-node diffs: kubectl --context ${context} -n ${WRITER_NAMESPACE} logs -l app.kubernetes.io/name=${WRITER_NAME} -c writer --prefix --tail=-1`);
-  }
-  if (!allMatch) io.err(`Not every node has the new file yet: run k3s-devreg registries status --context ${context}`);
-  return allMatch ? 0 : 1;
+  return { context, changed, diff, warnings: prepared.warnings, allMatch, nodes, restart: changed ? restartAdvice(nodes) : [] };
 }

@@ -40,7 +40,6 @@ export interface RenderRequest {
   /** --writer-image */
   writerImage?: string;
   strict: boolean;
-  json: boolean;
 }
 
 /** The previous render's Secret data (decoded), when the folder has one. */
@@ -55,12 +54,22 @@ function previousData(text: string | undefined): Record<string, string> {
   }
 }
 
-export async function renderRegistriesWriterFiles(request: RenderRequest, io: Io, runner: Runner): Promise<number> {
+export interface RenderedWriterFiles {
+  dir: string;
+  files: { path: string; changed: boolean; mode: string }[];
+  registriesChecksum: string;
+  /** The redacted diff of registries.yaml against the previous render. */
+  diff: string;
+  warnings: string[];
+}
+
+/** Writes the files; `warn` gets the warnings of a non-strict check as soon as they are known. */
+export async function renderRegistriesWriterFiles(request: RenderRequest, io: Io, runner: Runner, warn: (warning: string) => void): Promise<RenderedWriterFiles> {
   const dir = resolve(io.cwd, request.dir);
   const previous = previousData(await readIfExists(join(dir, SECRET_FILE)).catch(() => undefined));
   const ignore = gitignoreFile(dir, await readIfExists(join(dir, '.gitignore')).catch(() => undefined));
   const prepared = await loadWriterFor(request, io, runner);
-  for (const warning of prepared.warnings) io.err(`warning: ${warning}`);
+  for (const warning of prepared.warnings) warn(warning);
   // writeFiles makes the folder, and takes it away again when a file cannot be written.
   const rendered = prepared.render(previous.salt);
   const { secret, configMap, daemonSet } = rendered;
@@ -73,13 +82,5 @@ export async function renderRegistriesWriterFiles(request: RenderRequest, io: Io
   const results = written.slice(ignore.length);
   const diff = redactedDiff(previous['registries.yaml'], prepared.registriesYaml, 'registries.yaml');
   const files = results.map((r, i) => ({ path: r.path, changed: r.changed, mode: i === 0 ? '0600' : '0644' }));
-  if (request.json) {
-    io.out(JSON.stringify({ dir, files, registriesChecksum: rendered.registriesChecksum, diff, warnings: prepared.warnings }, null, 2));
-    return 0;
-  }
-  io.out(diff);
-  for (const f of files) io.out(`${f.changed ? 'wrote    ' : 'unchanged'} ${f.path} (${f.mode})`);
-  io.out(`Apply with: kubectl --context CTX apply -f ${join(dir, SECRET_FILE)} -f ${join(dir, WRITER_FILE)}`);
-  io.out('(or k3s-devreg registries apply --context CTX, which also waits for every node and reports the result)');
-  return 0;
+  return { dir, files, registriesChecksum: rendered.registriesChecksum, diff, warnings: prepared.warnings };
 }

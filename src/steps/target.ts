@@ -2,7 +2,6 @@
  * Which cluster a command acts on, for commands that do not take the full set of cluster options
  * (down, status, verify): --name, else the team config file's name, else the default; and its state folder.
  */
-import type { ParsedOptions } from '../command-types.js';
 import { loadConfigFile } from '../config-file.js';
 import type { Io } from '../io.js';
 import { DEFAULT_CLUSTER_NAME, validateClusterName } from '../spec.js';
@@ -13,9 +12,19 @@ export interface Target {
   stateDir: string;
 }
 
-export async function resolveTarget(parsed: ParsedOptions, io: Io): Promise<Target> {
-  const flag = typeof parsed.name === 'string' ? parsed.name : undefined;
-  const team = flag === undefined ? (await loadConfigFile(typeof parsed.config === 'string' ? parsed.config : undefined, io.cwd)).config : {};
-  const name = validateClusterName(flag ?? team.name ?? DEFAULT_CLUSTER_NAME);
-  return { name, stateDir: validateStateDir(defaultStateDir(name, io.env)) };
+/** --name and --config as given. */
+export interface TargetFlags {
+  name?: string;
+  config?: string;
+}
+
+export async function resolveTarget(flags: TargetFlags, io: Io): Promise<Target> {
+  const team = flags.name === undefined ? (await loadConfigFile(flags.config, io.cwd)).config : {};
+  return targetOf(flags.name ?? team.name, io.env);
+}
+
+/** The cluster a name (or none: the default) means, and its state folder. */
+export function targetOf(name: string | undefined, env: NodeJS.ProcessEnv): Target {
+  const valid = validateClusterName(name ?? DEFAULT_CLUSTER_NAME);
+  return { name: valid, stateDir: validateStateDir(defaultStateDir(valid, env)) };
 }

@@ -6,11 +6,12 @@ import { readdir, rm, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative } from 'node:path';
 import { UserError } from '../errors.js';
 import { confirm, type Ask } from '../ask.js';
+import type { Step } from '../progress.js';
 import { STATE_FILES } from '../state/layout.js';
 import { deleteCluster } from '../tools/k3d.js';
 import type { Runner } from '../tools/run.js';
 import { removeKubeContext } from './kubeconfig.js';
-import { inspectCluster, refuseForeign } from './preflight.js';
+import { checkDocker, checkK3d, inspectCluster, refuseForeign } from './preflight.js';
 
 /** Deletes the cluster when it exists and is ours; a missing cluster is not an error. */
 export async function deleteOurCluster(run: Runner, name: string, env: NodeJS.ProcessEnv): Promise<'deleted' | 'absent'> {
@@ -20,6 +21,27 @@ export async function deleteOurCluster(run: Runner, name: string, env: NodeJS.Pr
   await deleteCluster(run, name);
   await removeKubeContext(run, name, env);
   return 'deleted';
+}
+
+/** The steps `down` and `reset` share: check docker and k3d, then delete the cluster if it is ours. */
+export function deleteClusterSteps(run: Runner, name: string, env: NodeJS.ProcessEnv, outcome: { result: 'deleted' | 'absent' }): Step<unknown>[] {
+  return [
+    {
+      title: 'Checking docker and k3d',
+      readOnly: true,
+      run: async () => {
+        await checkDocker(run);
+        await checkK3d(run);
+      },
+    },
+    {
+      title: `Deleting the cluster ${name}`,
+      run: async (_ctx, step) => {
+        outcome.result = await deleteOurCluster(run, name, env);
+        step.title(outcome.result === 'deleted' ? `Deleted the cluster ${name}` : `No cluster named ${name}`);
+      },
+    },
+  ];
 }
 
 /** Asks before reset destroys anything; --yes answers for the user; without a terminal, --yes is required. */

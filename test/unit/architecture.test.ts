@@ -1,7 +1,8 @@
 /**
  * The shape ARCHITECTURE.md describes, checked on the tree: every relative import in src/ (type
  * imports, re-exports and lazy `import()` included) goes to the same layer or one below, the
- * imports form no circle, and no file is over the size limit.
+ * imports form no circle, no file is over the size limit, and every command keeps the one contract
+ * (command-types.ts): it gets its dependencies, imports no other command, and only cli.ts prints results.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, posix, relative } from 'node:path';
@@ -14,17 +15,18 @@ const MAX_LINES = 300;
 /** Lowest first. A module may import from its own layer or any layer below it. */
 const LAYERS: readonly { name: string; holds: (file: string) => boolean }[] = [
   // Top-level leaves (errors, redact, spec, io, assets, command types, Ask, helpers): everything else that is not named below.
-  { name: 'base', holds: (f) => !f.includes('/') && !INPUTS.has(f) && !CLI.has(f) && f !== 'config-file.ts' },
+  { name: 'base', holds: (f) => !f.includes('/') && !INPUTS.has(f) && !CLI.has(f) && f !== 'config-file.ts' && f !== 'command-types.ts' },
   { name: 'tools', holds: (f) => f.startsWith('tools/') },
   { name: 'render', holds: (f) => f.startsWith('render/') },
   { name: 'state and registries', holds: (f) => f.startsWith('state/') || f.startsWith('registries/') || f === 'config-file.ts' },
   { name: 'inputs and progress', holds: (f) => INPUTS.has(f) },
   { name: 'steps', holds: (f) => f.startsWith('steps/') },
-  { name: 'commands', holds: (f) => f.startsWith('commands/') },
+  // The contract's types name the runner, clock and probes below, and only commands and the cli use them.
+  { name: 'commands', holds: (f) => f.startsWith('commands/') || f === 'command-types.ts' },
   { name: 'cli', holds: (f) => CLI.has(f) },
 ];
 const INPUTS = new Set(['options.ts', 'prompt.ts', 'progress.ts']);
-const CLI = new Set(['bin.ts', 'cli.ts', 'help.ts', 'command-table.ts']);
+const CLI = new Set(['bin.ts', 'cli.ts', 'help.ts', 'command-table.ts', 'factory.ts']);
 
 export interface Import {
   from: string;
@@ -174,5 +176,50 @@ describe('the layers of src/ (ARCHITECTURE.md)', () => {
       .filter(({ lines }) => lines > MAX_LINES)
       .map(({ file, lines }) => `src/${file}: ${lines} lines`);
     expect(long).toEqual([]);
+  });
+});
+
+/** The command modules the table loads (`load: () => import('./commands/x.js')`), as paths below src/. */
+export function commandModules(table: string): string[] {
+  return importsOf('command-table.ts', table)
+    .map((i) => i.to)
+    .filter((to) => to.startsWith('commands/'));
+}
+
+/** Imports of one command module by another file in commands/, as `from:line imports to`. */
+export function commandToCommand(imports: readonly Import[], commands: readonly string[]): string[] {
+  return imports.filter((i) => i.from.startsWith('commands/') && commands.includes(i.to)).map((i) => `src/${i.from}:${i.line} imports the command src/${i.to}`);
+}
+
+const text = (file: string) => readFileSync(join(SRC, file), 'utf8');
+const commands = commandModules(text('command-table.ts'));
+
+describe('the command contract (command-types.ts)', () => {
+  it('knows every command module from the table', () => {
+    expect(commands).toEqual(['commands/up.ts', 'commands/down.ts', 'commands/reset.ts', 'commands/status.ts', 'commands/verify.ts', 'commands/render.ts', 'commands/registries.ts']);
+    expect(commandToCommand([{ from: 'commands/reset.ts', to: 'commands/up.ts', line: 4 }], commands)).toEqual(['src/commands/reset.ts:4 imports the command src/commands/up.ts']);
+  });
+
+  it('no command imports another command (what they share lives below, or in commands/inputs.ts)', () => {
+    expect(commandToCommand(imports, commands)).toEqual([]);
+  });
+
+  it('every command exports main as a CommandMain, which gets its dependencies and returns an outcome', () => {
+    expect(commands.filter((f) => !/^export const main: CommandMain = async \(/m.test(text(f)))).toEqual([]);
+  });
+
+  it('only the factory makes the real runner; commands use the one their Deps make', () => {
+    const users = files.filter((f) => f !== 'tools/run.ts' && /\bcreateRunner\b/.test(text(f)));
+    expect(users).toEqual(['factory.ts']);
+  });
+
+  it('nothing below the commands prints to stdout: results come back to the command, and cli.ts prints its outcome', () => {
+    const below = files.filter((f) => layerOf(f) < layerOf('commands/up.ts') && f !== 'io.ts');
+    expect(below.filter((f) => /\b(?:io|options\.io|ctx\.io)\.out\b/.test(text(f)))).toEqual([]);
+  });
+
+  it('nothing below the commands reads the parsed-options bag (ParsedOptions)', () => {
+    const below = files.filter((f) => layerOf(f) < layerOf('commands/up.ts'));
+    expect(below.filter((f) => /\bParsedOptions\b/.test(text(f)))).toEqual([]);
   });
 });

@@ -69,7 +69,7 @@ describe('resolveClusterOptions', () => {
     writeFileSync(join(cwd, 'k3s-devreg.yaml'), 'port: 70000\n');
     await expect(resolveClusterOptions({}, captureIo({ env, cwd, tty: true }), ask)).rejects.toThrow(/port/);
     await expect(checkGivenOptions({ name: 'Bad_Name' }, captureIo({ env, cwd: tmpdir() }))).rejects.toThrow('invalid cluster name "Bad_Name"');
-    await expect(checkGivenOptions({ 'registry-image': 'no spaces allowed' }, captureIo({ env, cwd: tmpdir() }))).rejects.toThrow(/--registry-image/);
+    await expect(checkGivenOptions({ registryImage: 'no spaces allowed' }, captureIo({ env, cwd: tmpdir() }))).rejects.toThrow(/--registry-image/);
     await expect(checkGivenOptions({ name: 'ok' }, captureIo({ env, cwd: tmpdir() }))).resolves.toBeUndefined();
     expect(asked).toBe(0);
   });
@@ -95,7 +95,7 @@ describe('resolveClusterOptions', () => {
   });
 
   it('reads the password from stdin (one trailing newline stripped) or from K3S_DEVREG_PASSWORD', async () => {
-    const fromStdin = await resolveClusterOptions({ 'password-stdin': true, yes: true }, captureIo({ env, stdin: 'p$a"ss w#rd: ü\n' }));
+    const fromStdin = await resolveClusterOptions({ passwordStdin: true, yes: true }, captureIo({ env, stdin: 'p$a"ss w#rd: ü\n' }));
     expect(fromStdin.password).toBe('p$a"ss w#rd: ü');
     const fromEnv = await resolveClusterOptions({ yes: true }, captureIo({ env: { ...env, K3S_DEVREG_PASSWORD: 'envpass1' } }));
     expect(fromEnv.password).toBe('envpass1');
@@ -105,8 +105,8 @@ describe('resolveClusterOptions', () => {
     const io = captureIo({ env });
     await expect(resolveClusterOptions({ name: 'Bad_Name', yes: true }, io)).rejects.toThrow(/invalid cluster name/);
     await expect(resolveClusterOptions({ agents: 'two', yes: true }, io)).rejects.toThrow(/--agents expects a whole number/);
-    await expect(resolveClusterOptions({ 'password-stdin': true, yes: true }, captureIo({ env, stdin: '' }))).rejects.toThrow(/empty/);
-    await expect(resolveClusterOptions({ 'password-stdin': true, yes: true }, captureIo({ env, stdin: 'x'.repeat(73) }))).rejects.toThrow(/73 bytes/);
+    await expect(resolveClusterOptions({ passwordStdin: true, yes: true }, captureIo({ env, stdin: '' }))).rejects.toThrow(/empty/);
+    await expect(resolveClusterOptions({ passwordStdin: true, yes: true }, captureIo({ env, stdin: 'x'.repeat(73) }))).rejects.toThrow(/73 bytes/);
     await expect(resolveClusterOptions({ config: '/nonexistent/k.yaml', yes: true }, io)).rejects.toBeInstanceOf(UserError);
   });
 
@@ -129,7 +129,7 @@ describe('the k3s image', () => {
     expect((await resolveClusterOptions({ yes: true }, captureIo({ env, cwd }))).spec.k3sImage).toBe('rancher/k3s:v1.31.5-k3s1');
     writeFileSync(join(cwd, 'k3s-devreg.yaml'), 'k3sImage: rancher/k3s:v1.30.9-k3s1\n');
     expect((await resolveClusterOptions({ yes: true }, captureIo({ env, cwd }))).spec.k3sImage).toBe('rancher/k3s:v1.30.9-k3s1');
-    const flagged = await resolveClusterOptions({ yes: true, 'k3s-image': 'rancher/k3s:v1.32.1-k3s1' }, captureIo({ env, cwd }));
+    const flagged = await resolveClusterOptions({ yes: true, k3sImage: 'rancher/k3s:v1.32.1-k3s1' }, captureIo({ env, cwd }));
     expect(flagged.spec.k3sImage).toBe('rancher/k3s:v1.32.1-k3s1');
   });
 
@@ -139,7 +139,7 @@ describe('the k3s image', () => {
     ['rancher/k3s:v1.27.12-k3s1'],
     ['mirror.example:5000/rancher/k3s:v1.26.15-k3s1'],
   ])('refuses %s, which ignores the registry CA (k3s issue 9839), naming the flag and the fix', async (image) => {
-    const error = (await checkGivenOptions({ 'k3s-image': image }, captureIo({ env })).catch((e: unknown) => e)) as UserError;
+    const error = (await checkGivenOptions({ k3sImage: image }, captureIo({ env })).catch((e: unknown) => e)) as UserError;
     expect(error).toBeInstanceOf(UserError);
     expect(error.problem).toMatch(/^k3s v1\.\d+\.\d+ \(from --k3s-image\) ignores the registry CA .*issue 9839/);
     expect(error.fix).toBe('use a fixed k3s release, e.g. --k3s-image rancher/k3s:v1.31.5-k3s1 (the tested one)');
@@ -150,7 +150,7 @@ describe('the k3s image', () => {
     writeFileSync(join(cwd, 'k3s-devreg.yaml'), 'k3sImage: rancher/k3s:v1.28.8-k3s1\n');
     await expect(resolveClusterOptions({ yes: true }, captureIo({ env, cwd }))).rejects.toThrow(`(from ${join(cwd, 'k3s-devreg.yaml')} (k3sImage))`);
     for (const ok of ['rancher/k3s:v1.28.9-k3s1', 'rancher/k3s:v1.29.4-k3s1', 'rancher/k3s:v1.29.30-k3s1', 'rancher/k3s:latest']) {
-      await expect(checkGivenOptions({ 'k3s-image': ok }, captureIo({ env }))).resolves.toBeUndefined();
+      await expect(checkGivenOptions({ k3sImage: ok }, captureIo({ env }))).resolves.toBeUndefined();
     }
   });
 });
@@ -186,7 +186,7 @@ describe('where a value came from', () => {
 
   it('a missing registries file names where its path came from', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'k3s-devreg-team-'));
-    await expect(checkGivenOptions({ 'registries-file': 'nope.yaml' }, captureIo({ env, cwd }))).rejects.toThrow(
+    await expect(checkGivenOptions({ registriesFile: 'nope.yaml' }, captureIo({ env, cwd }))).rejects.toThrow(
       `the registries file ${join(cwd, 'nope.yaml')} (from --registries-file) does not exist: check the path (relative to the current folder)`,
     );
     const sub = join(cwd, 'sub');
@@ -213,7 +213,7 @@ describe('where a value came from', () => {
 describe('one source per secret, no empty paths, absolute state roots', () => {
   it('refuses --password-stdin together with K3S_DEVREG_PASSWORD, naming both, before reading stdin', async () => {
     const io = captureIo({ env: { ...env, K3S_DEVREG_PASSWORD: 'from-env-1' }, stdin: 'from-stdin-1\n' });
-    for (const run of [() => resolveClusterOptions({ 'password-stdin': true, yes: true }, io), () => checkGivenOptions({ 'password-stdin': true }, io)]) {
+    for (const run of [() => resolveClusterOptions({ passwordStdin: true, yes: true }, io), () => checkGivenOptions({ passwordStdin: true }, io)]) {
       const error = (await run().catch((e: unknown) => e)) as UserError;
       expect(error).toBeInstanceOf(UserError);
       expect(error.problem).toBe('both --password-stdin and K3S_DEVREG_PASSWORD give the registry password');
@@ -221,9 +221,13 @@ describe('one source per secret, no empty paths, absolute state roots', () => {
     }
   });
 
-  it.each(['dir', 'config', 'registries-file'])('refuses --%s "" instead of taking the default', async (flag) => {
-    await expect(resolveClusterOptions({ [flag]: '', yes: true }, captureIo({ env }))).rejects.toThrow(`--${flag} is empty: give --${flag} a path`);
-    await expect(checkGivenOptions({ [flag]: '' }, captureIo({ env }))).rejects.toThrow(`--${flag} is empty`);
+  it.each([
+    ['dir', 'dir'],
+    ['config', 'config'],
+    ['registries-file', 'registriesFile'],
+  ])('refuses --%s "" instead of taking the default', async (flag, key) => {
+    await expect(resolveClusterOptions({ [key]: '', yes: true }, captureIo({ env }))).rejects.toThrow(`--${flag} is empty: give --${flag} a path`);
+    await expect(checkGivenOptions({ [key]: '' }, captureIo({ env }))).rejects.toThrow(`--${flag} is empty`);
   });
 
   it('refuses a relative K3S_DEVREG_HOME (it was taken from the current folder)', async () => {
@@ -252,7 +256,7 @@ describe('saved answers (settings.json in the state folder)', () => {
     const cwd = mkdtempSync(join(tmpdir(), 'k3s-devreg-team-'));
     const yes = await resolveClusterOptions({ yes: true }, captureIo({ env: envs, cwd }));
     expect(yes.spec).toMatchObject({ agents: 2, username: 'alice', hostPort: 5001, k3sImage: 'rancher/k3s:v1.30.9-k3s1', registryImage: 'registry:2.8.3' });
-    const flagged = await resolveClusterOptions({ yes: true, agents: '1', 'k3s-image': 'rancher/k3s:v1.31.5-k3s1' }, captureIo({ env: envs, cwd }));
+    const flagged = await resolveClusterOptions({ yes: true, agents: '1', k3sImage: 'rancher/k3s:v1.31.5-k3s1' }, captureIo({ env: envs, cwd }));
     expect(flagged.spec).toMatchObject({ agents: 1, username: 'alice', k3sImage: 'rancher/k3s:v1.31.5-k3s1' });
     writeFileSync(join(cwd, 'k3s-devreg.yaml'), 'username: team-user\n');
     expect((await resolveClusterOptions({ yes: true }, captureIo({ env: envs, cwd }))).spec).toMatchObject({ agents: 2, username: 'team-user' });

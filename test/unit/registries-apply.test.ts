@@ -6,10 +6,17 @@ import { parseAllDocuments } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
 import { UserError } from '../../src/errors.js';
 import { forgetSecretsForTests } from '../../src/redact.js';
-import { applyRegistries } from '../../src/registries/apply.js';
+import { printOutcome } from '../../src/cli.js';
+import { apply } from '../../src/commands/registries.js';
+import type { Io } from '../../src/io.js';
+import type { ApplyRequest } from '../../src/registries/apply.js';
+import type { Runner } from '../../src/tools/run.js';
 import { ANNOTATION_REGISTRIES } from '../../src/render/registries-daemonset.js';
 import { captureIo } from '../helpers/io.js';
 import { recordingRunner, type RecordedCall } from '../helpers/recording-runner.js';
+
+/** `registries apply` with a typed request, its outcome printed as cli.ts prints it. */
+const applyRegistries = async (request: ApplyRequest, io: Io, runner: Runner): Promise<number> => printOutcome(await apply(request, io, runner), io);
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 const OLD_PASS = 'old-pass-31337-abc';

@@ -5,13 +5,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli.js';
 import { UserError } from '../../src/errors.js';
 import { forgetSecretsForTests } from '../../src/redact.js';
-import { renderRegistriesWriterFiles } from '../../src/registries/render-writer.js';
+import { printOutcome, runCli } from '../../src/cli.js';
+import { render } from '../../src/commands/registries.js';
+import type { Io } from '../../src/io.js';
+import type { RenderRequest } from '../../src/registries/render-writer.js';
+import type { Runner } from '../../src/tools/run.js';
 import { captureIo } from '../helpers/io.js';
 import { recordingRunner } from '../helpers/recording-runner.js';
 import { schemaErrors } from '../helpers/schemas.js';
+
+/** `registries render` with a typed request, its outcome printed as cli.ts prints it. */
+const renderRegistriesWriterFiles = async (request: RenderRequest & { json: boolean }, io: Io, runner: Runner): Promise<number> => printOutcome(await render(request, io, runner), io);
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 const PASS = 'render-pass-0042-q';

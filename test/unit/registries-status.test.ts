@@ -1,9 +1,9 @@
 /** `registries status`: per node, does the host file match the Secret? Exact kubectl argv. */
 import { describe, expect, it } from 'vitest';
-import { main } from '../../src/commands/registries.js';
 import { UserError } from '../../src/errors.js';
 import { formatStatusTable, registriesStatus, restartAdvice } from '../../src/registries/status.js';
 import { ANNOTATION_CA, ANNOTATION_REGISTRIES } from '../../src/render/registries-daemonset.js';
+import { fakeFactory, runCommand } from '../helpers/commands.js';
 import { captureIo } from '../helpers/io.js';
 import { recordingRunner, type RecordedCall } from '../helpers/recording-runner.js';
 
@@ -137,7 +137,7 @@ describe('registries command', () => {
     [['frobnicate'], {}, 'unknown registries subcommand'],
     [[], {}, 'registries needs a subcommand: apply, status or render'],
   ])('rejects %j %j with a usage hint', async (positionals, options, message) => {
-    const error = await main(options, positionals, captureIo()).catch((e: unknown) => e);
+    const error = await runCommand('registries', options, captureIo(), fakeFactory(recordingRunner()), positionals).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UserError);
     expect((error as UserError).problem).toContain(message);
     expect((error as UserError).fix).toContain('k3s-devreg registries');

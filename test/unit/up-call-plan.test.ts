@@ -6,11 +6,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runUp } from '../../src/commands/up.js';
+import { runCli } from '../../src/cli.js';
 import { forgetSecretsForTests } from '../../src/redact.js';
 import type { Runner } from '../../src/tools/run.js';
 import { FakeWorld } from '../helpers/fake-cluster.js';
-import { fakeClock } from '../helpers/fake-clock.js';
+import { fakeFactory } from '../helpers/commands.js';
 import { captureIo } from '../helpers/io.js';
 
 let home: string;
@@ -40,9 +40,7 @@ function groupingRunner(inner: Runner): { run: Runner; plan: string[][] } {
 }
 
 async function up(run: Runner): Promise<number> {
-  const io = captureIo({ env });
-  const healthy = async () => ({ anonymous: 401, authenticated: 200 });
-  return runUp({ yes: true }, io, { run, clock: fakeClock(), signal: new AbortController().signal, portProbe: async () => true, registryProbe: healthy });
+  return runCli(['up', '--yes'], captureIo({ env }), fakeFactory(run));
 }
 
 describe('a no-op up', () => {

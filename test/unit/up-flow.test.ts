@@ -3,16 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runDown } from '../../src/commands/down.js';
-import { runReset } from '../../src/commands/reset.js';
-import { runUp, type UpDeps } from '../../src/commands/up.js';
-import { runVerify } from '../../src/commands/verify.js';
-import { interruptible } from '../../src/cli.js';
+import { interruptible, runCli } from '../../src/cli.js';
+import type { Factory } from '../../src/command-types.js';
 import { COMMANDS } from '../../src/command-table.js';
-import { Interrupted, isKnownError, ToolError } from '../../src/errors.js';
+import { Interrupted, ToolError } from '../../src/errors.js';
 import { forgetSecretsForTests } from '../../src/redact.js';
 import { FakeWorld, isReadOnly, SERVICE_IP } from '../helpers/fake-cluster.js';
 import { fakeClock } from '../helpers/fake-clock.js';
+import { argvOf, fakeFactory, runCommand } from '../helpers/commands.js';
 import { captureIo, type CapturedIo } from '../helpers/io.js';
 import { schemaErrors } from '../helpers/schemas.js';
 
@@ -27,20 +25,13 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(home, { recursive: true, force: true }));
 
-function deps(world: FakeWorld, extra: Partial<UpDeps> = {}): UpDeps {
-  const healthyRegistry = async () => ({ anonymous: 401, authenticated: 200 });
-  return { run: world.runner, clock: fakeClock(), signal: new AbortController().signal, portProbe: async () => true, registryProbe: healthyRegistry, ...extra };
+function deps(world: FakeWorld, extra: Partial<Factory> = {}): Factory {
+  return fakeFactory(world.runner, extra);
 }
 
-/** Runs up the way cli.ts does: a known error becomes its exit code and one line on stderr. */
-async function up(world: FakeWorld, io: CapturedIo, parsed: Record<string, unknown> = { yes: true }, extra: Partial<UpDeps> = {}): Promise<number> {
-  try {
-    return await runUp(parsed as never, io, deps(world, extra));
-  } catch (error) {
-    if (!isKnownError(error)) throw error;
-    io.err(`error: ${error.message}`);
-    return error.exitCode;
-  }
+/** Runs up through the CLI, with the fake world's runner, a fake clock and probes injected. */
+async function up(world: FakeWorld, io: CapturedIo, parsed: Record<string, unknown> = { yes: true }, extra: Partial<Factory> = {}): Promise<number> {
+  return runCli(['up', ...argvOf(parsed)], io, deps(world, extra));
 }
 
 function expectNoSecret(world: FakeWorld, io: CapturedIo): void {
@@ -304,7 +295,7 @@ describe('up on an existing cluster', () => {
 
 describe('up failure paths: clear message, non-zero exit, nothing secret', () => {
   const IMAGE = 'container-registry.local:5000/hello-world-example:latest';
-  const cases: { name: string; world: () => FakeWorld; parsed?: Record<string, unknown>; extra?: Partial<UpDeps>; code: number; message: RegExp }[] = [
+  const cases: { name: string; world: () => FakeWorld; parsed?: Record<string, unknown>; extra?: Partial<Factory>; code: number; message: RegExp }[] = [
     {
       name: 'docker not running',
       world: () => new FakeWorld({ dockerRunning: false }),
@@ -489,13 +480,7 @@ describe('Ctrl-C', () => {
     const world = new FakeWorld().override('docker exec', { stdout: '' });
     const clock = fakeClock();
     const io = captureIo({ env });
-    const code = await interruptible(io, upCommand, async (signal) =>
-      runUp({ yes: true }, io, {
-        ...deps(world),
-        clock: { now: clock.now, sleep: async () => void process.emit('SIGINT') },
-        signal,
-      }),
-    );
+    const code = await runCli(['up', '--yes'], io, deps(world, { clock: { now: clock.now, sleep: async () => void process.emit('SIGINT') } }));
     expect(code).toBe(130);
     expect(io.stderr.at(-1)).toBe('interrupted: run k3s-devreg up again to resume where it stopped');
     // Nothing after the interrupted wait ran.
@@ -511,7 +496,7 @@ describe('Ctrl-C', () => {
       return { exitCode: 130, stderr: '' };
     });
     const io = captureIo({ env });
-    expect(await interruptible(io, upCommand, (signal) => runUp({ yes: true }, io, { ...deps(world), signal }))).toBe(130);
+    expect(await runCli(['up', '--yes'], io, deps(world))).toBe(130);
     expect(JSON.parse(readFileSync(join(home, 'devreg', 'up-state.json'), 'utf8'))).toMatchObject({ creating: true });
 
     world.overrides.length = 0;
@@ -545,7 +530,7 @@ describe('down and reset', () => {
     const world = new FakeWorld();
     expect(await up(world, captureIo({ env }))).toBe(0);
     const io = captureIo({ env });
-    expect(await runDown({}, io, { run: world.runner })).toBe(0);
+    expect(await runCommand('down', {}, io, deps(world))).toBe(0);
     expect(world.runner.lines()).toContain('k3d cluster delete devreg');
     expect(io.stdout.join('\n')).toContain(`Cluster devreg deleted. Kept ${join(home, 'devreg')} (credentials, CA) and the volume k3s-devreg-devreg-registry`);
     expect(world.volumes.has('k3s-devreg-devreg-registry')).toBe(true);
@@ -553,14 +538,14 @@ describe('down and reset', () => {
 
     const again = captureIo({ env });
     const before = world.runner.calls.length;
-    expect(await runDown({}, again, { run: world.runner })).toBe(0);
+    expect(await runCommand('down', {}, again, deps(world))).toBe(0);
     expect(again.stdout).toEqual(['No k3d cluster named devreg: nothing to delete.']);
     expect(world.runner.calls.slice(before).filter((c) => !isReadOnly(c))).toEqual([]);
   });
 
   it('down refuses a cluster it did not create', async () => {
     const world = new FakeWorld({ cluster: { ...FakeWorld.ourCluster('devreg', 31113), labels: { 'app.kubernetes.io/managed-by': 'someone-else' } } });
-    await expect(runDown({}, captureIo({ env }), { run: world.runner })).rejects.toMatchObject({ exitCode: 2, problem: expect.stringContaining('was not created by k3s-devreg') });
+    await expect(runCommand('down', {}, captureIo({ env }), deps(world))).rejects.toMatchObject({ exitCode: 2, problem: expect.stringContaining('was not created by k3s-devreg') });
     expect(world.runner.lines()).not.toContain('k3d cluster delete devreg');
   });
 
@@ -573,7 +558,7 @@ describe('down and reset', () => {
     expect(upAgain.stderr.at(-1)).toBe(
       'error: the cluster devreg has lost its server node k3d-devreg-server-0 (was a down interrupted?): run k3s-devreg down to delete what is left (credentials, CA and images are kept), then k3s-devreg up',
     );
-    expect(await runDown({}, captureIo({ env }), { run: world.runner })).toBe(0);
+    expect(await runCommand('down', {}, captureIo({ env }), deps(world))).toBe(0);
     expect(world.runner.lines()).toContain('docker container inspect k3d-devreg-server-0 k3d-devreg-serverlb k3d-devreg-agent-0');
     expect(world.runner.lines()).toContain('k3d cluster delete devreg');
     expect(world.cluster).toBeUndefined();
@@ -581,7 +566,7 @@ describe('down and reset', () => {
 
   it('a leftover whose remaining agent is not ours is never deleted', async () => {
     const world = new FakeWorld({ cluster: { ...FakeWorld.ourCluster('devreg', 31113), labels: { app: 'k3d' }, removed: ['k3d-devreg-server-0'] } });
-    await expect(runDown({}, captureIo({ env }), { run: world.runner })).rejects.toMatchObject({
+    await expect(runCommand('down', {}, captureIo({ env }), deps(world))).rejects.toMatchObject({
       exitCode: 2,
       problem: 'a k3d cluster named devreg already exists and was not created by k3s-devreg (k3d-devreg-agent-0 lacks the app.kubernetes.io/managed-by=k3s-devreg label)',
     });
@@ -591,7 +576,7 @@ describe('down and reset', () => {
   it('down, then up brings back the same credentials and volume', async () => {
     const world = new FakeWorld();
     expect(await up(world, captureIo({ env }))).toBe(0);
-    await runDown({}, captureIo({ env }), { run: world.runner });
+    await runCommand('down', {}, captureIo({ env }), deps(world));
     delete env.K3S_DEVREG_PASSWORD;
     const first = world.runner.calls.length;
     expect(await up(world, captureIo({ env }))).toBe(0);
@@ -605,7 +590,7 @@ describe('down and reset', () => {
     const world = new FakeWorld();
     expect(await up(world, captureIo({ env }))).toBe(0);
     const before = world.runner.calls.length;
-    await expect(runReset({}, captureIo({ env }), deps(world))).rejects.toMatchObject({ exitCode: 2, fix: 'run it again with --yes' });
+    await expect(runCommand('reset', {}, captureIo({ env }), deps(world))).rejects.toMatchObject({ exitCode: 2, fix: 'run it again with --yes' });
     // Only the tool checks ran (read-only); nothing was changed.
     expect(world.runner.calls.slice(before).filter((c) => !isReadOnly(c))).toEqual([]);
   });
@@ -615,7 +600,7 @@ describe('down and reset', () => {
     expect(await up(world, captureIo({ env }))).toBe(0);
     const before = world.runner.calls.length;
     const io = captureIo({ env, tty: true });
-    expect(await runReset({}, io, deps(world, { ask: async () => ({ confirm: 'no' }) }))).toBe(1);
+    expect(await runCommand('reset', {}, io, deps(world, { ask: async () => ({ confirm: 'no' }) }))).toBe(1);
     expect(io.stderr).toEqual(['Nothing was changed.']);
     expect(world.runner.calls.slice(before).filter((c) => !isReadOnly(c))).toEqual([]);
   });
@@ -627,7 +612,7 @@ describe('down and reset', () => {
     const oldPassword = (JSON.parse(readFileSync(join(home, 'devreg', 'credentials.json'), 'utf8')) as { password: string }).password;
     const first = world.runner.calls.length;
     const io = captureIo({ env });
-    expect(await runReset({ yes: true }, io, deps(world))).toBe(0);
+    expect(await runCommand('reset', { yes: true }, io, deps(world))).toBe(0);
     const changing = world.runner.calls.slice(first).filter((c) => !isReadOnly(c)).map((c) => [c.file, ...c.args].slice(0, 4).join(' '));
     expect(changing.slice(0, 4)).toEqual(['k3d cluster delete devreg', 'docker volume rm k3s-devreg-devreg-registry', 'docker volume create --label', 'k3d cluster create --config']);
     const newPassword = (JSON.parse(readFileSync(join(home, 'devreg', 'credentials.json'), 'utf8')) as { password: string }).password;
@@ -643,7 +628,7 @@ describe('down and reset', () => {
     options.kubectlInstalled = false;
     const first = world.runner.calls.length;
     const io = captureIo({ env });
-    await expect(runReset({ yes: true }, io, deps(world))).rejects.toThrow(/kubectl is not installed/);
+    await expect(runCommand('reset', { yes: true }, io, deps(world))).rejects.toThrow(/kubectl is not installed/);
     expect(world.runner.calls.slice(first).filter((c) => !isReadOnly(c))).toEqual([]);
     expect(readFileSync(join(home, 'devreg', 'credentials.json'), 'utf8')).toContain(PASSWORD);
   });
@@ -652,7 +637,7 @@ describe('down and reset', () => {
     const world = new FakeWorld();
     world.volumes.set('k3s-devreg-devreg-registry', {});
     const io = captureIo({ env });
-    await expect(runReset({ yes: true }, io, deps(world))).rejects.toMatchObject({
+    await expect(runCommand('reset', { yes: true }, io, deps(world))).rejects.toMatchObject({
       exitCode: 2,
       problem: 'a docker volume named k3s-devreg-devreg-registry exists but was not created by k3s-devreg',
     });
@@ -667,7 +652,7 @@ describe('verify', () => {
     expect(await up(world, captureIo({ env }))).toBe(0);
     const first = world.runner.calls.length;
     const io = captureIo({ env: { K3S_DEVREG_HOME: home, K3S_DEVREG_EXAMPLE_BASE: 'k3s-devreg-test/busybox:local' } });
-    expect(await runVerify({}, io, { run: world.runner, clock: fakeClock(), signal: new AbortController().signal })).toBe(0);
+    expect(await runCommand('verify', {}, io, deps(world))).toBe(0);
     const lines = world.runner.lines().slice(first);
     expect(lines).toContain('docker login localhost:31113 --username devreg --password-stdin');
     expect(lines.find((l) => l.startsWith('docker build'))).toContain('--build-arg BASE=k3s-devreg-test/busybox:local');
@@ -680,7 +665,7 @@ describe('verify', () => {
 
   it('without a cluster it says to run up, and changes nothing', async () => {
     const world = new FakeWorld();
-    await expect(runVerify({}, captureIo({ env }), { run: world.runner, clock: fakeClock(), signal: new AbortController().signal })).rejects.toThrow(
+    await expect(runCommand('verify', {}, captureIo({ env }), deps(world))).rejects.toThrow(
       'there is no k3d cluster named devreg: create it with k3s-devreg up',
     );
     expect(world.runner.calls.filter((c) => !isReadOnly(c))).toEqual([]);
