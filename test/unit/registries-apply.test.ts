@@ -11,9 +11,9 @@ import { apply } from '../../src/commands/registries.js';
 import type { Io } from '../../src/io.js';
 import type { ApplyRequest } from '../../src/registries/apply.js';
 import type { Runner } from '../../src/tools/run.js';
-import { ANNOTATION_REGISTRIES } from '../../src/render/registries-daemonset.js';
 import { captureIo } from '../helpers/io.js';
 import { recordingRunner, type RecordedCall } from '../helpers/recording-runner.js';
+import { APPLY, CONTEXTS, fakeCluster, GET_CONTEXTS, GET_DS, GET_NODES, GET_PODS, GET_SECRET, K3S, line, ROLLOUT } from '../helpers/writer-cluster.js';
 
 /** `registries apply` with a typed request, its outcome printed as cli.ts prints it. */
 const applyRegistries = async (request: ApplyRequest, io: Io, runner: Runner): Promise<number> => printOutcome(await apply(request, io, runner), io);
@@ -23,60 +23,6 @@ const OLD_PASS = 'old-pass-31337-abc';
 const NEW_PASS = 'new-pass-42424-xyz';
 const dir = mkdtempSync(join(tmpdir(), 'k3s-devreg-apply-'));
 writeFileSync(join(dir, 'registries.yaml'), 'mirrors:\n  docker.io:\n    endpoint: ["https://mirror.example.com"]\nconfigs:\n  mirror.example.com:\n    auth:\n      username: ci\n      password: {fromEnv: REG_PASS}\n');
-
-const NS = ['--context', 'prod', '--namespace', 'kube-system'];
-const GET_CONTEXTS = ['kubectl', 'config', 'get-contexts', '--output', 'name'];
-const CONTEXTS = { stdout: 'k3d-devreg\nk3d-plain\nprod\n' };
-const GET_SECRET = ['kubectl', ...NS, 'get', 'secret', 'k3s-devreg-registries', '--ignore-not-found', '--output', 'json'];
-const APPLY = ['kubectl', '--context', 'prod', 'apply', '--filename', '-'];
-const ROLLOUT = ['kubectl', ...NS, 'rollout', 'status', 'daemonset/k3s-devreg-registries', '--timeout=180s'];
-const GET_DS = ['kubectl', ...NS, 'get', 'daemonset', 'k3s-devreg-registries', '--ignore-not-found', '--output', 'json'];
-const GET_PODS = ['kubectl', ...NS, 'get', 'pods', '--selector', 'app.kubernetes.io/name=k3s-devreg-registries', '--output', 'json'];
-const GET_NODES = ['kubectl', '--context', 'prod', 'get', 'nodes', '--ignore-not-found', '--output', 'json'];
-const line = (argv: string[]) => argv.join(' ');
-
-type FakeNode = { version?: string; annotations?: Record<string, string> };
-const K3S = { version: 'v1.31.5+k3s1' };
-
-/** A cluster of one server (s1) and one agent (a1) whose writers report `result` for what was applied. */
-function fakeCluster(existingSecret?: Record<string, string>, result = 'updated', nodes: { s1: FakeNode; a1: FakeNode } = { s1: K3S, a1: K3S }) {
-  let applied: Obj[] = [];
-  return (call: RecordedCall) => {
-    const argv = line([call.file, ...call.args]);
-    if (argv === line(GET_CONTEXTS)) return CONTEXTS;
-    if (argv === line(GET_SECRET)) {
-      if (!existingSecret) return { stdout: '' };
-      const data = Object.fromEntries(Object.entries(existingSecret).map(([k, v]) => [k, Buffer.from(v).toString('base64')]));
-      return { stdout: JSON.stringify({ data }) };
-    }
-    if (argv === line(APPLY)) applied = parseAllDocuments(call.input ?? '').map((d) => d.toJS() as Obj);
-    const template = applied.find((o) => o.kind === 'DaemonSet')?.spec.template;
-    const checksum = template?.metadata.annotations[ANNOTATION_REGISTRIES];
-    if (argv === line(GET_DS)) return { stdout: JSON.stringify({ spec: { template }, status: { desiredNumberScheduled: 2 } }) };
-    if (argv === line(GET_NODES)) {
-      const node = (name: 's1' | 'a1', labels: Obj) => ({
-        metadata: { name, labels, annotations: nodes[name].annotations ?? {} },
-        status: { nodeInfo: { kubeletVersion: nodes[name].version } },
-      });
-      return { stdout: JSON.stringify({ items: [node('s1', { 'node-role.kubernetes.io/control-plane': 'true' }), node('a1', {})] }) };
-    }
-    if (argv === line(GET_PODS)) {
-      const pod = (node: 's1' | 'a1') => ({
-        metadata: { name: `w-${node}`, annotations: template.metadata.annotations },
-        spec: { nodeName: node },
-        status: {
-          phase: 'Running',
-          // rollout status returned: the check container's probe found the file in place.
-          conditions: [{ type: 'Ready', status: 'True' }],
-          initContainerStatuses: [{ name: 'writer', state: { terminated: { exitCode: 0, message: `result=${result} checksum=${checksum} ca=none path=/etc/rancher/${nodes[node].version?.includes('rke2') ? 'rke2' : 'k3s'}/registries.yaml\n` } } }],
-          containerStatuses: [{ name: 'check', ready: true, state: { running: {} } }],
-        },
-      });
-      return { stdout: JSON.stringify({ items: [pod('s1'), pod('a1')] }) };
-    }
-    return {};
-  };
-}
 
 const request = { context: 'prod', file: 'registries.yaml', strict: true, json: false, yes: true };
 const io = () => captureIo({ env: { REG_PASS: NEW_PASS }, cwd: dir });
