@@ -118,6 +118,14 @@ describe('the cluster commands through runCli with injected dependencies', () =>
     expect(yes.stdout.join('\n')).toContain('Cluster devreg is ready with a private registry.');
   });
 
+  it('reset checks the flags and the team file before it deletes anything: a bad flag is exit 2 with the cluster still there', async () => {
+    const { world, factory } = await upWorld();
+    const io = captureIo({ env });
+    expect(await runCli(['reset', '--yes', '--agents', 'x'], io, factory)).toBe(2);
+    expect(io.stderr.at(-1)).toMatch(/^error: --agents expects a whole number, got "x"/);
+    expect(world.runner.lines().filter((l) => l.startsWith('k3d cluster delete') || l.startsWith('docker volume rm'))).toEqual([]);
+  });
+
   it('render prints where it wrote, or (--json) the files on one line', async () => {
     const io = captureIo({ env });
     const factory = fakeFactory(recordingRunner());
