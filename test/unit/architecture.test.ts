@@ -223,3 +223,17 @@ describe('the command contract (command-types.ts)', () => {
     expect(below.filter((f) => /\bParsedOptions\b/.test(text(f)))).toEqual([]);
   });
 });
+
+describe("up's steps (steps/up-plan.ts)", () => {
+  it('writes up-state.json in one place: steps return what to save, and only the plan saves it', () => {
+    const callers = (name: string) => files.filter((f) => f !== 'steps/up-state.ts' && new RegExp(`\\b${name}\\(`).test(text(f)));
+    expect(callers('writeUpState')).toEqual([]);
+    expect(callers('saveUpState')).toEqual(['steps/up-plan.ts']);
+  });
+
+  it('no step re-checks at run time that an earlier step ran (the plan checks the order at compile time)', () => {
+    const steps = files.filter((f) => /^steps\/up-(steps|plan|context)/.test(f));
+    expect(steps).toContain('steps/up-steps-cluster.ts');
+    expect(steps.filter((f) => /\brequireValue\(/.test(text(f)))).toEqual([]);
+  });
+});
