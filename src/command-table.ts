@@ -3,11 +3,13 @@
  * loading any command module (start-up time is measured in `npm run bench`).
  */
 import type { CommandSpec, OptionSpec } from './command-types.js';
+// The defaults the help names come from where they are defined (spec.ts imports only errors.ts: --help stays fast).
+import * as spec from './spec.js';
 
 // help.ts and cli.ts read the table's entries by this type.
 export type { CommandSpec, OptionSpec } from './command-types.js';
 
-const name: OptionSpec = { type: 'string', short: 'n', value: 'NAME', help: 'cluster name (default devreg)' };
+const name: OptionSpec = { type: 'string', short: 'n', value: 'NAME', help: `cluster name (default ${spec.DEFAULT_CLUSTER_NAME})` };
 const yes: OptionSpec = { type: 'boolean', short: 'y', help: 'accept defaults, never prompt' };
 const verbose: OptionSpec = { type: 'boolean', short: 'v', help: 'show every command run (secrets redacted)' };
 const json: OptionSpec = { type: 'boolean', help: 'print one JSON object for scripts' };
@@ -15,13 +17,13 @@ const config: OptionSpec = { type: 'string', short: 'c', value: 'FILE', help: 't
 
 const specOptions: Record<string, OptionSpec> = {
   name,
-  agents: { type: 'string', value: 'N', help: 'number of agent nodes (default 1)' },
-  username: { type: 'string', short: 'u', value: 'USER', help: 'registry username (default devreg)' },
+  agents: { type: 'string', value: 'N', help: `number of agent nodes (default ${spec.DEFAULT_AGENTS})` },
+  username: { type: 'string', short: 'u', value: 'USER', help: `registry username (default ${spec.DEFAULT_USERNAME})` },
   'password-stdin': { type: 'boolean', help: 'read the registry password from stdin (or env K3S_DEVREG_PASSWORD)' },
-  port: { type: 'string', short: 'p', value: 'PORT', help: 'host port for the registry (default 31113)' },
-  'registry-image': { type: 'string', value: 'IMAGE', help: 'registry image (default registry:2.8.3)' },
-  'hosts-image': { type: 'string', value: 'IMAGE', help: 'image of the hosts-entry DaemonSet (default busybox:1.36.1)' },
-  'k3s-image': { type: 'string', value: 'IMAGE', help: 'k3s node image (default rancher/k3s:v1.31.5-k3s1, the tested one)' },
+  port: { type: 'string', short: 'p', value: 'PORT', help: `host port for the registry (default ${spec.NODE_PORT})` },
+  'registry-image': { type: 'string', value: 'IMAGE', help: `registry image (default ${spec.DEFAULT_REGISTRY_IMAGE})` },
+  'hosts-image': { type: 'string', value: 'IMAGE', help: `image of the hosts-entry DaemonSet (default ${spec.DEFAULT_HOSTS_IMAGE})` },
+  'k3s-image': { type: 'string', value: 'IMAGE', help: `k3s node image (default ${spec.DEFAULT_K3S_IMAGE}, the tested one)` },
   'registries-file': { type: 'string', value: 'FILE', help: 'your own k3s registries.yaml, merged with ours' },
   'no-strict': { type: 'boolean', help: 'report unknown keys in --registries-file as warnings, not errors' },
   config,
@@ -93,7 +95,7 @@ export const COMMANDS: CommandSpec[] = [
       context: { type: 'string', value: 'CTX', help: 'kubeconfig context of the k3s cluster' },
       file: { type: 'string', short: 'f', value: 'FILE', help: 'registries.yaml to apply' },
       ca: { type: 'string', value: 'FILE', help: 'CA certificate, installed as /etc/k3s-devreg/ca.crt on every node' },
-      'writer-image': { type: 'string', value: 'IMAGE', help: 'image of the writer DaemonSet (default busybox:1.36.1, or env K3S_DEVREG_WRITER_IMAGE)' },
+      'writer-image': { type: 'string', value: 'IMAGE', help: `image of the writer DaemonSet (default ${spec.DEFAULT_WRITER_IMAGE}, or env K3S_DEVREG_WRITER_IMAGE)` },
       dir: { type: 'string', short: 'd', value: 'DIR', help: 'output folder for registries render' },
       'no-strict': { type: 'boolean', help: 'report unknown keys and unreachable files in -f as warnings, not errors' },
       json,

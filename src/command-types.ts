@@ -3,10 +3,8 @@
  * use them. A command takes its parsed input, an `Io` and its dependencies, and returns an `Outcome`
  * that cli.ts prints; cli.ts builds the dependencies once (src/factory.ts), so tests inject theirs.
  */
-import type { Ask } from './ask.js';
 import type { Io } from './io.js';
-import type { probeRegistry } from './steps/registry-probe.js';
-import type { Clock } from './steps/wait.js';
+import type { UpDeps } from './steps/up-context.js';
 import type { Runner } from './tools/run.js';
 
 export type OptionSpec = { type: 'string' | 'boolean'; short?: string; multiple?: boolean; help: string; value?: string };
@@ -34,18 +32,9 @@ export interface ParsedInput {
 }
 
 /** What every run of a command gets from outside, built once per process (the real one: src/factory.ts). */
-export interface Factory {
+export interface Factory extends Omit<UpDeps, 'run' | 'signal'> {
   /** Starts external programs; with `verbose`, each command run is shown on stderr (secrets redacted). */
   runner(verbose: boolean): Runner;
-  clock: Clock;
-  /** The prompt; commands use it only when a person can answer (io.ts canPrompt). */
-  ask?: Ask;
-  /** Checks the host port (default: try to listen on it). */
-  portProbe?: (port: number) => Promise<boolean>;
-  /** Asks the registry on the host port (default: real https requests). */
-  registryProbe?: typeof probeRegistry;
-  /** Bounds of up's waits, in seconds (defaults: 180 for the rollouts, 90 for the hosts entries). */
-  waits?: { rolloutSeconds: number; hostsSeconds: number };
 }
 
 /** A command's dependencies: the factory's, and the signal Ctrl-C aborts (cli.ts), for steps, prompts and waits. */

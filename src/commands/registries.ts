@@ -13,7 +13,7 @@ import { requireKubeContext } from '../registries/kube-context.js';
 import { renderRegistriesWriterFiles, SECRET_FILE, WRITER_FILE, type RenderRequest } from '../registries/render-writer.js';
 import { formatStatusTable, registriesStatus } from '../registries/status.js';
 import { loadWriterFor } from '../registries/writer-manifests.js';
-import { WRITER_NAME, WRITER_NAMESPACE } from '../render/registries-daemonset.js';
+import { WRITER_NAME, WRITER_NAMESPACE } from '../registries/writer-daemonset.js';
 import type { Runner } from '../tools/run.js';
 
 const SUBCOMMANDS = ['apply', 'status', 'render'] as const;

@@ -4,7 +4,7 @@
  */
 import { UserError } from '../errors.js';
 import type { Ask } from '../ask.js';
-import { registriesWriterYaml, WRITER_NAME, WRITER_NAMESPACE } from '../render/registries-daemonset.js';
+import { registriesWriterYaml, WRITER_NAME, WRITER_NAMESPACE } from './writer-daemonset.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, NAMESPACE, NODE_CA_FILE, NODE_CONFIG_DIR } from '../spec.js';
 import { applyYaml, rolloutStatus } from '../tools/kubectl.js';
 import { getNamespaceLabels, getNodeRoles, getSecretData } from '../tools/kubectl-objects.js';

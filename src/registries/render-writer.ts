@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { UserError } from '../errors.js';
 import type { Io } from '../io.js';
-import { manifestsYaml } from '../render/registries-daemonset.js';
+import { manifestsYaml } from './writer-daemonset.js';
 import { readIfExists, writeFiles } from '../state/write-files.js';
 import type { Runner } from '../tools/run.js';
 import { redactedDiff } from './redacted-diff.js';

@@ -16,7 +16,7 @@ import {
   WRITER_NAME,
   WRITER_NAMESPACE,
   WRITER_SELECTOR,
-} from '../render/registries-daemonset.js';
+} from './writer-daemonset.js';
 import { getDaemonSet, getNodeRoles, labelSelector, listPods, type ContainerOutcome, type PodSummary } from '../tools/kubectl-objects.js';
 import type { Runner } from '../tools/run.js';
 import { distributionOf, type Distribution } from './node-targets.js';

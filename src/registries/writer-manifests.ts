@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { readAsset } from '../assets.js';
 import { UserError } from '../errors.js';
-import { renderRegistriesWriter, type RenderedRegistriesWriter } from '../render/registries-daemonset.js';
+import { renderRegistriesWriter, type RenderedRegistriesWriter } from './writer-daemonset.js';
 import { serializeRegistries } from '../render/registries-yaml.js';
 import { NODE_CA_FILE, validateImage } from '../spec.js';
 import type { Io } from '../io.js';

@@ -9,7 +9,7 @@ import type { KubeContextState } from './kubeconfig.js';
 import { checkTools } from './preflight.js';
 import type { RenderResult } from './render-state.js';
 import { readUpState } from './up-state.js';
-import { requireValue, upSteps, type UpContext, type UpDeps } from './up-steps.js';
+import { runUpSteps, type UpDeps } from './up-steps.js';
 import { EXAMPLE_DIR } from './verify.js';
 import type { Io } from '../io.js';
 
@@ -71,7 +71,6 @@ export async function runUp(request: UpRequest, io: Io, deps: UpDeps): Promise<s
     { io, verbose, signal: deps.signal },
   );
   const resolved = await resolveClusterOptions(flags, io, deps.ask, teamFile);
-  const ctx: UpContext = { io, deps, resolved, upState: await readUpState(resolved.spec.stateDir) };
-  await runSteps(upSteps, ctx, { io, verbose, signal: deps.signal });
-  return nextSteps({ resolved, render: requireValue(ctx.render, 'the rendered state'), ...(ctx.kube ? { kube: ctx.kube } : {}) });
+  const done = await runUpSteps({ io, deps, resolved, upState: await readUpState(resolved.spec.stateDir) }, { io, verbose, signal: deps.signal });
+  return nextSteps(done);
 }

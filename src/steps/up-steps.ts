@@ -35,11 +35,3 @@ export async function runUpSteps(input: UpInput, options: ProgressOptions): Prom
   return ctx as UpDone;
 }
 
-/**
- * For a caller that ran `upSteps` over its own `UpContext` and reads an added field afterwards
- * (commands/up.ts today); `runUpSteps` returns them typed instead.
- */
-export const requireValue = <T>(value: T | undefined, what: string): T => {
-  if (value === undefined) throw new Error(`internal: ${what} is not known yet`);
-  return value;
-};

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redactedYaml } from '../../src/registries/redacted-diff.js';
 import { serializeRegistries } from '../../src/render/registries-yaml.js';
 import { HOST_FILE_HEADER } from '../../src/registries/writer-manifests.js';
-import { renderRegistriesWriter } from '../../src/render/registries-daemonset.js';
+import { renderRegistriesWriter } from '../../src/registries/writer-daemonset.js';
 import { dockerAvailable } from '../helpers/docker.js';
 import { ensureBusyboxImage } from '../helpers/images.js';
 

@@ -3,7 +3,7 @@
  * apply` and `registries status`: the writer's Secret, DaemonSet, pods and nodes, as recorded argv.
  */
 import { parseAllDocuments } from 'yaml';
-import { ANNOTATION_REGISTRIES } from '../../src/render/registries-daemonset.js';
+import { ANNOTATION_REGISTRIES } from '../../src/registries/writer-daemonset.js';
 import type { RecordedCall } from './recording-runner.js';
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any

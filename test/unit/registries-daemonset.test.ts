@@ -9,7 +9,7 @@ import {
   registriesWriterYaml,
   renderRegistriesWriter,
   type RegistriesWriterSpec,
-} from '../../src/render/registries-daemonset.js';
+} from '../../src/registries/writer-daemonset.js';
 import { schemaErrors } from '../helpers/schemas.js';
 
 const script = readFileSync(new URL('../../assets/registries-writer.sh', import.meta.url), 'utf8');

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../../src/errors.js';
 import { formatStatusTable, registriesStatus, restartAdvice } from '../../src/registries/status.js';
-import { ANNOTATION_CA, ANNOTATION_REGISTRIES } from '../../src/render/registries-daemonset.js';
+import { ANNOTATION_CA, ANNOTATION_REGISTRIES } from '../../src/registries/writer-daemonset.js';
 import { fakeFactory, runCommand } from '../helpers/commands.js';
 import { captureIo } from '../helpers/io.js';
 import { recordingRunner, type RecordedCall } from '../helpers/recording-runner.js';

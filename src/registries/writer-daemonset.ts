@@ -10,8 +10,8 @@
 import { stringify } from 'yaml';
 import { DEFAULT_WRITER_IMAGE, MANAGED_BY_LABEL, MANAGED_BY_VALUE, NODE_CONFIG_DIR } from '../spec.js';
 import { sha256 } from '../hash.js';
-import { base64 } from './manifests/common.js';
-import { yamlStream } from './yaml-stream.js';
+import { base64 } from '../render/manifests/common.js';
+import { yamlStream } from '../render/yaml-stream.js';
 
 /** kube-system: hardened k3s (CIS profile) exempts it from Pod Security admission, which a hostPath pod needs. */
 export const WRITER_NAMESPACE = 'kube-system';
