@@ -3,7 +3,6 @@
  * way distribution v2.8 does, so an existing file is kept only when the registry would let the user in.
  */
 import { createRequire } from 'node:module';
-import { Worker } from 'node:worker_threads';
 import type Bcrypt from 'bcryptjs';
 import { UserError } from '../errors.js';
 import { validatePassword, validateUsername } from '../spec.js';
@@ -22,46 +21,17 @@ const require = createRequire(import.meta.url);
 let bcryptModule: typeof Bcrypt | undefined;
 const bcrypt = (): typeof Bcrypt => (bcryptModule ??= require('bcryptjs') as typeof Bcrypt);
 
-/**
- * The line itself. Also run, from its source, in a worker thread (see htpasswdEntryOffThread), so it
- * refers to nothing outside its arguments.
- */
-function bcryptLine(lib: typeof Bcrypt, username: string, password: string, cost: number): string {
-  // bcryptjs writes $2b$; $2y$ is the same algorithm and the prefix Apache htpasswd itself writes,
-  // which every htpasswd reader (older Apache builds included) accepts.
-  const salt = lib.genSaltSync(cost).replace(/^\$2b\$/, '$2y$');
-  return `${username}:${lib.hashSync(password, salt)}\n`;
-}
-
-function checkEntry(username: string, password: string, cost: number): void {
+/** One `user:hash` line with its newline. */
+export function htpasswdEntry(username: string, password: string, cost = DEFAULT_COST): string {
   validateUsername(username);
   validatePassword(password);
   if (!Number.isInteger(cost) || cost < 4 || cost > 31) {
     throw new UserError(`invalid bcrypt cost ${JSON.stringify(cost)}`, 'use a whole number from 4 to 31 (default 5)');
   }
-}
-
-/** One `user:hash` line with its newline. */
-export function htpasswdEntry(username: string, password: string, cost = DEFAULT_COST): string {
-  checkEntry(username, password, cost);
-  return bcryptLine(bcrypt(), username, password, cost);
-}
-
-/**
- * The same line, computed on a worker thread: loading bcryptjs and its first (unoptimised) hash take
- * tens of milliseconds that a fresh render spends meanwhile on keys and YAML on the main thread.
- * The password travels in memory (workerData), never on a command line.
- */
-export function htpasswdEntryOffThread(username: string, password: string, cost = DEFAULT_COST): Promise<string> {
-  checkEntry(username, password, cost);
-  const source = `const { parentPort, workerData: w } = require('node:worker_threads');
-parentPort.postMessage((${bcryptLine.toString()})(require(w.bcryptjs), w.username, w.password, w.cost));`;
-  const worker = new Worker(source, { eval: true, workerData: { bcryptjs: require.resolve('bcryptjs'), username, password, cost } });
-  return new Promise((resolve, reject) => {
-    worker.once('message', (line: string) => resolve(line));
-    worker.once('error', reject);
-    worker.once('exit', (code) => reject(new Error(`the htpasswd worker stopped with exit code ${code}`)));
-  });
+  // bcryptjs writes $2b$; $2y$ is the same algorithm and the prefix Apache htpasswd itself writes,
+  // which every htpasswd reader (older Apache builds included) accepts.
+  const salt = bcrypt().genSaltSync(cost).replace(/^\$2b\$/, '$2y$');
+  return `${username}:${bcrypt().hashSync(password, salt)}\n`;
 }
 
 /**

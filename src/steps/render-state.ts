@@ -8,7 +8,7 @@ import { stringify } from 'yaml';
 import { readAsset } from '../assets.js';
 import { registerSecret } from '../redact.js';
 import { ensurePki, type Pki } from '../render/pki.js';
-import { htpasswdEntryOffThread, htpasswdMatches } from '../render/htpasswd.js';
+import { htpasswdEntry, htpasswdMatches } from '../render/htpasswd.js';
 import { renderK3dConfig } from '../render/k3d-config.js';
 import { renderManifests } from '../render/manifests.js';
 import { ourRegistries, renderRegistriesYaml, type RegistryCredentials } from '../render/registries-yaml.js';
@@ -70,11 +70,6 @@ export async function renderState(request: RenderRequest): Promise<RenderResult>
 
   const credentials = chooseCredentials(spec.username, request.password, existing.credentials);
   registerSecret(credentials.password);
-  // A new entry is hashed on another thread while this one makes keys and YAML.
-  const keep = existing.htpasswd !== undefined && htpasswdMatches(existing.htpasswd, credentials.username, credentials.password);
-  const htpasswdLine = keep ? Promise.resolve(existing.htpasswd!) : htpasswdEntryOffThread(credentials.username, credentials.password);
-  // Settled either way before anything can throw below: no worker's failure goes unobserved.
-  htpasswdLine.catch(() => undefined);
   const { pki } = ensurePki(existing.pki, {
     dnsNames: [REGISTRY_HOST, 'localhost', ...serviceDnsNames()],
     ipAddresses: ['127.0.0.1'],
@@ -85,7 +80,10 @@ export async function renderState(request: RenderRequest): Promise<RenderResult>
   const nodes = await registriesForNodes(ourRegistries(credentials), request);
   const registriesYaml = renderRegistriesYaml(nodes.document);
   const k3dConfig = stringify(renderK3dConfig(spec, { nodeDir: join(dir, STATE_FILES.nodeDir), imagesDir: join(dir, STATE_FILES.imagesDir) }), { lineWidth: 0 });
-  const htpasswd = await htpasswdLine;
+  const htpasswd =
+    existing.htpasswd && htpasswdMatches(existing.htpasswd, credentials.username, credentials.password)
+      ? existing.htpasswd
+      : htpasswdEntry(credentials.username, credentials.password);
   const manifests = renderManifests(spec, { tlsCert: pki.tlsCert, tlsKey: pki.tlsKey, htpasswd, hostsScript: await readAsset('hosts-inject.sh') });
 
   const manifestFiles: RenderedFile[] = manifests.map((m) => ({

@@ -142,19 +142,3 @@ describe('htpasswdEntry', () => {
   });
 });
 
-describe('htpasswdEntryOffThread', () => {
-  it('makes, on a worker thread, a line the registry accepts for that password only', async () => {
-    const { htpasswdEntryOffThread } = await import('../../src/render/htpasswd.js');
-    const password = `p$a"ss w#rd:ü '\\ ${'x'.repeat(20)}`;
-    const line = await htpasswdEntryOffThread('alice', password);
-    expect(line).toMatch(/^alice:\$2y\$05\$[./A-Za-z0-9]{53}\n$/);
-    expect(htpasswdMatches(line, 'alice', password)).toBe(true);
-    expect(htpasswdMatches(line, 'alice', `${password}!`)).toBe(false);
-  });
-
-  it('checks its input before any thread starts, with the same errors as htpasswdEntry', async () => {
-    const { htpasswdEntryOffThread } = await import('../../src/render/htpasswd.js');
-    expect(() => htpasswdEntryOffThread('a:b', 'password-1234')).toThrow(UserError);
-    expect(() => htpasswdEntryOffThread('alice', 'password-1234', 3)).toThrow(/invalid bcrypt cost 3/);
-  });
-});
