@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { quickAnswer } from './help.js';
-import { stopQuietlyWhenOutputCloses } from './io.js';
+import { stopQuietlyWhenOutputCloses } from './closed-pipe.js';
 
 stopQuietlyWhenOutputCloses();
 const argv = process.argv.slice(2);
