@@ -18,7 +18,7 @@ const LAYERS: readonly { name: string; holds: (file: string) => boolean }[] = [
   { name: 'base', holds: (f) => !f.includes('/') && !INPUTS.has(f) && !CLI.has(f) && f !== 'config-file.ts' && f !== 'command-types.ts' },
   { name: 'tools', holds: (f) => f.startsWith('tools/') },
   { name: 'render', holds: (f) => f.startsWith('render/') },
-  { name: 'state and registries', holds: (f) => f.startsWith('state/') || f.startsWith('registries/') || f === 'config-file.ts' },
+  { name: 'state and registries', holds: (f) => f.startsWith('state/') || f.startsWith('registries/') || f.startsWith('cache/') || f === 'config-file.ts' },
   { name: 'inputs and progress', holds: (f) => INPUTS.has(f) },
   { name: 'steps', holds: (f) => f.startsWith('steps/') },
   // The contract's types name the runner, clock and probes below, and only commands and the cli use them.
