@@ -1,6 +1,7 @@
 /**
- * The help texts and the version, from the command table alone: `--help` loads nothing else
- * (start-up time is measured in `npm run bench`), and bin.ts answers the plain `--help` from here.
+ * The help texts and the version, from the command table alone. The build writes the plain answers
+ * to quick-answers.json (write-quick-answers.ts), which bin.cts prints without loading any of this
+ * (start-up time is measured in `npm run bench`).
  */
 import { readFileSync } from 'node:fs';
 import { COMMANDS, type CommandSpec } from './command-table.js';
@@ -49,11 +50,17 @@ export function commandHelp(command: CommandSpec): string {
   ].join('\n');
 }
 
-/** The plain help and version requests, answered without loading the CLI: text, stream and exit code. */
+/** The plain help and version requests, answered without loading the CLI: text and exit code. */
 export function quickAnswer(argv: readonly string[]): { text: string; code: number } | undefined {
   if (argv.length === 0) return { text: mainHelp(), code: 2 };
   if (argv.length !== 1) return undefined;
   if (['-h', '--help', 'help'].includes(argv[0]!)) return { text: mainHelp(), code: 0 };
   if (['--version', '-V'].includes(argv[0]!)) return { text: version(), code: 0 };
   return undefined;
+}
+
+/** Every argv quickAnswer answers, keyed as bin.cts looks them up: the one argument, or '' for none. */
+export function quickAnswers(): Record<string, { text: string; code: number }> {
+  const argvs = [[], ['-h'], ['--help'], ['help'], ['--version'], ['-V']];
+  return Object.fromEntries(argvs.map((argv) => [argv[0] ?? '', quickAnswer(argv)!]));
 }

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const bin = fileURLToPath(new URL('../../dist/bin.js', import.meta.url));
+const bin = fileURLToPath(new URL('../../dist/bin.cjs', import.meta.url));
 const runs = Number(process.env.BENCH_RUNS ?? 11);
 const work = mkdtempSync(join(tmpdir(), 'k3s-devreg-bench-'));
 const { NODE_EXTRA_CA_CERTS: _unset, ...baseEnv } = process.env;

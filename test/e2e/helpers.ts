@@ -1,5 +1,5 @@
 /**
- * Shared by the end-to-end suites: each runs the built CLI (dist/bin.js) in a child process, as a
+ * Shared by the end-to-end suites: each runs the built CLI (dist/bin.cjs) in a child process, as a
  * user does, inside a sandbox of its own (cluster name, state home, kubeconfig, docker config,
  * working folder), so it never touches the developer's own setup. Without k3d, kubectl or docker a
  * suite FAILS: it never skips (requireE2eTools in beforeAll). With K3S_DEVREG_E2E_IMAGES set, every
@@ -20,7 +20,7 @@ export { freePort };
 /** For a cluster made by k3d alone: `k3d cluster create NAME ...k3dPreloadArgs(join(work, 'images'))`. */
 export { k3dPreloadArgs, preloadImages } from './images.js';
 
-export const bin = fileURLToPath(new URL('../../dist/bin.js', import.meta.url));
+export const bin = fileURLToPath(new URL('../../dist/bin.cjs', import.meta.url));
 
 export type CliResult = SpawnSyncReturns<string> & { all: string };
 

@@ -1,5 +1,5 @@
 /**
- * Running commands the way bin.ts does, with injected dependencies: runCli with a Factory of stand-ins
+ * Running commands the way bin.cts does, with injected dependencies: runCli with a Factory of stand-ins
  * (a recording runner, a fake clock, a scripted ask), or one command's main printed as cli.ts prints it.
  */
 import { printOutcome } from '../../src/cli.js';

@@ -21,12 +21,12 @@ describe('packed tarball', () => {
     expect(readdirSync(work)).toEqual([tarball]);
     // What the commands read at run time beyond dist/: the node scripts, the k3d schema (up), the example (verify).
     const packed = execFileSync('tar', ['-tzf', join(work, tarball)], { encoding: 'utf8' }).split('\n');
-    for (const file of ['dist/bin.js', 'assets/hosts-inject.sh', 'assets/registries-writer.sh', 'assets/schemas/k3d-v1alpha5.schema.json', 'example/Dockerfile', 'example/pod.yaml']) {
+    for (const file of ['dist/bin.cjs', 'assets/hosts-inject.sh', 'assets/registries-writer.sh', 'assets/schemas/k3d-v1alpha5.schema.json', 'example/Dockerfile', 'example/pod.yaml']) {
       expect(packed, file).toContain(`package/${file}`);
     }
     expect(packed.filter((f) => f.startsWith('package/test/') || f.startsWith('package/src/'))).toEqual([]);
     // npm fixes a bin's mode when it installs one; an unpacked tarball (or another installer) may not.
-    expect(execFileSync('tar', ['-tvzf', join(work, tarball), 'package/dist/bin.js'], { encoding: 'utf8' })).toMatch(/^-rwxr-xr-x /);
+    expect(execFileSync('tar', ['-tvzf', join(work, tarball), 'package/dist/bin.cjs'], { encoding: 'utf8' })).toMatch(/^-rwxr-xr-x /);
     const empty = join(work, 'empty');
     execFileSync('mkdir', ['-p', empty]);
     const npx = (args: string[]) =>

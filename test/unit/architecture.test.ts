@@ -26,7 +26,7 @@ const LAYERS: readonly { name: string; holds: (file: string) => boolean }[] = [
   { name: 'cli', holds: (f) => CLI.has(f) },
 ];
 const INPUTS = new Set(['options.ts', 'prompt.ts', 'progress.ts']);
-const CLI = new Set(['bin.ts', 'cli.ts', 'help.ts', 'command-table.ts', 'factory.ts']);
+const CLI = new Set(['bin.cts', 'write-quick-answers.ts', 'cli.ts', 'help.ts', 'command-table.ts', 'factory.ts']);
 
 export interface Import {
   from: string;
@@ -38,7 +38,7 @@ function sourceFiles(dir: string, base = dir): string[] {
   return readdirSync(dir).flatMap((entry) => {
     const path = join(dir, entry);
     if (statSync(path).isDirectory()) return sourceFiles(path, base);
-    return path.endsWith('.ts') ? [relative(base, path).split('\\').join('/')] : [];
+    return /\.c?ts$/.test(path) ? [relative(base, path).split('\\').join('/')] : [];
   });
 }
 
@@ -51,7 +51,7 @@ export function importsOf(file: string, text: string): Import[] {
   const code = text.replace(/\/\*[\s\S]*?\*\//g, (c) => c.replace(/[^\n]/g, ' ')).replace(/^\s*\/\/.*$/gm, '');
   return [...code.matchAll(IMPORT)].map((match) => {
     const spec = (match[1] ?? match[2])!;
-    const to = posix.normalize(posix.join(posix.dirname(file), spec)).replace(/\.js$/, '.ts');
+    const to = posix.normalize(posix.join(posix.dirname(file), spec)).replace(/\.js$/, '.ts').replace(/\.cjs$/, '.cts');
     return { from: file, to, line: code.slice(0, match.index).split('\n').length };
   });
 }

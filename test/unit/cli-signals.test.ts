@@ -1,5 +1,5 @@
 /**
- * Ctrl-C and closed pipes as a user meets them: the built CLI (dist/bin.js) on a real terminal
+ * Ctrl-C and closed pipes as a user meets them: the built CLI (dist/bin.cjs) on a real terminal
  * (a pty from util-linux `script`), with Ctrl-C typed into it (the terminal turns it into SIGINT for
  * the foreground process group, or hands it to inquirer as a key in raw mode), and with its
  * stdout or stderr piped into a reader that has gone. docker, k3d and kubectl are the stand-ins of
@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { freePort, requireTool } from '../helpers/tools.js';
 
-const BIN = fileURLToPath(new URL('../../dist/bin.js', import.meta.url));
+const BIN = fileURLToPath(new URL('../../dist/bin.cjs', import.meta.url));
 const FAKE_BIN = fileURLToPath(new URL('../helpers/fake-bin', import.meta.url));
 const PASSWORD = 'Signal-Test-Password-31';
 const CTRL_C = '\x03';

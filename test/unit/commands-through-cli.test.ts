@@ -1,5 +1,5 @@
 /**
- * Every command through runCli, as bin.ts runs it, with its dependencies injected (the fake world's
+ * Every command through runCli, as bin.cts runs it, with its dependencies injected (the fake world's
  * runner or a recorded kubectl, a clock that never sleeps, a scripted ask): exit codes, what is
  * printed on stdout (the outcome cli.ts prints) and that the factory's runner is the one used.
  */

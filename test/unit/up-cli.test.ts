@@ -110,7 +110,7 @@ describe('k3s-devreg up/status/down through the CLI', () => {
 });
 
 describe('Ctrl-C at a terminal (the built CLI in its own process group, signalled like a terminal does)', () => {
-  const bin = fileURLToPath(new URL('../../dist/bin.js', import.meta.url));
+  const bin = fileURLToPath(new URL('../../dist/bin.cjs', import.meta.url));
 
   it('while k3d creates the cluster: k3d and up stop, exit 130 with a resume hint; the next up deletes the leftover and creates it again', async () => {
     const hang = join(work, 'k3d-create.pid');

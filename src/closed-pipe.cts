@@ -1,4 +1,4 @@
-/** Output into a closed pipe: a module of its own, imported first by bin.ts (no dependencies: --help loads it too). */
+/** Output into a closed pipe: CommonJS with no dependencies, as bin.cts is, so a plain --help loads only the two. */
 
 /** The exit status a shell shows for a program that SIGPIPE ended (128 + 13). */
 export const CLOSED_PIPE_EXIT = 141;
