@@ -3,13 +3,10 @@
  * to quick-answers.json (write-quick-answers.ts), which bin.cts prints without loading any of this
  * (start-up time is measured in `npm run bench`).
  */
-import { readFileSync } from 'node:fs';
+import { packageVersion } from './assets.js';
 import { COMMANDS, type CommandSpec } from './command-table.js';
 
-export function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
+export const version = (): string => packageVersion();
 
 export function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -22,6 +22,15 @@ export const indent = (text: string): string =>
 export function redactedPreview(newText: string, label: string): string {
   const next = redactedYaml(newText);
   if (next === undefined) return `${label}: the new content is not valid YAML (not shown)`;
+  return previewLines(next, label);
+}
+
+/** The same preview from the document the new file is rendered from: no YAML to parse back. */
+export function redactedPreviewOf(document: object, label: string): string {
+  return previewLines(serializeRegistries(redactRegistries(document)), label);
+}
+
+function previewLines(redactedText: string, label: string): string {
   // Registered secrets are removed again: a secret could also sit in a key or an endpoint URL.
-  return redact([`${label}: new file (secrets redacted):`, indent(next)].join('\n'));
+  return redact([`${label}: new file (secrets redacted):`, indent(redactedText)].join('\n'));
 }

@@ -3,6 +3,7 @@
  * disables a mirror or a password. Schema: assets/schemas/registries.schema.json (shipped in the package).
  */
 import { readFileSync } from 'node:fs';
+import { assetUrl } from '../assets.js';
 import { posix } from 'node:path';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { UserError } from '../errors.js';
@@ -31,7 +32,7 @@ interface Problem {
 let compiled: { validate: ValidateFunction } | undefined;
 function schemaValidator(): NonNullable<typeof compiled> {
   if (compiled) return compiled;
-  const url = new URL('../../assets/schemas/registries.schema.json', import.meta.url);
+  const url = assetUrl('schemas/registries.schema.json');
   const schema = JSON.parse(readFileSync(url, 'utf8')) as Record<string, unknown>;
   // verbose: each error carries its parentSchema, the only reliable source of the keys allowed where a
   // $ref'd definition is involved (its schemaPath is relative to the definition, not the root).

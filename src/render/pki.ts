@@ -115,11 +115,9 @@ function createCa(now: Date): { caCert: string; caKey: string } {
   const { key, keyObject } = newKey('ec');
   const caCert = issueCertificate({
     ...basics(now, 3650),
-    subject: [{ name: 'commonName', value: CA_NAME }],
-    extensions: [
-      { name: 'basicConstraints', cA: true, critical: true },
-      { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
-    ],
+    commonName: CA_NAME,
+    ca: true,
+    keyUsage: ['keyCertSign', 'cRLSign'],
     publicKey: publicKeyOf(keyObject),
     signingKey: keyObject,
   });
@@ -133,19 +131,15 @@ function issueServerCert(ca: { caCert: string; caKey: string }, request: PkiRequ
   const { key, keyObject } = newKey(type);
   const tlsCert = issueCertificate({
     ...basics(request.now, 365),
-    subject: [{ name: 'commonName', value: REGISTRY_HOST }],
+    commonName: REGISTRY_HOST,
     issuerDer: subjectDer(ca.caCert),
-    extensions: [
-      { name: 'basicConstraints', cA: false, critical: true },
-      // keyEncipherment is for RSA key transport only (RFC 5480 forbids it for EC keys).
-      { name: 'keyUsage', digitalSignature: true, ...(type === 'rsa' ? { keyEncipherment: true } : {}), critical: true },
-      { name: 'extKeyUsage', serverAuth: true },
-      { name: 'subjectAltName', altNames: [
-        ...[...new Set(request.dnsNames)].map((value) => ({ type: 2, value })),
-        ...[...new Set(request.ipAddresses)].map((ip) => ({ type: 7, ip })),
-      ] },
-      { name: 'authorityKeyIdentifier', keyIdentifier: subjectKeyIdentifier(publicKeyOf(caKey)).toString('binary') },
-    ],
+    ca: false,
+    // keyEncipherment is for RSA key transport only (RFC 5480 forbids it for EC keys).
+    keyUsage: type === 'rsa' ? ['digitalSignature', 'keyEncipherment'] : ['digitalSignature'],
+    serverAuth: true,
+    dnsNames: [...new Set(request.dnsNames)],
+    ipAddresses: [...new Set(request.ipAddresses)],
+    authorityKeyIdentifier: subjectKeyIdentifier(publicKeyOf(caKey)),
     publicKey: publicKeyOf(keyObject),
     signingKey: caKey,
   });

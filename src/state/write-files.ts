@@ -3,7 +3,9 @@
  * (its mtime matters: the registry re-reads htpasswd when it changes). A set of files is staged
  * first and renamed into place only when every one of them could be written.
  */
-import { chmod, mkdir, readFile, rename, rm, rmdir, stat, writeFile, access, constants } from 'node:fs/promises';
+// Synchronous on purpose: a render writes about twenty small files, and each fs/promises call is a
+// round trip through libuv's thread pool that costs more than the write (start-up time is benchmarked).
+import { accessSync, chmodSync, constants, mkdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
 
@@ -23,8 +25,12 @@ export interface WriteResult {
 const code = (error: unknown): string => (error as NodeJS.ErrnoException).code ?? 'error';
 
 export async function readIfExists(path: string): Promise<string | undefined> {
+  return readExisting(path);
+}
+
+function readExisting(path: string): string | undefined {
   try {
-    return await readFile(path, 'utf8');
+    return readFileSync(path, 'utf8');
   } catch (error) {
     // Below a file (ENOTDIR) nothing can exist either; writing there fails later with a clear error.
     if (code(error) === 'ENOENT' || code(error) === 'ENOTDIR') return undefined;
@@ -44,11 +50,12 @@ function cannotWrite(path: string, error: unknown): UserError {
  * where a folder should be must be reported, not looped on. Records in `created` (parents first)
  * each folder it made, so a failed write can take them away again.
  */
-async function makeDirs(dir: string, created: string[] = []): Promise<void> {
+function makeDirs(dir: string, created: string[] = [], known?: Set<string>): void {
   const missing: string[] = [];
   for (let current = resolve(dir); ; current = dirname(current)) {
+    if (known?.has(current)) break;
     try {
-      if (!(await stat(current)).isDirectory()) throw Object.assign(new Error(`${current} is not a folder`), { code: 'ENOTDIR' });
+      if (!statSync(current).isDirectory()) throw Object.assign(new Error(`${current} is not a folder`), { code: 'ENOTDIR' });
       break;
     } catch (error) {
       if (code(error) !== 'ENOENT' || dirname(current) === current) throw error;
@@ -56,30 +63,35 @@ async function makeDirs(dir: string, created: string[] = []): Promise<void> {
     }
   }
   for (const folder of missing.reverse()) {
-    const made = await mkdir(folder, { mode: 0o700 }).then(
-      () => true,
-      (error: unknown) => {
-        if (code(error) !== 'EEXIST') throw error;
-        return false;
-      },
-    );
-    if (made) created.push(folder);
+    try {
+      mkdirSync(folder, { mode: 0o700 });
+      created.push(folder);
+    } catch (error) {
+      if (code(error) !== 'EEXIST') throw error;
+    }
   }
+  known?.add(resolve(dir));
 }
 
 /** Deepest first, and only while empty (rmdir, not rm -r): what someone else put there stays. */
-async function removeCreated(created: string[]): Promise<void> {
-  for (const folder of [...created].reverse()) await rmdir(folder).catch(() => undefined);
+function removeCreated(created: string[]): void {
+  for (const folder of [...created].reverse()) {
+    try {
+      rmdirSync(folder);
+    } catch {
+      // Not empty, or gone already: left as it is.
+    }
+  }
 }
 
 /** Fails before anything is written when the folder cannot be created or written (and then leaves no folder behind). */
 export async function ensureWritableDir(dir: string): Promise<void> {
   const created: string[] = [];
   try {
-    await makeDirs(dir, created);
-    await access(dir, constants.W_OK);
+    makeDirs(dir, created);
+    accessSync(dir, constants.W_OK);
   } catch (error) {
-    await removeCreated(created);
+    removeCreated(created);
     throw cannotWrite(dir, error);
   }
 }
@@ -89,18 +101,18 @@ interface Staged {
   path: string;
 }
 
-async function stage(path: string, content: string, mode: number, created: string[]): Promise<Staged | undefined> {
-  if ((await readIfExists(path)) === content) {
-    await chmod(path, mode);
+function stage(path: string, content: string, mode: number, created: string[], known: Set<string>): Staged | undefined {
+  if (readExisting(path) === content) {
+    chmodSync(path, mode);
     return undefined;
   }
-  await makeDirs(dirname(path), created);
+  makeDirs(dirname(path), created, known);
   const temp = join(dirname(path), `.${process.pid}.${Date.now()}.${Math.random().toString(36).slice(2)}.tmp`);
   try {
-    await writeFile(temp, content, { mode });
-    await chmod(temp, mode);
+    writeFileSync(temp, content, { mode });
+    chmodSync(temp, mode);
   } catch (error) {
-    await rm(temp, { force: true });
+    rmSync(temp, { force: true });
     throw error;
   }
   return { temp, path };
@@ -114,22 +126,24 @@ export async function writeFiles(dir: string, files: RenderedFile[]): Promise<Wr
   const staged: Staged[] = [];
   const results: WriteResult[] = [];
   const created: string[] = [];
+  // Folders seen to exist during this call: twenty files in five folders need five checks, not twenty.
+  const known = new Set<string>();
   let current = dir;
   try {
-    await makeDirs(dir, created);
+    makeDirs(dir, created, known);
     for (const file of files) {
       current = join(dir, file.path);
-      const done = await stage(current, file.content, file.mode, created);
+      const done = stage(current, file.content, file.mode, created, known);
       if (done) staged.push(done);
       results.push({ path: current, changed: done !== undefined });
     }
     for (const { temp, path } of staged) {
       current = path;
-      await rename(temp, path);
+      renameSync(temp, path);
     }
   } catch (error) {
-    await Promise.all(staged.map(({ temp }) => rm(temp, { force: true })));
-    await removeCreated(created);
+    for (const { temp } of staged) rmSync(temp, { force: true });
+    removeCreated(created);
     throw cannotWrite(current, error);
   }
   return results;

@@ -32,12 +32,7 @@ export async function registriesForNodes(
   ours: RegistriesDocument,
   request: { spec: { stateDir: string }; registriesFile?: string; strict: boolean; runner: Runner; env: NodeJS.ProcessEnv },
 ): Promise<NodesRegistries> {
-  // Loaded only when needed: a re-run with nothing to merge or show starts faster (npm run bench).
-  const diff = async (oldText: string | undefined, newText: string) =>
-    oldText === undefined
-      ? (await import('../registries/redacted-preview.js')).redactedPreview(newText, 'registries.yaml')
-      : (await import('../registries/redacted-diff.js')).redactedDiff(oldText, newText, 'registries.yaml');
-  if (!request.registriesFile) return { document: ours, warnings: [], diff };
+  if (!request.registriesFile) return { document: ours, warnings: [], diff: diffAgainst(ours) };
   const { loadRegistriesFile } = await import('../registries/load.js');
   const { mergeRegistries } = await import('../registries/merge.js');
   const theirs = await loadRegistriesFile(request.registriesFile, {
@@ -48,5 +43,14 @@ export async function registriesForNodes(
     env: request.env,
   });
   const document = mergeRegistries(ours as RegistriesConfig, theirs.config) as RegistriesDocument;
-  return { document, warnings: theirs.warnings, diff };
+  return { document, warnings: theirs.warnings, diff: diffAgainst(document) };
+}
+
+/** The diff to show, for a new text rendered from `document` (a new file is shown from the document itself). */
+function diffAgainst(document: RegistriesDocument): NodesRegistries['diff'] {
+  // Loaded only when needed: a re-run with nothing to merge or show starts faster (npm run bench).
+  return async (oldText, newText) =>
+    oldText === undefined
+      ? (await import('../registries/redacted-preview.js')).redactedPreviewOf(document, 'registries.yaml')
+      : (await import('../registries/redacted-diff.js')).redactedDiff(oldText, newText, 'registries.yaml');
 }

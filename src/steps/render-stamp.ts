@@ -9,7 +9,7 @@
 import { X509Certificate } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readAsset } from '../assets.js';
+import { packageVersion, readAsset } from '../assets.js';
 import { sha256 } from '../hash.js';
 import { readCredentials } from '../state/credentials.js';
 import { STATE_FILES, statePath } from '../state/layout.js';
@@ -27,8 +27,7 @@ interface Stamp {
 
 /** Everything but the password and the existing files that decides what renderState writes. */
 async function inputsHash(request: RenderRequest): Promise<string> {
-  const pkg = await readFile(new URL('../../package.json', import.meta.url), 'utf8');
-  const version = (JSON.parse(pkg) as { version: string }).version;
+  const version = packageVersion();
   return sha256(JSON.stringify({ version, spec: request.spec, strict: request.strict, script: sha256(await readAsset('hosts-inject.sh')) }));
 }
 

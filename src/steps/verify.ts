@@ -5,6 +5,7 @@
  * and delete the pod. Each phase is timed.
  */
 import { readFile } from 'node:fs/promises';
+import { packageUrl } from '../assets.js';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
 import { ToolError } from '../errors.js';
@@ -16,7 +17,7 @@ import type { Runner } from '../tools/run.js';
 import { waitFor, type Clock } from './wait.js';
 
 /** example/ ships in the package next to dist/ and src/. */
-export const EXAMPLE_DIR = fileURLToPath(new URL('../../example/', import.meta.url));
+export const EXAMPLE_DIR = fileURLToPath(packageUrl('example/'));
 export const EXAMPLE_REPOSITORY = 'hello-world-example';
 export const VERIFY_POD = 'k3s-devreg-verify';
 export const VERIFY_NAMESPACE = 'default';

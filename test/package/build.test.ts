@@ -21,7 +21,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 describe('npm run build in a clone', () => {
   it('leaves dist/bin.cjs executable, so the shell (and npx) can run it', () => {
     const clone = join(work, 'clone');
-    for (const entry of ['package.json', 'tsconfig.json', 'src']) cpSync(join(root, entry), join(clone, entry), { recursive: true });
+    for (const entry of ['package.json', 'tsconfig.json', 'rolldown.config.mjs', 'src']) cpSync(join(root, entry), join(clone, entry), { recursive: true });
     symlinkSync(join(root, 'node_modules'), join(clone, 'node_modules'));
     const bin = join(clone, 'dist', 'bin.cjs');
     const env = { ...process.env, npm_config_cache: join(work, 'npm-cache'), npm_config_prefer_offline: 'true', npm_config_update_notifier: 'false' };

@@ -177,6 +177,11 @@ describe('the layers of src/ (ARCHITECTURE.md)', () => {
       .map(({ file, lines }) => `src/${file}: ${lines} lines`);
     expect(long).toEqual([]);
   });
+
+  it('finds package files from import.meta.url in assets.ts only: the build bundles modules of every depth into dist/', () => {
+    const found = files.filter((file) => file !== 'assets.ts' && /new URL\([^)]*import\.meta\.url/.test(readFileSync(join(SRC, file), 'utf8')));
+    expect(found).toEqual([]);
+  });
 });
 
 /** The command modules the table loads (`load: () => import('./commands/x.js')`), as paths below src/. */
