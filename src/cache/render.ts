@@ -2,7 +2,7 @@
  * Pure renderers for one upstream's cache: distribution's config file in proxy mode, the docker run
  * argv that starts it, and the registries.yaml mirrors every cluster gets.
  */
-import { stringify } from 'yaml';
+import { toYaml } from '../render/yaml-stream.js';
 import type { RegistriesDocument } from '../render/registries-yaml.js';
 import { CACHE_PORT, cacheContainerName, cacheLabels, cacheVolumeName, type CacheSpec, type CacheUpstream } from './spec.js';
 
@@ -33,7 +33,7 @@ export function renderCacheConfig(upstream: CacheUpstream): string {
     http: { addr: `:${CACHE_PORT}`, headers: { 'X-Content-Type-Options': ['nosniff'] } },
     proxy,
   };
-  return HEADER + stringify(config, { lineWidth: 0 });
+  return HEADER + toYaml(config);
 }
 
 /** `docker run` for one cache: config mounted read-only from `configFile`, data in the labelled volume. */

@@ -6,12 +6,25 @@
 import { createTwoFilesPatch } from 'diff';
 import { parse } from 'yaml';
 import { redact } from '../redact.js';
-import { indent, redactedPreview, redactedYaml } from './redacted-preview.js';
-
-export { redactedYaml };
+import { indent, previewLines } from './redacted-preview.js';
 import { serializeRegistries } from '../render/registries-yaml.js';
 import { redactRegistries } from './serialize.js';
 import { formatPath, mapScalars } from './types.js';
+
+/** The redacted YAML of a text, or undefined when it is not YAML (then nothing of it is shown). */
+export function redactedYaml(text: string): string | undefined {
+  try {
+    return serializeRegistries(redactRegistries(parse(text, { version: '1.1' }) ?? {}));
+  } catch {
+    return undefined;
+  }
+}
+
+export function redactedPreview(newText: string, label: string): string {
+  const next = redactedYaml(newText);
+  if (next === undefined) return `${label}: the new content is not valid YAML (not shown)`;
+  return previewLines(next, label);
+}
 
 /** Every secret value by its path, to say which credentials changed without showing any. */
 function secretValues(node: unknown): Map<string, string> {

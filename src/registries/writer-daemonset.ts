@@ -7,11 +7,10 @@
  * every 10s whether the host file still matches the Secret: `registries status` reads pod readiness.
  * Pure: the caller reads the script and supplies the salt.
  */
-import { stringify } from 'yaml';
 import { DEFAULT_WRITER_IMAGE, MANAGED_BY_LABEL, MANAGED_BY_VALUE, NODE_CONFIG_DIR } from '../spec.js';
 import { sha256 } from '../hash.js';
 import { base64 } from '../render/manifests/common.js';
-import { yamlStream } from '../render/yaml-stream.js';
+import { toYaml, yamlStream } from '../render/yaml-stream.js';
 
 /** kube-system: hardened k3s (CIS profile) exempts it from Pod Security admission, which a hostPath pod needs. */
 export const WRITER_NAMESPACE = 'kube-system';
@@ -174,13 +173,7 @@ export function renderRegistriesWriter(spec: RegistriesWriterSpec): RenderedRegi
   return { secret, configMap, daemonSet, registriesChecksum: checksum };
 }
 
-// aliasDuplicateObjects false: objects shared between containers are written out in full, not as
-// YAML anchors (&a1/*a1), which some GitOps tools and reviewers stumble over.
-export const manifestsYaml = (objects: Record<string, unknown>[]): string =>
-  yamlStream(
-    objects.map((o) => stringify(o, { lineWidth: 0, aliasDuplicateObjects: false })),
-    'between',
-  );
+export const manifestsYaml = (objects: Record<string, unknown>[]): string => yamlStream(objects.map(toYaml), 'between');
 
 /** One multi-document YAML for `kubectl apply -f -`; the Secret first so the pods find it. */
 export const registriesWriterYaml = (r: RenderedRegistriesWriter): string => manifestsYaml([r.secret, r.configMap, r.daemonSet]);

@@ -2,12 +2,11 @@
  * Every Kubernetes object `up` applies, as plain objects in apply order. Pure: the caller reads
  * the hosts script and the secrets and writes the files.
  */
-import { stringify } from 'yaml';
 import type { ClusterSpec } from '../spec.js';
 import { hostsDaemonSet, hostsScriptConfigMap } from './manifests/hosts.js';
 import { localRegistryHosting } from './manifests/kep1755.js';
 import { deployment, namespace, secret, service } from './manifests/registry.js';
-import { yamlStream } from './yaml-stream.js';
+import { toYaml, yamlStream } from './yaml-stream.js';
 
 export interface ManifestInput {
   /** PEM */
@@ -41,5 +40,5 @@ export function renderManifests(spec: ClusterSpec, input: ManifestInput): Manife
 
 /** One multi-document YAML stream, for `kubectl apply -f -`; no folding, so the script stays readable. */
 export function toYamlDocuments(manifests: Manifest[]): string {
-  return yamlStream(manifests.map((m) => stringify(m.object, { lineWidth: 0 })));
+  return yamlStream(manifests.map((m) => toYaml(m.object)));
 }

@@ -2,16 +2,14 @@
  * Our own entries of the k3s registries.yaml: a mirror for container-registry.local:5000 over https,
  * and its config with the credentials and the CA path as the nodes see it.
  */
-import { stringify } from 'yaml';
+import { toYaml } from './yaml-stream.js';
 import { NODE_CA_FILE, REGISTRY_HOST, REGISTRY_PORT } from '../spec.js';
 
 /**
  * One way to write a registries.yaml, used for the nodes' file and for both sides of every diff, so
- * that a diff shows only real changes. YAML 1.1 quoting: k3s reads with yaml.v2 (YAML 1.1), where an
- * unquoted `yes` or `0123` would stop being a string. lineWidth 0: a long token folded over two
- * lines could not be redacted line by line on the node.
+ * that a diff shows only real changes (toYaml: YAML 1.1 quoting, as k3s reads it, nothing folded).
  */
-export const serializeRegistries = (config: unknown): string => stringify(config ?? {}, { version: '1.1', lineWidth: 0 });
+export const serializeRegistries = (config: unknown): string => toYaml(config ?? {});
 
 export interface RegistryCredentials {
   username: string;

@@ -4,7 +4,7 @@
  * Kept across runs: the CA (nodes trust it) and the credentials (unless a new password is given).
  */
 import { join } from 'node:path';
-import { stringify } from 'yaml';
+import { toYaml } from '../render/yaml-stream.js';
 import { readAsset } from '../assets.js';
 import { registerSecret } from '../redact.js';
 import { ensurePki, type Pki } from '../render/pki.js';
@@ -78,7 +78,7 @@ export async function renderState(request: RenderRequest): Promise<RenderResult>
   registerSecret(pki.tlsKey);
   const nodes = await registriesForNodes(ourRegistries(credentials), request);
   const registriesYaml = renderRegistriesYaml(nodes.document);
-  const k3dConfig = stringify(renderK3dConfig(spec, { nodeDir: join(dir, STATE_FILES.nodeDir), imagesDir: join(dir, STATE_FILES.imagesDir) }), { lineWidth: 0 });
+  const k3dConfig = toYaml(renderK3dConfig(spec, { nodeDir: join(dir, STATE_FILES.nodeDir), imagesDir: join(dir, STATE_FILES.imagesDir) }));
   const htpasswd =
     existing.htpasswd && htpasswdMatches(existing.htpasswd, credentials.username, credentials.password)
       ? existing.htpasswd
@@ -87,7 +87,7 @@ export async function renderState(request: RenderRequest): Promise<RenderResult>
 
   const manifestFiles: RenderedFile[] = manifests.map((m) => ({
     path: join(STATE_FILES.manifestsDir, m.file),
-    content: stringify(m.object, { lineWidth: 0 }),
+    content: toYaml(m.object),
     mode: m.object.kind === 'Secret' ? SECRET : PUBLIC,
   }));
   const files: RenderedFile[] = [

@@ -7,7 +7,8 @@
 import { readFile } from 'node:fs/promises';
 import { packageUrl } from '../assets.js';
 import { fileURLToPath } from 'node:url';
-import { parse, stringify } from 'yaml';
+import { parse } from 'yaml';
+import { toYaml } from '../render/yaml-stream.js';
 import { ToolError } from '../errors.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, kubeContext, registryAddress, serverContainer } from '../spec.js';
 import { dockerBuild, dockerLogin, dockerPush } from '../tools/docker.js';
@@ -61,7 +62,7 @@ export async function verifyPodYaml(exampleDir: string, tag: string): Promise<st
   container.image = clusterRef(tag);
   container.imagePullPolicy = 'Always';
   pod.metadata = { name: VERIFY_POD, namespace: VERIFY_NAMESPACE, labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE } };
-  return stringify(pod);
+  return toYaml(pod);
 }
 
 const PULL_FAILURES = new Set(['ImagePullBackOff', 'InvalidImageName', 'ErrImageNeverPull']);

@@ -1,7 +1,8 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { UserError } from '../../src/errors.js';
-import { certificateSummary, daysLeft, ensurePki, type Pki, type PkiRequest } from '../../src/render/pki.js';
+import { isIP } from 'node:net';
+import { certificateSummary, daysLeft, ensurePki, isIpAddress, type Pki, type PkiRequest } from '../../src/render/pki.js';
 
 const DAY = 86_400_000;
 const NOW = new Date('2026-03-01T12:00:00Z');
@@ -145,5 +146,19 @@ describe('daysLeft', () => {
     const notAfter = certificateSummary(first.tlsCert).notAfter.getTime();
     expect(daysLeft(first.tlsCert, new Date(notAfter - 1.5 * DAY))).toBe(1);
     expect(daysLeft(first.tlsCert, new Date(notAfter + 0.5 * DAY))).toBe(-1);
+  });
+});
+
+describe('isIpAddress: what node:net isIP accepts, without loading node:net', () => {
+  const cases = [
+    '127.0.0.1', '0.0.0.0', '255.255.255.255', '10.43.0.10', '256.0.0.1', '1.2.3', '1.2.3.4.5', '01.2.3.4', '1.2.3.4.', '.1.2.3.4', '1..2.3',
+    '::1', '::', 'fe80::1', '2001:db8::8a2e:370:7334', '2001:0db8:0000:0000:0000:ff00:0042:8329', '::ffff:192.0.2.1', '1:2:3:4:5:6:7:8',
+    '1:2:3:4:5:6:7:8:9', ':::1', '1::2::3', 'g::1', '[::1]', 'localhost', '', ' 127.0.0.1', '127.0.0.1 ', '1.2.3.4/8',
+  ];
+  it.each(cases)('%j', (ip) => {
+    expect(isIpAddress(ip)).toBe(isIP(ip) !== 0);
+  });
+  it('refuses a zone index, which isIP takes but a certificate cannot hold', () => {
+    expect([isIP('fe80::1%eth0'), isIpAddress('fe80::1%eth0')]).toEqual([6, false]);
   });
 });

@@ -1,5 +1,5 @@
 /** KEP-1755: tells Tilt, Skaffold and ctlptl where to push and what the cluster pulls from. */
-import { stringify } from 'yaml';
+import { toYaml } from '../yaml-stream.js';
 import { REGISTRY_PORT, registryAddress, serviceDnsNames, type ClusterSpec } from '../../spec.js';
 import { metadata, type KubeObject } from './common.js';
 
@@ -18,6 +18,6 @@ export function localRegistryHosting(spec: ClusterSpec): KubeObject {
     apiVersion: 'v1',
     kind: 'ConfigMap',
     metadata: metadata('local-registry-hosting', 'local-registry-hosting', 'kube-public'),
-    data: { 'localRegistryHosting.v1': stringify(hosting) },
+    data: { 'localRegistryHosting.v1': toYaml(hosting) },
   };
 }
