@@ -3,6 +3,7 @@
  * team shares one setup. Unknown keys are errors: a typo must not silently fall back to a default.
  */
 import { dirname, join, resolve } from 'node:path';
+import { parseCacheSetting, type CacheSpec } from './cache/spec.js';
 import { UserError } from './errors.js';
 import * as spec from './spec.js';
 import { readIfExists } from './state/write-files.js';
@@ -17,10 +18,12 @@ export interface TeamConfig {
   k3sImage?: string;
   registriesFile?: string;
   strict?: boolean;
+  /** The pull-through cache: false turns it off (cache/spec.ts parseCacheSetting). */
+  cache?: CacheSpec | false;
 }
 
 /** Each field's YAML type (settings.json shares them). */
-export const FIELDS: Record<keyof TeamConfig, 'string' | 'number' | 'boolean'> = {
+export const FIELDS: Record<keyof TeamConfig, 'string' | 'number' | 'boolean' | 'cache'> = {
   name: 'string',
   agents: 'number',
   username: 'string',
@@ -30,6 +33,7 @@ export const FIELDS: Record<keyof TeamConfig, 'string' | 'number' | 'boolean'> =
   k3sImage: 'string',
   registriesFile: 'string',
   strict: 'boolean',
+  cache: 'cache',
 };
 
 export const DEFAULT_CONFIG_FILE = 'k3s-devreg.yaml';
@@ -91,6 +95,10 @@ export async function loadConfigFile(explicit: string | undefined, cwd: string):
     const expected = FIELDS[key as keyof TeamConfig];
     if (!expected) {
       throw new UserError(`${path}: unknown field ${JSON.stringify(key)}`, `use one of ${Object.keys(FIELDS).join(', ')}`);
+    }
+    if (expected === 'cache') {
+      (value as TeamConfig).cache = parseCacheSetting(field, `${path}: cache`);
+      continue;
     }
     if (typeof field !== expected) {
       throw new UserError(`${path}: field ${key} must be a ${expected}`, `e.g. ${key}: ${expected === 'number' ? '1' : expected === 'boolean' ? 'true' : 'value'}`);

@@ -62,6 +62,24 @@ export interface ClusterSpec {
   k3sImage: string;
   /** Absolute path of the cluster's state folder on the developer's machine. */
   stateDir: string;
+  /** The pull-through cache every cluster shares (cache/spec.ts makes and checks it); absent: off. */
+  cache?: CacheSpec;
+}
+
+/** A secret given by where to find it, never by value (a team file is committed). */
+export type CredentialReference = { fromEnv: string } | { fromFile: string } | { fromCommand: string[] };
+
+export interface CacheUpstreamSpec {
+  /** The registry host pods name in their images (`docker.io`, `ghcr.io`, `host:port`). */
+  host: string;
+  /** Its https root, e.g. https://registry-1.docker.io. */
+  remoteUrl: string;
+  /** To raise rate limits or reach a private upstream; resolved only when the cache is started. */
+  credentials?: { username: string; password: CredentialReference };
+}
+
+export interface CacheSpec {
+  upstreams: CacheUpstreamSpec[];
 }
 
 export const registryAddress = (): string => `${REGISTRY_HOST}:${REGISTRY_PORT}`;

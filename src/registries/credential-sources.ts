@@ -9,7 +9,9 @@ import { ToolError, UserError } from '../errors.js';
 import { redact, registerSecret } from '../redact.js';
 import { formatCommand, type Runner } from '../tools/run.js';
 
-export type CredentialReference = { fromEnv: string } | { fromFile: string } | { fromCommand: string[] };
+import type { CredentialReference } from '../spec.js';
+
+export type { CredentialReference };
 
 /** Where a reference sits in the registries file: its path (formatPath) and, when known, its line. */
 export interface Site {

@@ -18,7 +18,7 @@ export type { ResolveContext } from './credential-sources.js';
 const REFERENCE_KEYS = ['fromEnv', 'fromFile', 'fromCommand'];
 const SYNTAX = 'write {fromEnv: NAME}, {fromFile: PATH} or {fromCommand: [program, arg, ...]}';
 
-function parseReference(value: Record<string, unknown>, where: string): CredentialReference {
+export function parseReference(value: Record<string, unknown>, where: string): CredentialReference {
   const keys = Object.keys(value);
   const [key] = keys;
   if (keys.length !== 1 || key === undefined) {

@@ -24,6 +24,8 @@ export interface ContainerInfo {
   volumes: string[];
   /** Host ports published for a container port, e.g. { '31113/tcp': [{ hostIp: '127.0.0.1', hostPort: 31113 }] }. */
   ports: Record<string, { hostIp: string; hostPort: number }[]>;
+  /** The docker networks it is attached to, by name. */
+  networks: string[];
 }
 
 export interface VolumeInfo {
@@ -63,7 +65,7 @@ interface RawContainer {
   Config?: { Labels?: Record<string, string> | null; Image?: string };
   State?: { Running?: boolean; Status?: string; StartedAt?: string };
   Mounts?: { Type?: string; Name?: string }[] | null;
-  NetworkSettings?: { Ports?: Record<string, { HostIp?: string; HostPort?: string }[] | null> | null };
+  NetworkSettings?: { Ports?: Record<string, { HostIp?: string; HostPort?: string }[] | null> | null; Networks?: Record<string, unknown> | null };
   HostConfig?: { PortBindings?: Record<string, { HostIp?: string; HostPort?: string }[] | null> | null };
 }
 
@@ -89,6 +91,7 @@ const containerInfo = (raw: RawContainer): ContainerInfo => ({
   startedAt: raw.State?.StartedAt ?? '',
   volumes: (raw.Mounts ?? []).filter((m) => m.Type === 'volume' && m.Name).map((m) => m.Name!),
   ports: portsOf(raw),
+  networks: Object.keys(raw.NetworkSettings?.Networks ?? {}),
 });
 
 /**
