@@ -104,4 +104,12 @@ export const COMMANDS: CommandSpec[] = [
     },
     load: () => import('./commands/registries.js'),
   },
+  {
+    name: 'cache',
+    summary: 'the pull-through cache every cluster on this docker daemon shares (status | rm)',
+    usage: 'cache status [--json] | cache rm [--yes]',
+    subcommands: ['status', 'rm'],
+    options: { json, verbose, yes: { ...yes, help: 'cache rm: remove without asking' } },
+    load: () => import('./commands/cache.js'),
+  },
 ];

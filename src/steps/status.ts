@@ -1,8 +1,8 @@
 /**
  * Read-only health checks: cluster running, nodes Ready, registry Ready, the NodePort answering
  * (401 without, 200 with the saved credentials, over TLS trusted through the saved CA), the hosts
- * entry on every node, and how long the registry certificate stays valid. A failing check says why
- * and what to do; checks that depend on it are skipped.
+ * entry on every node, the pull-through cache (a warning at worst), and how long the registry
+ * certificate stays valid. A failing check says why and what to do; checks that depend on it are skipped.
  */
 import { isKnownError, ToolError } from '../errors.js';
 import { daysLeft } from '../render/pki.js';
@@ -16,6 +16,7 @@ import { checkDocker, inspectCluster, isOurs, isRunning, nodesDown, publishedReg
 import { nodeStartTimes, restartedSince } from './node-restarts.js';
 import { checkHostsEntries, k3sNodes, selectorOf, stuckPodReason } from './readiness.js';
 import { probeProblem, probeRegistry } from './registry-probe.js';
+import { cacheCheck } from './status-cache.js';
 import { readUpState } from './up-state.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';
@@ -177,6 +178,9 @@ export async function collectStatus(request: StatusRequest): Promise<StatusRepor
         })
       : skipped('node restarts', why),
   );
+
+  // The cache is shared by the daemon's clusters and outlives them: checked whenever docker answers.
+  checks.push(facts ? await check('cache', () => cacheCheck(run, name, stateDir)) : skipped('cache', 'docker could not be checked'));
 
   checks.push(
     await check('certificate', async () => {

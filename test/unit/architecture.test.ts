@@ -201,7 +201,7 @@ const commands = commandModules(text('command-table.ts'));
 
 describe('the command contract (command-types.ts)', () => {
   it('knows every command module from the table', () => {
-    expect(commands).toEqual(['commands/up.ts', 'commands/down.ts', 'commands/reset.ts', 'commands/status.ts', 'commands/verify.ts', 'commands/render.ts', 'commands/registries.ts']);
+    expect(commands).toEqual(['commands/up.ts', 'commands/down.ts', 'commands/reset.ts', 'commands/status.ts', 'commands/verify.ts', 'commands/render.ts', 'commands/registries.ts', 'commands/cache.ts']);
     expect(commandToCommand([{ from: 'commands/reset.ts', to: 'commands/up.ts', line: 4 }], commands)).toEqual(['src/commands/reset.ts:4 imports the command src/commands/up.ts']);
   });
 

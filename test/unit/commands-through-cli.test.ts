@@ -68,7 +68,8 @@ describe('the cluster commands through runCli with injected dependencies', () =>
     expect(await runCli(['status', '--json'], json, factory)).toBe(0);
     const report = JSON.parse(json.stdout.join('\n')) as { healthy: boolean; checks: { name: string; status: string }[] };
     expect(report.healthy).toBe(true);
-    expect(report.checks.map((c) => c.status)).toEqual(report.checks.map(() => 'ok'));
+    // This world has no pull-through cache: its line warns, and the report is healthy all the same.
+    expect(report.checks.map((c) => c.status)).toEqual(report.checks.map((c) => (c.name === 'cache' ? 'warn' : 'ok')));
   });
 
   it('verify runs the round trip on the injected runner and prints one line on stdout', async () => {

@@ -210,6 +210,8 @@ describe('status', () => {
       ['registry port', 'ok'],
       ['hosts entries', 'ok'],
       ['node restarts', 'ok'],
+      // No cache in this world: a warning, and still healthy (k3s pulls from the upstream itself).
+      ['cache', 'warn'],
       ['certificate', 'ok'],
     ]);
     expect(probed).toMatchObject({ port: 31113, credentials: { username: 'devreg', password: PASSWORD } });
@@ -257,6 +259,7 @@ describe('status', () => {
       ['registry port', 'skip'],
       ['hosts entries', 'skip'],
       ['node restarts', 'skip'],
+      ['cache', 'warn'],
       ['certificate', 'ok'],
     ]);
     expect(report.checks[0]).toEqual({ name: 'cluster', status: 'fail', detail: 'no k3d cluster named devreg', fix: 'run k3s-devreg up' });
