@@ -66,6 +66,10 @@ for (const extra of (await import('./bench-extra.mjs')).default) {
   for (const c of checks) rows.push({ name: `  ${c.name}`, value: c.value, target: c.target, ok: c.value <= c.target, note: c.note ?? '' });
 }
 
+// The pull-through cache (bench-cache.mjs): pulls through a warm cache vs straight from the upstream,
+// no target (issue 12 sets none); without a docker daemon one row says it was skipped.
+rows.push(...(await (await import('./bench-cache.mjs')).cacheRows()));
+
 console.log(`medians of ${runs} paired runs (ratios: the median of each run over the node -e 0 run just before it) on this machine (node ${process.version}, NODE_EXTRA_CA_CERTS unset):`);
 for (const row of rows) {
   const measured = row.ms !== undefined ? `${row.ms.toFixed(1).padStart(8)} ms${row.ratio !== undefined ? ` ${row.ratio.toFixed(2).padStart(5)}x` : '       '}` : `${String(row.value).padStart(8)}         `;
