@@ -26,6 +26,8 @@ const specOptions: Record<string, OptionSpec> = {
   'k3s-image': { type: 'string', value: 'IMAGE', help: `k3s node image (default ${spec.DEFAULT_K3S_IMAGE}, the tested one)` },
   'registries-file': { type: 'string', value: 'FILE', help: 'your own k3s registries.yaml, merged with ours' },
   'no-strict': { type: 'boolean', help: 'report unknown keys in --registries-file as warnings, not errors' },
+  'no-cache': { type: 'boolean', help: 'no pull-through cache for this cluster: nodes pull from docker.io themselves (kept for later runs)' },
+  cache: { type: 'boolean', help: 'use the pull-through cache again after --no-cache (on by default)' },
   config,
   yes,
 };

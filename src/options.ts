@@ -7,6 +7,7 @@
 import { stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { Ask, Question } from './ask.js';
+import { cacheSpec } from './cache/spec.js';
 import { DEFAULT_CONFIG_FILE, loadConfigFile, type TeamConfig } from './config-file.js';
 import { UserError } from './errors.js';
 import { canPrompt, readAllStdin, type Io } from './io.js';
@@ -37,6 +38,9 @@ export interface ClusterFlags {
   k3sImage?: string;
   registriesFile?: string;
   noStrict?: boolean;
+  /** --no-cache / --cache: turn the pull-through cache off or back on (saved for the next run). */
+  noCache?: boolean;
+  cache?: boolean;
   config?: string;
   dir?: string;
   yes?: boolean;
@@ -222,6 +226,7 @@ export async function resolveClusterOptions(flags: ClusterFlags, io: Io, ask?: A
       username: spec.validateUsername(String(pick('username') ?? spec.DEFAULT_USERNAME)),
       ...resolveImages(flags, team, configFile, saved, statePath(stateDir, 'settings')),
       stateDir,
+      ...cacheOf(flags, team, saved),
     },
     strict: flags.noStrict === true ? false : team.strict ?? true,
   };
@@ -230,6 +235,13 @@ export async function resolveClusterOptions(flags: ClusterFlags, io: Io, ask?: A
   if (registriesFile) result.registriesFile = registriesFile;
   if (configFile) result.configFile = configFile;
   return result;
+}
+
+/** --no-cache/--cache, else the team file's cache, else the last run's choice; on by default. */
+function cacheOf(flags: ClusterFlags, team: TeamConfig, saved: SavedSettings): Pick<spec.ClusterSpec, 'cache'> {
+  if (flags.noCache && flags.cache) throw new UserError('both --cache and --no-cache are given', 'pass one of them');
+  const choice = flags.noCache ? false : flags.cache ? cacheSpec() : team.cache ?? (saved.cache === false ? false : cacheSpec());
+  return choice === false ? {} : { cache: choice };
 }
 
 /**

@@ -84,6 +84,8 @@ export interface CacheSpec {
 
 export const registryAddress = (): string => `${REGISTRY_HOST}:${REGISTRY_PORT}`;
 export const kubeContext = (name: string): string => `k3d-${name}`;
+/** The cluster's docker network (k3d's own name for it); the pull-through cache joins it. */
+export const clusterNetwork = (name: string): string => `k3d-${name}`;
 /** k3d's first server node container, which carries our docker labels when we created the cluster. */
 export const serverContainer = (name: string): string => `k3d-${name}-server-0`;
 export const registryVolumeName = (name: string): string => `k3s-devreg-${name}-registry`;

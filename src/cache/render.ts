@@ -36,9 +36,20 @@ export function renderCacheConfig(upstream: CacheUpstream): string {
   return HEADER + toYaml(config);
 }
 
-/** `docker run` for one cache: config mounted read-only from `configFile`, data in the labelled volume. */
-export function cacheRunArgs(upstream: CacheUpstream, options: { configFile: string; network: string; image: string }): string[] {
-  const labels = Object.entries(cacheLabels(upstream.host)).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
+/** Where a running cache came from: a container whose labels differ from these is started again. */
+export const CACHE_UPSTREAM_LABEL = 'dev.k3s-devreg/cache-upstream';
+export const CACHE_CONFIG_LABEL = 'dev.k3s-devreg/cache-config';
+
+export function cacheContainerLabels(upstream: CacheUpstream, configSha256: string): Record<string, string> {
+  return { ...cacheLabels(upstream.host), [CACHE_UPSTREAM_LABEL]: upstream.remoteUrl, [CACHE_CONFIG_LABEL]: configSha256 };
+}
+
+/**
+ * `docker run` for one cache: config mounted read-only from `configFile`, data in the labelled volume,
+ * no port published (the clusters reach it on their docker networks by its name).
+ */
+export function cacheRunArgs(upstream: CacheUpstream, options: { configFile: string; network: string; image: string; configSha256?: string }): string[] {
+  const labels = Object.entries(options.configSha256 ? cacheContainerLabels(upstream, options.configSha256) : cacheLabels(upstream.host)).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
   return [
     'run', '-d', '--name', cacheContainerName(upstream.host), ...labels, '--restart', 'unless-stopped',
     '--network', options.network, '--network-alias', cacheContainerName(upstream.host),
@@ -63,7 +74,7 @@ export function withCacheMirrors(document: RegistriesDocument, spec: CacheSpec, 
   const notes: string[] = [];
   for (const { host } of spec.upstreams) {
     if (userHosts.has(host) || host in mirrors) {
-      notes.push(`note: your registries file has a mirror for ${host}; it is kept and the cache is not used for ${host}`);
+      notes.push(`your registries file has a mirror for ${host}: it is kept, and the pull-through cache is not used for ${host}`);
       continue;
     }
     mirrors[host] = { endpoint: [cacheEndpoint(host)] };

@@ -16,7 +16,7 @@ export const main: CommandMain = async ({ options }, io, deps) => {
   await runSteps(deleteClusterSteps(deps.runner(verbose), name, io.env, outcome), {}, { io, verbose, signal: deps.signal });
   const said =
     outcome.result === 'deleted'
-      ? `Cluster ${name} deleted. Kept ${stateDir} (credentials, CA) and the volume ${registryVolumeName(name)} (pushed images): k3s-devreg up brings them back.`
+      ? `Cluster ${name} deleted. Kept ${stateDir} (credentials, CA), the volume ${registryVolumeName(name)} (pushed images) and the pull-through cache (shared by every cluster; k3s-devreg cache rm removes it): k3s-devreg up brings them back.`
       : `No k3d cluster named ${name}: nothing to delete.`;
   return { code: 0, out: [said] };
 };

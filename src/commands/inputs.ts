@@ -27,6 +27,8 @@ export function clusterFlags(options: ParsedOptions): ClusterFlags {
     k3sImage: text(options, 'k3s-image'),
     registriesFile: text(options, 'registries-file'),
     noStrict: isSet(options, 'no-strict'),
+    noCache: isSet(options, 'no-cache'),
+    cache: isSet(options, 'cache'),
     config: text(options, 'config'),
     dir: text(options, 'dir'),
     yes: isSet(options, 'yes'),

@@ -11,6 +11,7 @@ import {
   NODE_IMAGES_DIR,
   NODE_PORT,
   NODE_REGISTRY_DATA_DIR,
+  clusterNetwork,
   registryVolumeName,
   type ClusterSpec,
 } from '../spec.js';
@@ -40,6 +41,10 @@ export function renderK3dConfig(spec: ClusterSpec, input: K3dConfigInput): Recor
     image: spec.k3sImage,
     // Loopback only, like the registry port: k3d's default is 0.0.0.0, every interface.
     kubeAPI: { hostIP: '127.0.0.1' },
+    // With the cache, up makes this network first and starts the cache on it, so the nodes' very
+    // first pulls (k3s's system images) already go through it; k3d then joins it and, since it did
+    // not make it, leaves it to down. k3d's own name for it, so nothing else changes.
+    ...(spec.cache ? { network: clusterNetwork(spec.name) } : {}),
     volumes: [
       { volume: `${input.nodeDir}:${NODE_CONFIG_DIR}:ro`, nodeFilters: allNodes() },
       // Read-write: k3s may keep its import bookkeeping beside the archives.

@@ -10,7 +10,10 @@ import { readCredentials } from './credentials.js';
 import { statePath } from './layout.js';
 import { readIfExists } from './write-files.js';
 
-export type SavedSettings = Pick<TeamConfig, 'agents' | 'username' | 'port' | 'registryImage' | 'hostsImage' | 'k3sImage'>;
+export type SavedSettings = Pick<TeamConfig, 'agents' | 'username' | 'port' | 'registryImage' | 'hostsImage' | 'k3sImage'> & {
+  /** Saved only as false (`up --no-cache`): the cache stays off until `--cache` or the team file says otherwise. */
+  cache?: false;
+};
 
 /** The fields settings.json holds, typed as in the team file. */
 const SAVED = new Set<keyof TeamConfig>(['name', 'agents', 'username', 'port', 'registryImage', 'hostsImage', 'k3sImage']);
@@ -26,7 +29,7 @@ export function serializeSettings(cluster: spec.ClusterSpec): string {
   for (const key of Object.keys(DEFAULT_IMAGES) as (keyof typeof DEFAULT_IMAGES)[]) {
     if (cluster[key] !== DEFAULT_IMAGES[key]) saved[key] = cluster[key];
   }
-  return `${JSON.stringify(saved, null, 2)}\n`;
+  return `${JSON.stringify(cluster.cache ? saved : { ...saved, cache: false }, null, 2)}\n`;
 }
 
 function damaged(path: string, problem: string): UserError {
@@ -43,6 +46,11 @@ export function parseSettings(text: string, path: string): SavedSettings {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw damaged(path, 'is not a JSON object');
   const settings: Record<string, unknown> = {};
   for (const [key, field] of Object.entries(value)) {
+    if (key === 'cache') {
+      if (field !== false) throw damaged(path, `has cache ${JSON.stringify(field)}; only false is saved there`);
+      settings.cache = false;
+      continue;
+    }
     // Unknown keys are a newer release's; ignoring them keeps a downgrade working.
     if (!SAVED.has(key as keyof TeamConfig)) continue;
     const expected = FIELDS[key as keyof TeamConfig];

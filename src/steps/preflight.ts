@@ -69,6 +69,8 @@ export interface ClusterFacts {
   agent?: ContainerInfo;
   /** Every node container docker knows of, by name (k3s nodes and the loadbalancer). */
   containers: Map<string, ContainerInfo>;
+  /** Other containers asked about in the same `docker container inspect` (the pull-through cache), by name. */
+  others?: Map<string, ContainerInfo>;
 }
 
 export const loadbalancerContainer = (name: string) => `k3d-${name}-serverlb`;
@@ -84,11 +86,14 @@ export const expectedNodes = (name: string, agents: number): string[] => [
  * k3d's list and one docker inspect of the nodes, at the same time: the node names are k3d's
  * (`expectedAgents` says how many agents to expect); a node the list shows beyond them is inspected after.
  */
-export async function inspectCluster(run: Runner, name: string, expectedAgents = 1): Promise<ClusterFacts> {
+export async function inspectCluster(run: Runner, name: string, expectedAgents = 1, alsoInspect: readonly string[] = []): Promise<ClusterFacts> {
   const guessed = expectedNodes(name, expectedAgents);
-  const [clusters, inspected] = await Promise.all([listClusters(run), inspectContainers(run, guessed)]);
+  // One docker call for the nodes k3d would name and whatever else the caller needs to know about.
+  const [clusters, all] = await Promise.all([listClusters(run), inspectContainers(run, [...guessed, ...alsoInspect])]);
+  const others = new Map([...all].filter(([container]) => alsoInspect.includes(container)));
+  const inspected = new Map([...all].filter(([container]) => !alsoInspect.includes(container)));
   const cluster = clusters.find((c) => c.name === name);
-  const facts: ClusterFacts = { name, containers: new Map() };
+  const facts: ClusterFacts = { name, containers: new Map(), others };
   if (!cluster) return facts;
   facts.cluster = cluster;
   const more = cluster.nodes.map((n) => n.name).filter((n) => !guessed.includes(n));

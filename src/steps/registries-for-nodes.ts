@@ -3,9 +3,10 @@
  * --registries-file (kept as-is, checked strictly), and how a change to it is shown (redacted).
  */
 import { readdir } from 'node:fs/promises';
+import { withCacheMirrors } from '../cache/render.js';
 import type { RegistriesConfig } from '../registries/types.js';
 import type { RegistriesDocument } from '../render/registries-yaml.js';
-import { NODE_CONFIG_DIR } from '../spec.js';
+import { NODE_CONFIG_DIR, type CacheSpec } from '../spec.js';
 import { statePath } from '../state/layout.js';
 import type { Runner } from '../tools/run.js';
 
@@ -30,9 +31,13 @@ export interface NodesRegistries {
 
 export async function registriesForNodes(
   ours: RegistriesDocument,
-  request: { spec: { stateDir: string }; registriesFile?: string; strict: boolean; runner: Runner; env: NodeJS.ProcessEnv },
+  request: { spec: { stateDir: string; cache?: CacheSpec }; registriesFile?: string; strict: boolean; runner: Runner; env: NodeJS.ProcessEnv },
 ): Promise<NodesRegistries> {
-  if (!request.registriesFile) return { document: ours, warnings: [], diff: diffAgainst(ours) };
+  const cache = request.spec.cache;
+  if (!request.registriesFile) {
+    const document = cache ? withCacheMirrors(ours, cache).document : ours;
+    return { document, warnings: [], diff: diffAgainst(document) };
+  }
   const { loadRegistriesFile } = await import('../registries/load.js');
   const { mergeRegistries } = await import('../registries/merge.js');
   const theirs = await loadRegistriesFile(request.registriesFile, {
@@ -42,8 +47,10 @@ export async function registriesForNodes(
     runner: request.runner,
     env: request.env,
   });
-  const document = mergeRegistries(ours as RegistriesConfig, theirs.config) as RegistriesDocument;
-  return { document, warnings: theirs.warnings, diff: diffAgainst(document) };
+  const merged = mergeRegistries(ours as RegistriesConfig, theirs.config) as RegistriesDocument;
+  // The user's own mirror for a cached upstream wins: their file is kept as it is.
+  const { document, notes } = cache ? withCacheMirrors(merged, cache, new Set(Object.keys(theirs.config.mirrors ?? {}))) : { document: merged, notes: [] };
+  return { document, warnings: [...theirs.warnings, ...notes], diff: diffAgainst(document) };
 }
 
 /** The diff to show, for a new text rendered from `document` (a new file is shown from the document itself). */

@@ -8,6 +8,10 @@ import { UserError } from '../errors.js';
 import { confirm, type Ask } from '../ask.js';
 import type { Step } from '../progress.js';
 import { STATE_FILES } from '../state/layout.js';
+import { CACHE_LABEL } from '../cache/spec.js';
+import { CLUSTER_LABEL, clusterNetwork, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../spec.js';
+import { inspectContainers } from '../tools/docker.js';
+import { disconnectNetwork, inspectNetwork, removeNetwork, type NetworkInfo } from '../tools/docker-networks.js';
 import { deleteCluster } from '../tools/k3d.js';
 import type { Runner } from '../tools/run.js';
 import { removeKubeContext } from './kubeconfig.js';
@@ -16,11 +20,32 @@ import { checkDocker, checkK3d, inspectCluster, refuseForeign } from './prefligh
 /** Deletes the cluster when it exists and is ours; a missing cluster is not an error. */
 export async function deleteOurCluster(run: Runner, name: string, env: NodeJS.ProcessEnv): Promise<'deleted' | 'absent'> {
   const facts = await inspectCluster(run, name);
-  if (!facts.cluster) return 'absent';
+  if (!facts.cluster) {
+    await releaseClusterNetwork(run, name);
+    return 'absent';
+  }
   refuseForeign(facts);
+  // The cache leaves first: k3d cannot remove a network it made while another container is on it.
+  const network = await inspectNetwork(run, clusterNetwork(name));
+  if (network) await detachCaches(run, network);
   await deleteCluster(run, name);
   await removeKubeContext(run, name, env);
+  await releaseClusterNetwork(run, name);
   return 'deleted';
+}
+
+async function detachCaches(run: Runner, network: NetworkInfo): Promise<void> {
+  const caches = await inspectContainers(run, network.containers);
+  const ours = [...caches.values()].filter((c) => c.labels[MANAGED_BY_LABEL] === MANAGED_BY_VALUE && c.labels[CACHE_LABEL]);
+  await Promise.all(ours.map((c) => disconnectNetwork(run, network.name, c.name)));
+}
+
+/** The network up made for the cache (k3d joined it, so k3d leaves it): removed once nothing but our caches is on it. */
+async function releaseClusterNetwork(run: Runner, name: string): Promise<void> {
+  const network = await inspectNetwork(run, clusterNetwork(name));
+  if (!network || network.labels[MANAGED_BY_LABEL] !== MANAGED_BY_VALUE || network.labels[CLUSTER_LABEL] !== name) return;
+  await detachCaches(run, network);
+  await removeNetwork(run, network.name);
 }
 
 /** The steps `down` and `reset` share: check docker and k3d, then delete the cluster if it is ours. */

@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { sha256Of } from '../hash.js';
 import { registryVolumeName } from '../spec.js';
+import { cacheContainers } from './cache.js';
 import { ensureCluster } from './cluster.js';
 import { refuseUnmountableDocker } from './docker-local.js';
 import { nodeStartTimes, restartedSince } from './node-restarts.js';
@@ -19,7 +20,7 @@ export const checkNameAndPort: UpStep<Reads<'io' | 'deps' | 'resolved' | 'upStat
   run: async (ctx, step) => {
     const { spec } = ctx.resolved;
     await refuseUnmountableDocker({ env: ctx.io.env, stateDir: spec.stateDir });
-    const facts = await inspectCluster(ctx.deps.run, spec.name, spec.agents);
+    const facts = await inspectCluster(ctx.deps.run, spec.name, spec.agents, cacheContainers(spec));
     refuseForeign(facts);
     // What an interrupted create left has no shape worth checking: it is deleted and created again.
     if (!ctx.upState.creating) {

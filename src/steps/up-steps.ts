@@ -8,6 +8,7 @@ import { runSteps, type ProgressOptions, type Step } from '../progress.js';
 import type { UpContext, UpInput } from './up-context.js';
 import { UpPlan } from './up-plan.js';
 import { checkNameAndPort, checkRegistryVolume, createOrReuseCluster, writeStateFolder } from './up-steps-cluster.js';
+import { startPullThroughCache } from './up-steps-cache.js';
 import { applyRegistryManifests, checkKubeContext, verifyPushAndRun, waitForHosts, waitForRegistry } from './up-steps-registry.js';
 
 export type { Adds, Reads, UpAdds, UpContext, UpDeps, UpInput, UpStep } from './up-context.js';
@@ -16,6 +17,7 @@ const plan = UpPlan.start()
   .then(checkNameAndPort)
   .then(writeStateFolder)
   .then(checkRegistryVolume)
+  .then(startPullThroughCache)
   .then(createOrReuseCluster)
   .then(checkKubeContext)
   .then(applyRegistryManifests)

@@ -33,7 +33,7 @@ export interface VolumeInfo {
   labels: Record<string, string>;
 }
 
-const NOT_RUNNING_FIX = 'start Docker (Docker Desktop, or `sudo systemctl start docker` on Linux) and check that `docker info` works';
+export const NOT_RUNNING_FIX = 'start Docker (Docker Desktop, or `sudo systemctl start docker` on Linux) and check that `docker info` works';
 
 const PERMISSION_FIX =
   'add your user to the docker group (`sudo usermod -aG docker $USER`, then log in again) or use a docker context you may access';

@@ -52,6 +52,7 @@ export const SERVICE_IP = '10.43.17.5';
  * @property {number} podStep
  * @property {number} hostsLineMissingReads
  * @property {number} ids
+ * @property {import('./fake-world-docker.mjs').FakeDockerState} [docker]
  */
 
 /** @param {string} text @returns {KubeObject[]} */

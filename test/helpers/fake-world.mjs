@@ -10,6 +10,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { ClusterModel, SERVICE_IP, yaml } from './fake-world-cluster.mjs';
+import { FakeDocker } from './fake-world-docker.mjs';
 
 export { SERVICE_IP };
 
@@ -24,6 +25,9 @@ export { SERVICE_IP };
 const MANAGED = 'app.kubernetes.io/managed-by';
 
 export class FakeTools extends ClusterModel {
+  /** Networks and containers of ours (the pull-through cache), beside k3d's nodes. */
+  objects = new FakeDocker();
+
   /**
    * Makes calls whose command line starts with prefix answer with reply (latest first).
    * @param {string} prefix @param {Reply | ((call: Call) => Reply)} reply @returns {this}
@@ -44,7 +48,7 @@ export class FakeTools extends ClusterModel {
   /** @returns {FakeWorldState} */
   saveState() {
     const { cluster, contextInKubeconfig, pod, podStep, hostsLineMissingReads, ids } = this;
-    return { ...(cluster ? { cluster } : {}), volumes: Object.fromEntries(this.volumes), applied: Object.fromEntries(this.applied), contextInKubeconfig, ...(pod ? { pod } : {}), podStep, hostsLineMissingReads, ids };
+    return { ...(cluster ? { cluster } : {}), volumes: Object.fromEntries(this.volumes), applied: Object.fromEntries(this.applied), contextInKubeconfig, ...(pod ? { pod } : {}), podStep, hostsLineMissingReads, ids, docker: this.objects.objects };
   }
 
   /** @param {FakeWorldState} state */
@@ -58,6 +62,7 @@ export class FakeTools extends ClusterModel {
     this.podStep = state.podStep;
     this.hostsLineMissingReads = state.hostsLineMissingReads;
     this.ids = state.ids;
+    this.objects = new FakeDocker(state.docker);
   }
 
   /** @param {Call} call @returns {Reply} */
@@ -82,9 +87,11 @@ export class FakeTools extends ClusterModel {
     const c = this.cluster;
     const [verb, sub, arg] = args;
     if (line === 'version --format {{.Server.Version}}') return { stdout: '24.0.7' };
+    const known = this.objects.answer(args);
+    if (known) return known;
     if (verb === 'container' && sub === 'inspect') {
       // docker prints the containers it found and exits 1 naming each one it did not.
-      const found = args.slice(2).map((name) => /** @type {const} */ ([name, this.inspect(name)]));
+      const found = args.slice(2).map((name) => /** @type {const} */ ([name, this.inspect(name) ?? this.objects.inspect(name)]));
       const missing = found.filter(([, raw]) => raw === undefined).map(([name]) => `Error: No such container: ${name}`);
       return { exitCode: missing.length > 0 ? 1 : 0, stdout: JSON.stringify(found.flatMap(([, raw]) => (raw ? [raw] : []))), stderr: missing.join('\n') };
     }
@@ -179,6 +186,10 @@ export class FakeTools extends ClusterModel {
     }
     if (args[0] === 'cluster' && args[1] === 'delete') {
       if (c && args[2] === c.name) {
+        // k3d removes the network it made; one it joined (config `network:`) it leaves (Network.External).
+        const network = `k3d-${c.name}`;
+        const made = this.objects.objects.networks[network]?.labels.app === 'k3d';
+        if (made && this.objects.objects.networks[network]?.containers.length === 0) delete this.objects.objects.networks[network];
         this.cluster = undefined;
         this.contextInKubeconfig = false;
         this.applied.clear();
@@ -197,8 +208,10 @@ export class FakeTools extends ClusterModel {
 
   /** `k3d cluster create --config file`. @private @param {string} file @returns {Reply} */
   create(file) {
-    const config = /** @type {{ metadata: { name: string }, agents: number, image?: string, ports: { port: string }[], options: { runtime: { labels: { label: string }[] } } }} */ (yaml().parse(readFileSync(file, 'utf8')));
+    const config = /** @type {{ metadata: { name: string }, agents: number, image?: string, network?: string, ports: { port: string }[], options: { runtime: { labels: { label: string }[] } } }} */ (yaml().parse(readFileSync(file, 'utf8')));
     this.k3dConfigs.push(config);
+    // k3d joins the config's network when it exists, and otherwise makes one (k3d-<name> by default).
+    this.objects.addNetwork(config.network ?? `k3d-${config.metadata.name}`, { app: 'k3d' });
     // k3d puts the config's runtime labels on the node containers next to its own (k3d-io/k3d
     // pkg/config/transform.go "RUNTIME LABELS", pkg/client/cluster.go nodeSetup, docker translate.go).
     const labels = {

@@ -28,6 +28,8 @@ describe('resolveClusterOptions', () => {
       hostsImage: 'busybox:1.36.1',
       k3sImage: 'rancher/k3s:v1.31.5-k3s1',
       stateDir: join(home, 'devreg'),
+      // On by default: docker.io through the shared pull-through cache.
+      cache: { upstreams: [{ host: 'docker.io', remoteUrl: 'https://registry-1.docker.io' }] },
     });
     expect(resolved.password).toBeUndefined();
     expect(resolved.strict).toBe(true);

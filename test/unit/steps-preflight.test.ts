@@ -30,7 +30,7 @@ describe('tools', () => {
 describe('the cluster of the same name', () => {
   it('nothing of that name: k3d lists none, and the inspect made at the same time finds none', async () => {
     const world = new FakeWorld();
-    expect(await inspectCluster(world.runner, 'devreg', 2)).toEqual({ name: 'devreg', containers: new Map() });
+    expect(await inspectCluster(world.runner, 'devreg', 2)).toEqual({ name: 'devreg', containers: new Map(), others: new Map() });
     expect(world.runner.lines()).toEqual(['k3d cluster list --output json', 'docker container inspect k3d-devreg-server-0 k3d-devreg-serverlb k3d-devreg-agent-0 k3d-devreg-agent-1']);
   });
 

@@ -46,7 +46,7 @@ describe('docker wrappers', () => {
         State: { Running: true, Status: 'running', StartedAt: '2026-12-01T08:00:00.123456789Z' },
         Mounts: [{ Type: 'bind', Source: '/home/dev/.k3s-devreg/devreg/node' }, { Type: 'volume', Name: 'k3s-devreg-devreg-registry' }],
         HostConfig: { PortBindings: { '31113/tcp': [{ HostIp: '127.0.0.1', HostPort: '31113' }], '6443/tcp': [{ HostIp: '0.0.0.0', HostPort: '' }] } },
-        NetworkSettings: { Ports: { '6443/tcp': [{ HostIp: '0.0.0.0', HostPort: '45678' }], '80/tcp': null } },
+        NetworkSettings: { Ports: { '6443/tcp': [{ HostIp: '0.0.0.0', HostPort: '45678' }], '80/tcp': null }, Networks: { 'k3d-devreg': {} } },
       },
     ];
     const run = recordingRunner(() => ({ stdout: JSON.stringify(raw) }));
@@ -58,6 +58,7 @@ describe('docker wrappers', () => {
       status: 'running',
       image: 'ghcr.io/k3d-io/k3d-proxy:5.8.3',
       startedAt: '2026-12-01T08:00:00.123456789Z',
+      networks: ['k3d-devreg'],
       volumes: ['k3s-devreg-devreg-registry'],
       ports: { '31113/tcp': [{ hostIp: '127.0.0.1', hostPort: 31113 }], '6443/tcp': [{ hostIp: '0.0.0.0', hostPort: 45678 }], '80/tcp': [] },
     });

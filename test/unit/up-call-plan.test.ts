@@ -51,7 +51,8 @@ describe('a no-op up', () => {
     expect(await up(run)).toBe(0);
     expect(plan).toEqual([
       ['docker version --format {{.Server.Version}}', 'k3d version', 'kubectl version --client --output json'],
-      ['k3d cluster list --output json', 'docker container inspect k3d-devreg-server-0 k3d-devreg-serverlb k3d-devreg-agent-0'],
+      // The pull-through cache is asked about in the same docker call as the nodes.
+      ['k3d cluster list --output json', 'docker container inspect k3d-devreg-server-0 k3d-devreg-serverlb k3d-devreg-agent-0 k3s-devreg-cache-docker-io'],
       ['kubectl config view --output json'],
       ['kubectl --context k3d-devreg get --filename - --ignore-not-found --output json'],
     ]);

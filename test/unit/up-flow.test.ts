@@ -53,6 +53,14 @@ describe('up on a fresh machine', () => {
     const state = join(home, 'devreg');
     expect(changing).toEqual([
       'docker volume create --label app.kubernetes.io/managed-by=k3s-devreg --label dev.k3s-devreg/cluster=devreg k3s-devreg-devreg-registry',
+      // The pull-through cache, on the cluster's network made first, so the nodes' first pulls use it.
+      'docker network create --label app.kubernetes.io/managed-by=k3s-devreg --label dev.k3s-devreg/cluster=devreg k3d-devreg',
+      'docker volume create --label app.kubernetes.io/managed-by=k3s-devreg --label dev.k3s-devreg/cache=docker.io k3s-devreg-cache-docker-io-data',
+      expect.stringMatching(
+        new RegExp(
+          `^docker run -d --name k3s-devreg-cache-docker-io --label app.kubernetes.io/managed-by=k3s-devreg --label dev.k3s-devreg/cache=docker.io --label dev.k3s-devreg/cache-upstream=https://registry-1.docker.io --label dev.k3s-devreg/cache-config=[0-9a-f]{64} --restart unless-stopped --network k3d-devreg --network-alias k3s-devreg-cache-docker-io -v k3s-devreg-cache-docker-io-data:/var/lib/registry -v ${home}/cache/docker-io.yml:/etc/docker/registry/config.yml:ro registry:2.8.3$`,
+        ),
+      ),
       `k3d cluster create --config ${state}/k3d-config.yaml`,
       'kubectl --context k3d-devreg apply --filename -',
       'docker login localhost:31113 --username devreg --password-stdin',
@@ -532,7 +540,12 @@ describe('down and reset', () => {
     const io = captureIo({ env });
     expect(await runCommand('down', {}, io, deps(world))).toBe(0);
     expect(world.runner.lines()).toContain('k3d cluster delete devreg');
-    expect(io.stdout.join('\n')).toContain(`Cluster devreg deleted. Kept ${join(home, 'devreg')} (credentials, CA) and the volume k3s-devreg-devreg-registry`);
+    expect(io.stdout.join('\n')).toContain(`Cluster devreg deleted. Kept ${join(home, 'devreg')} (credentials, CA), the volume k3s-devreg-devreg-registry`);
+    // The cache stays (every cluster shares it); it leaves the cluster's network, which up made and down removes.
+    expect(io.stdout.join('\n')).toContain('the pull-through cache (shared by every cluster; k3s-devreg cache rm removes it)');
+    expect(world.runner.lines().filter((l) => /^docker (network|rm)/.test(l))).toContain('docker network disconnect --force k3d-devreg k3s-devreg-cache-docker-io');
+    expect(world.objects.objects.containers['k3s-devreg-cache-docker-io']?.running).toBe(true);
+    expect(world.objects.objects.networks['k3d-devreg']).toBeUndefined();
     expect(world.volumes.has('k3s-devreg-devreg-registry')).toBe(true);
     expect(readFileSync(join(home, 'devreg', 'credentials.json'), 'utf8')).toContain(PASSWORD);
 
@@ -614,7 +627,18 @@ describe('down and reset', () => {
     const io = captureIo({ env });
     expect(await runCommand('reset', { yes: true }, io, deps(world))).toBe(0);
     const changing = world.runner.calls.slice(first).filter((c) => !isReadOnly(c)).map((c) => [c.file, ...c.args].slice(0, 4).join(' '));
-    expect(changing.slice(0, 4)).toEqual(['k3d cluster delete devreg', 'docker volume rm k3s-devreg-devreg-registry', 'docker volume create --label', 'k3d cluster create --config']);
+    // The first four words of each changing call.
+    expect(changing.slice(0, 8)).toEqual([
+      'docker network disconnect --force',
+      'k3d cluster delete devreg',
+      'docker network rm k3d-devreg',
+      'docker volume rm k3s-devreg-devreg-registry',
+      'docker volume create --label',
+      // The cache is kept, not started again: it joins the new cluster's network.
+      'docker network create --label',
+      'docker network connect k3d-devreg',
+      'k3d cluster create --config',
+    ]);
     const newPassword = (JSON.parse(readFileSync(join(home, 'devreg', 'credentials.json'), 'utf8')) as { password: string }).password;
     expect(newPassword).not.toBe(oldPassword);
     expect(io.all()).not.toContain(newPassword);

@@ -98,7 +98,7 @@ describe('withCacheMirrors', () => {
     const { document, notes } = withCacheMirrors(user, spec, new Set(['docker.io']));
     expect(document.mirrors!['docker.io']).toEqual({ endpoint: ['https://mirror.corp.example'] });
     expect(document.mirrors!['ghcr.io']).toEqual({ endpoint: ['http://k3s-devreg-cache-ghcr-io:5000'] });
-    expect(notes).toEqual(['note: your registries file has a mirror for docker.io; it is kept and the cache is not used for docker.io']);
+    expect(notes).toEqual(['your registries file has a mirror for docker.io: it is kept, and the pull-through cache is not used for docker.io']);
     expect(schemaErrors('registries', document)).toEqual([]);
   });
 });

@@ -1,0 +1,27 @@
+/** One tiny function per docker command that starts or removes a container of ours (the pull-through cache). */
+import { DOCKER, ensureOk } from './failure.js';
+import { NOT_RUNNING_FIX } from './docker.js';
+import type { Runner } from './run.js';
+
+const QUICK_MS = 30_000;
+// `docker run` pulls the image first when it is missing.
+const RUN_MS = 10 * 60_000;
+
+/** `docker run -d ...` (the argv a renderer made); returns the new container's id. */
+export async function runDetached(run: Runner, args: readonly string[], name: string): Promise<string> {
+  if (args[0] !== 'run' || !args.includes('-d')) throw new Error(`not a detached docker run: ${args.slice(0, 2).join(' ')}`);
+  const result = await run('docker', args, { timeoutMs: RUN_MS });
+  ensureOk(DOCKER, `start the container ${name}`, result, `see why: docker logs ${name} (or remove it: docker rm -f ${name})`, RUN_MS);
+  return result.stdout.trim();
+}
+
+export async function startContainer(run: Runner, name: string): Promise<void> {
+  ensureOk(DOCKER, `start the container ${name}`, await run('docker', ['start', name], { timeoutMs: QUICK_MS }), `see why: docker logs ${name}`, QUICK_MS);
+}
+
+/** `docker rm -f NAME`; a container that is gone already is fine. */
+export async function removeContainer(run: Runner, name: string): Promise<void> {
+  const result = await run('docker', ['rm', '-f', name], { timeoutMs: QUICK_MS });
+  if (result.exitCode !== 0 && /no such container/i.test(result.stderr)) return;
+  ensureOk(DOCKER, `remove the container ${name}`, result, NOT_RUNNING_FIX, QUICK_MS);
+}

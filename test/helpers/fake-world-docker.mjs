@@ -1,0 +1,116 @@
+// @ts-check
+/**
+ * The docker objects of the model that are not k3d's nodes: networks, and containers started with
+ * `docker run -d` (the pull-through cache), as docker answers about them (same argv, same JSON shapes).
+ */
+
+/**
+ * @typedef {import('./recording-runner.js').Reply} Reply
+ * @typedef {{ labels: Record<string, string>, containers: string[] }} FakeNetwork
+ * @typedef {{ id: string, labels: Record<string, string>, image: string, running: boolean, networks: string[], mounts: string[] }} FakeContainer
+ * @typedef {{ networks: Record<string, FakeNetwork>, containers: Record<string, FakeContainer> }} FakeDockerState
+ */
+
+/** `--label k=v` pairs of an argv. @param {string[]} args @returns {Record<string, string>} */
+function labelsOf(args) {
+  /** @type {Record<string, string>} */
+  const labels = {};
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--label') {
+      const [k = '', ...v] = (args[i + 1] ?? '').split('=');
+      labels[k] = v.join('=');
+    }
+  }
+  return labels;
+}
+
+/** The value after a flag. @param {string[]} args @param {string} flag */
+const valueOf = (args, flag) => {
+  const i = args.indexOf(flag);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+
+export class FakeDocker {
+  /** @param {FakeDockerState} [state] */
+  constructor(state = { networks: {}, containers: {} }) {
+    /** @type {FakeDockerState} */
+    this.objects = structuredClone(state);
+  }
+
+  /** @param {string} name @param {Record<string, string>} [labels] */
+  addNetwork(name, labels = {}) {
+    this.objects.networks[name] ??= { labels, containers: [] };
+  }
+
+  /** The inspect record of a container of ours, undefined when there is none. @param {string} name */
+  inspect(name) {
+    const c = this.objects.containers[name];
+    if (!c) return undefined;
+    const State = { Running: c.running, Status: c.running ? 'running' : 'exited', StartedAt: '2026-12-01T08:00:00Z' };
+    const Networks = Object.fromEntries(c.networks.map((n) => [n, {}]));
+    const Mounts = c.mounts.map((Name) => ({ Type: 'volume', Name }));
+    return { Id: c.id, Name: `/${name}`, Config: { Labels: c.labels, Image: c.image }, State, Mounts, NetworkSettings: { Ports: {}, Networks } };
+  }
+
+  /** A reply for the commands this part knows, undefined for the others. @param {string[]} args @returns {Reply | undefined} */
+  answer(args) {
+    const [verb, sub] = args;
+    const { networks, containers } = this.objects;
+    const last = args.at(-1) ?? '';
+    if (verb === 'network') {
+      if (sub === 'inspect') {
+        const n = networks[last];
+        if (!n) return { exitCode: 1, stdout: '[]', stderr: `Error response from daemon: network ${last} not found` };
+        const Containers = Object.fromEntries(n.containers.map((c) => [containers[c]?.id ?? c, { Name: c }]));
+        return { stdout: JSON.stringify([{ Name: last, Labels: n.labels, Containers }]) };
+      }
+      if (sub === 'create') {
+        if (networks[last]) return { exitCode: 1, stderr: `Error response from daemon: network with name ${last} already exists` };
+        networks[last] = { labels: labelsOf(args), containers: [] };
+        return { stdout: `${last}-id` };
+      }
+      if (sub === 'connect' || sub === 'disconnect') {
+        const [network = '', container = ''] = args.slice(-2);
+        const n = networks[network];
+        const c = containers[container];
+        if (!n || !c) return { exitCode: 1, stderr: `Error response from daemon: No such container: ${container}` };
+        if (sub === 'connect') {
+          if (c.networks.includes(network)) return { exitCode: 1, stderr: `Error response from daemon: endpoint with name ${container} already exists in network ${network}` };
+          c.networks.push(network);
+          n.containers.push(container);
+        } else {
+          c.networks = c.networks.filter((x) => x !== network);
+          n.containers = n.containers.filter((x) => x !== container);
+        }
+        return { stdout: '' };
+      }
+      if (sub === 'rm') {
+        if (!networks[last]) return { exitCode: 1, stderr: `Error response from daemon: network ${last} not found` };
+        if (networks[last].containers.length > 0) return { exitCode: 1, stderr: `Error response from daemon: error while removing network: network ${last} has active endpoints` };
+        delete networks[last];
+        return { stdout: last };
+      }
+    }
+    if (verb === 'run' && sub === '-d') {
+      const name = valueOf(args, '--name') ?? 'unnamed';
+      const network = valueOf(args, '--network') ?? 'bridge';
+      if (containers[name]) return { exitCode: 125, stderr: `docker: Error response from daemon: Conflict. The container name "/${name}" is already in use.` };
+      if (network !== 'bridge' && !networks[network]) return { exitCode: 125, stderr: `docker: Error response from daemon: network ${network} not found.` };
+      const mounts = args.flatMap((a, i) => (args[i - 1] === '-v' && !a.startsWith('/') ? [a.split(':')[0] ?? ''] : []));
+      containers[name] = { id: `${name}-id`, labels: labelsOf(args), image: last, running: true, networks: [network], mounts };
+      networks[network]?.containers.push(name);
+      return { stdout: `${name}-id` };
+    }
+    if (verb === 'start' && sub && containers[sub]) {
+      containers[sub].running = true;
+      return { stdout: sub };
+    }
+    if (verb === 'rm' && sub === '-f') {
+      if (!containers[last]) return { exitCode: 1, stderr: `Error response from daemon: No such container: ${last}` };
+      for (const n of containers[last].networks) if (networks[n]) networks[n].containers = networks[n].containers.filter((x) => x !== last);
+      delete containers[last];
+      return { stdout: last };
+    }
+    return undefined;
+  }
+}
