@@ -6,16 +6,14 @@
 import { readdir, readFile, rm, rmdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../spec.js';
+import { CACHE_UPSTREAM_LABEL } from './render.js';
 import { inspectContainers, inspectVolume, removeVolume, type ContainerInfo } from '../tools/docker.js';
 import { containersLabelled, removeContainers, volumeDiskUse, volumesLabelled } from '../tools/docker-labelled.js';
 import type { Runner } from '../tools/run.js';
 import { CACHE_LABEL, cacheConfigPath, cacheContainerName } from './spec.js';
 
-/** The label `up` puts on each cache container: the upstream's https URL. */
-const UPSTREAM_LABEL = 'dev.k3s-devreg/cache-upstream';
 /** Every cluster's nodes are on the docker network k3d-<cluster>. */
 const CLUSTER_NETWORK = /^k3d-(.+)$/;
-export const clusterNetworkOf = (cluster: string): string => `k3d-${cluster}`;
 
 export const OUR_CACHE_LABELS: Record<string, string | undefined> = { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [CACHE_LABEL]: undefined };
 
@@ -73,7 +71,7 @@ export async function cacheInventory(run: Runner, stateRoot: string, options: { 
       const container = containers.find((c) => c.labels[CACHE_LABEL] === host);
       const volume = volumes.find((v) => v!.labels[CACHE_LABEL] === host)?.name ?? null;
       const configFile = files.includes(cacheConfigPath(stateRoot, host)) ? cacheConfigPath(stateRoot, host) : null;
-      const upstream = container?.labels[UPSTREAM_LABEL] ?? (configFile ? await upstreamFromConfig(configFile) : null);
+      const upstream = container?.labels[CACHE_UPSTREAM_LABEL] ?? (configFile ? await upstreamFromConfig(configFile) : null);
       const disk = volume ? use.get(volume) : undefined;
       return {
         host,

@@ -3,7 +3,8 @@
  * itself when a mirror does not answer, so a cache that is off or stopped only makes pulls slower
  * (and subject to the upstream's rate limits).
  */
-import { cacheContainersIn, clusterNetworkOf, isOurCache, OUR_CACHE_LABELS } from '../cache/inventory.js';
+import { cacheContainersIn, isOurCache, OUR_CACHE_LABELS } from '../cache/inventory.js';
+import { clusterNetwork } from '../spec.js';
 import { CACHE_LABEL } from '../cache/spec.js';
 import { isKnownError } from '../errors.js';
 import { statePath } from '../state/layout.js';
@@ -26,7 +27,7 @@ const STRAIGHT = 'pulls go straight to the upstream';
  */
 export async function cacheCheck(run: Runner, cluster: string, stateDir: string): Promise<CacheCheck> {
   try {
-    const network = clusterNetworkOf(cluster);
+    const network = clusterNetwork(cluster);
     const expected = cacheContainersIn((await readIfExists(statePath(stateDir, 'registriesYaml'))) ?? '');
     const listed = await containersLabelled(run, OUR_CACHE_LABELS);
     const found = await inspectContainers(run, [...new Set([...listed, ...expected])]);

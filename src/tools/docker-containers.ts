@@ -1,6 +1,6 @@
 /** One tiny function per docker command that starts or removes a container of ours (the pull-through cache). */
 import { DOCKER, ensureOk } from './failure.js';
-import { NOT_RUNNING_FIX } from './docker.js';
+import { removeContainers } from './docker-labelled.js';
 import type { Runner } from './run.js';
 
 const QUICK_MS = 30_000;
@@ -19,9 +19,5 @@ export async function startContainer(run: Runner, name: string): Promise<void> {
   ensureOk(DOCKER, `start the container ${name}`, await run('docker', ['start', name], { timeoutMs: QUICK_MS }), `see why: docker logs ${name}`, QUICK_MS);
 }
 
-/** `docker rm -f NAME`; a container that is gone already is fine. */
-export async function removeContainer(run: Runner, name: string): Promise<void> {
-  const result = await run('docker', ['rm', '-f', name], { timeoutMs: QUICK_MS });
-  if (result.exitCode !== 0 && /no such container/i.test(result.stderr)) return;
-  ensureOk(DOCKER, `remove the container ${name}`, result, NOT_RUNNING_FIX, QUICK_MS);
-}
+/** One container: `docker rm --force NAME` (docker-labelled.ts removes several in one call). */
+export const removeContainer = (run: Runner, name: string): Promise<void> => removeContainers(run, [name]);

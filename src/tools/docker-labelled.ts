@@ -3,12 +3,12 @@
  * cluster): list containers and volumes carrying every given label, their disk use, remove them.
  */
 import { DOCKER, ensureOk, parseJson } from './failure.js';
+import { NOT_RUNNING_FIX } from './docker.js';
 import type { Runner } from './run.js';
 
 const QUICK_MS = 30_000;
 // `system df -v` sizes every volume on the daemon: slower than a listing on a full disk.
 const DF_MS = 120_000;
-const FIX = 'check that docker works: docker info';
 
 /** `--filter label=K=V` per label (`label=K` for an undefined value: any value); docker ANDs them. */
 export function labelFilters(labels: Record<string, string | undefined>): string[] {
@@ -20,14 +20,14 @@ const lines = (stdout: string): string[] => stdout.split('\n').map((line) => lin
 /** Names of the containers, running or not, that carry every one of these labels. */
 export async function containersLabelled(run: Runner, labels: Record<string, string | undefined>): Promise<string[]> {
   const result = await run('docker', ['ps', '--all', ...labelFilters(labels), '--format', '{{.Names}}'], { timeoutMs: QUICK_MS });
-  ensureOk(DOCKER, 'list the containers by label', result, FIX, QUICK_MS);
+  ensureOk(DOCKER, 'list the containers by label', result, NOT_RUNNING_FIX, QUICK_MS);
   return lines(result.stdout);
 }
 
 /** Names of the volumes that carry every one of these labels. */
 export async function volumesLabelled(run: Runner, labels: Record<string, string | undefined>): Promise<string[]> {
   const result = await run('docker', ['volume', 'ls', '--quiet', ...labelFilters(labels)], { timeoutMs: QUICK_MS });
-  ensureOk(DOCKER, 'list the volumes by label', result, FIX, QUICK_MS);
+  ensureOk(DOCKER, 'list the volumes by label', result, NOT_RUNNING_FIX, QUICK_MS);
   return lines(result.stdout);
 }
 
@@ -51,7 +51,7 @@ export function parseDockerSize(size: string): number | undefined {
 export async function volumeDiskUse(run: Runner): Promise<Map<string, VolumeUse>> {
   const action = 'measure the disk used by volumes';
   const result = await run('docker', ['system', 'df', '--verbose', '--format', '{{json .Volumes}}'], { timeoutMs: DF_MS });
-  ensureOk(DOCKER, action, result, FIX, DF_MS);
+  ensureOk(DOCKER, action, result, NOT_RUNNING_FIX, DF_MS);
   const raw = parseJson<{ Name?: string; Size?: string }[] | null>(DOCKER, action, result.stdout.trim() || '[]') ?? [];
   const use = new Map<string, VolumeUse>();
   for (const volume of raw) {
@@ -69,5 +69,5 @@ export async function removeContainers(run: Runner, names: readonly string[]): P
   const result = await run('docker', ['rm', '--force', ...names], { timeoutMs: QUICK_MS });
   const other = result.stderr.split('\n').filter((line) => line.trim() !== '' && !/no such container/i.test(line));
   if (result.exitCode !== 0 && !result.notFound && !result.timedOut && other.length === 0) return;
-  ensureOk(DOCKER, `remove the container${names.length > 1 ? 's' : ''} ${names.join(', ')}`, result, FIX, QUICK_MS);
+  ensureOk(DOCKER, `remove the container${names.length > 1 ? 's' : ''} ${names.join(', ')}`, result, NOT_RUNNING_FIX, QUICK_MS);
 }
