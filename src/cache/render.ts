@@ -72,6 +72,11 @@ export interface MergedMirrors {
 export function withCacheMirrors(document: RegistriesDocument, spec: CacheSpec, userHosts: ReadonlySet<string> = new Set()): MergedMirrors {
   const mirrors: Record<string, unknown> = { ...(document.mirrors ?? {}) };
   const notes: string[] = [];
+  // A user's "*" mirror covers every host (a company proxy, say, where the upstreams themselves may be
+  // out of reach): a mirror of ours would take docker.io away from it, and the fallback with it.
+  if (userHosts.has('*')) {
+    return { document, notes: ['your registries file has a "*" mirror: it is kept for every host, and the pull-through cache is not used'] };
+  }
   for (const { host } of spec.upstreams) {
     if (userHosts.has(host) || host in mirrors) {
       notes.push(`your registries file has a mirror for ${host}: it is kept, and the pull-through cache is not used for ${host}`);

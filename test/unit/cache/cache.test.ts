@@ -101,4 +101,11 @@ describe('withCacheMirrors', () => {
     expect(notes).toEqual(['your registries file has a mirror for docker.io: it is kept, and the pull-through cache is not used for docker.io']);
     expect(schemaErrors('registries', document)).toEqual([]);
   });
+
+  it('leaves every host to a user\'s "*" mirror (a company proxy): no mirror of ours at all', () => {
+    const user = { mirrors: { '*': { endpoint: ['https://proxy.corp.example'] } } };
+    const { document, notes } = withCacheMirrors(user, spec, new Set(['*']));
+    expect(document.mirrors).toEqual({ '*': { endpoint: ['https://proxy.corp.example'] } });
+    expect(notes).toEqual(['your registries file has a "*" mirror: it is kept for every host, and the pull-through cache is not used']);
+  });
 });
