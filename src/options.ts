@@ -179,6 +179,7 @@ export async function loadGivenOptions(flags: ClusterFlags, io: Io): Promise<Tea
   const teamFile = await loadConfigFile(flags.config, io.cwd);
   const { config: team, path } = teamFile;
   checkGiven(givenFlags(flags));
+  refuseCachePair(flags);
   resolveImages(flags, team, path, {});
   await findRegistriesFile(flags, team, path, io.cwd);
   return teamFile;
@@ -237,9 +238,14 @@ export async function resolveClusterOptions(flags: ClusterFlags, io: Io, ask?: A
   return result;
 }
 
+/** A flag error, so loadGivenOptions reports it with the others, before the tools are even looked for. */
+function refuseCachePair(flags: ClusterFlags): void {
+  if (flags.noCache && flags.cache) throw new UserError('both --cache and --no-cache are given', 'pass one of them');
+}
+
 /** --no-cache/--cache, else the team file's cache, else the last run's choice; on by default. */
 function cacheOf(flags: ClusterFlags, team: TeamConfig, saved: SavedSettings): Pick<spec.ClusterSpec, 'cache'> {
-  if (flags.noCache && flags.cache) throw new UserError('both --cache and --no-cache are given', 'pass one of them');
+  refuseCachePair(flags);
   const choice = flags.noCache ? false : flags.cache ? cacheSpec() : team.cache ?? (saved.cache === false ? false : cacheSpec());
   return choice === false ? {} : { cache: choice };
 }

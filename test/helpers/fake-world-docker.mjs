@@ -105,11 +105,16 @@ export class FakeDocker {
       containers[sub].running = true;
       return { stdout: sub };
     }
-    if (verb === 'rm' && sub === '-f') {
-      if (!containers[last]) return { exitCode: 1, stderr: `Error response from daemon: No such container: ${last}` };
-      for (const n of containers[last].networks) if (networks[n]) networks[n].containers = networks[n].containers.filter((x) => x !== last);
-      delete containers[last];
-      return { stdout: last };
+    if (verb === 'rm' && (sub === '-f' || sub === '--force')) {
+      // docker removes every name it finds and exits 1 naming each one it did not.
+      const names = args.slice(2);
+      const missing = names.filter((name) => !containers[name]);
+      for (const name of names.filter((n) => containers[n])) {
+        for (const n of containers[name]?.networks ?? []) if (networks[n]) networks[n].containers = networks[n].containers.filter((x) => x !== name);
+        delete containers[name];
+      }
+      const removed = names.filter((name) => !missing.includes(name));
+      return { exitCode: missing.length > 0 ? 1 : 0, stdout: removed.join('\n'), stderr: missing.map((name) => `Error response from daemon: No such container: ${name}`).join('\n') };
     }
     return undefined;
   }
