@@ -243,11 +243,17 @@ function refuseCachePair(flags: ClusterFlags): void {
   if (flags.noCache && flags.cache) throw new UserError('both --cache and --no-cache are given', 'pass one of them');
 }
 
-/** --no-cache/--cache, else the team file's cache, else the last run's choice; on by default. */
-function cacheOf(flags: ClusterFlags, team: TeamConfig, saved: SavedSettings): Pick<spec.ClusterSpec, 'cache'> {
+/**
+ * --no-cache/--cache, else the team file's cache, else the last run's --no-cache; on by default.
+ * Only a --no-cache is remembered (cacheOffSaved): the team file's `cache: false` stays the team
+ * file's, so removing the line turns the cache back on.
+ */
+function cacheOf(flags: ClusterFlags, team: TeamConfig, saved: SavedSettings): Pick<spec.ClusterSpec, 'cache' | 'cacheOffSaved'> {
   refuseCachePair(flags);
-  const choice = flags.noCache ? false : flags.cache ? cacheSpec() : team.cache ?? (saved.cache === false ? false : cacheSpec());
-  return choice === false ? {} : { cache: choice };
+  if (flags.noCache) return { cacheOffSaved: true };
+  if (flags.cache) return { cache: cacheSpec() };
+  if (team.cache !== undefined) return team.cache === false ? {} : { cache: team.cache };
+  return saved.cache === false ? { cacheOffSaved: true } : { cache: cacheSpec() };
 }
 
 /**

@@ -64,6 +64,8 @@ export interface ClusterSpec {
   stateDir: string;
   /** The pull-through cache every cluster shares (cache/spec.ts makes and checks it); absent: off. */
   cache?: CacheSpec;
+  /** Off by --no-cache (this run's or a saved one): settings.json keeps it off for the next run. */
+  cacheOffSaved?: true;
 }
 
 /** A secret given by where to find it, never by value (a team file is committed). */

@@ -29,7 +29,7 @@ export function serializeSettings(cluster: spec.ClusterSpec): string {
   for (const key of Object.keys(DEFAULT_IMAGES) as (keyof typeof DEFAULT_IMAGES)[]) {
     if (cluster[key] !== DEFAULT_IMAGES[key]) saved[key] = cluster[key];
   }
-  return `${JSON.stringify(cluster.cache ? saved : { ...saved, cache: false }, null, 2)}\n`;
+  return `${JSON.stringify(cluster.cacheOffSaved ? { ...saved, cache: false } : saved, null, 2)}\n`;
 }
 
 function damaged(path: string, problem: string): UserError {

@@ -4,7 +4,7 @@
  * with the same configuration is left alone; its data volume is never removed here.
  */
 import { cacheRunArgs, renderCacheConfig, CACHE_CONFIG_LABEL } from '../cache/render.js';
-import { cacheConfigPath, cacheContainerName, cacheLabels, cacheVolumeName, CACHE_LABEL, type CacheUpstream, type CacheUpstreamSpec } from '../cache/spec.js';
+import { cacheConfigPath, cacheContainerName, cacheLabels, cacheVolumeName, CACHE_LABEL, type CacheSpec, type CacheUpstream, type CacheUpstreamSpec } from '../cache/spec.js';
 import { UserError } from '../errors.js';
 import { sha256 } from '../hash.js';
 import { resolveReference } from '../registries/credential-sources.js';
@@ -25,9 +25,16 @@ export interface CacheResult {
 
 export interface CacheRequest {
   run: Runner;
-  env: NodeJS.ProcessEnv;
-  spec: Pick<ClusterSpec, 'name' | 'registryImage'> & { cache: NonNullable<ClusterSpec['cache']> };
+  spec: Pick<ClusterSpec, 'name' | 'registryImage'>;
+  /** The upstreams to cache, credentials resolved (resolveCacheUpstreams). */
+  upstreams: readonly CacheUpstream[];
   /** Where every cluster's cache config files live (stateRoot). */
+  stateRoot: string;
+}
+
+export interface ResolveRequest {
+  run: Runner;
+  env: NodeJS.ProcessEnv;
   stateRoot: string;
   warn: (line: string) => void;
 }
@@ -42,15 +49,19 @@ export async function ensureClusterNetwork(run: Runner, name: string): Promise<'
   return 'created';
 }
 
-async function resolved(upstream: CacheUpstreamSpec, request: CacheRequest): Promise<CacheUpstream> {
-  if (!upstream.credentials) return { host: upstream.host, remoteUrl: upstream.remoteUrl };
-  const password = await resolveReference(upstream.credentials.password, { path: `cache.credentials.${upstream.host}.password` }, {
-    runner: request.run,
-    env: request.env,
-    baseDir: request.stateRoot,
-    warn: request.warn,
-  });
-  return { host: upstream.host, remoteUrl: upstream.remoteUrl, credentials: { username: upstream.credentials.username, password } };
+/**
+ * Every upstream with its credentials resolved: before anything is written, so a missing variable
+ * or a failing password command stops `up` with nothing made.
+ */
+export async function resolveCacheUpstreams(cache: CacheSpec, request: ResolveRequest): Promise<CacheUpstream[]> {
+  return Promise.all(
+    cache.upstreams.map(async (upstream: CacheUpstreamSpec): Promise<CacheUpstream> => {
+      if (!upstream.credentials) return { host: upstream.host, remoteUrl: upstream.remoteUrl };
+      const site = { path: `cache.credentials.${upstream.host}.password` };
+      const password = await resolveReference(upstream.credentials.password, site, { runner: request.run, env: request.env, baseDir: request.stateRoot, warn: request.warn });
+      return { host: upstream.host, remoteUrl: upstream.remoteUrl, credentials: { username: upstream.credentials.username, password } };
+    }),
+  );
 }
 
 interface Prepared {
@@ -60,18 +71,22 @@ interface Prepared {
   configSha256: string;
 }
 
-/** Credentials resolved and the config file written (0600, mounted read-only: never argv or env). */
-async function prepare(spec: CacheUpstreamSpec, request: CacheRequest): Promise<Prepared> {
-  const upstream = await resolved(spec, request);
+/** The config file written (0600, mounted read-only: the credentials never go into argv or env). */
+async function prepare(upstream: CacheUpstream, request: CacheRequest): Promise<Prepared> {
   const configFile = cacheConfigPath(request.stateRoot, upstream.host);
   const config = renderCacheConfig(upstream);
   await writeFileAtomic(configFile, config, 0o600);
   return { upstream, name: cacheContainerName(upstream.host), configFile, configSha256: sha256(config) };
 }
 
-function refuseForeign(name: string, host: string, found: ContainerInfo | undefined): void {
-  if (found && !(isOurs(found.labels) && found.labels[CACHE_LABEL] === host)) {
-    throw new UserError(`a container named ${name} exists and is not k3s-devreg's cache`, `rename or remove it (docker rm -f ${name}), or run up with --no-cache`);
+/** A container of a cache's name that is not that cache of ours: refused before anything is made. */
+export function refuseForeignCaches(upstreams: readonly CacheUpstream[], found: ReadonlyMap<string, ContainerInfo>): void {
+  for (const { host } of upstreams) {
+    const name = cacheContainerName(host);
+    const container = found.get(name);
+    if (container && !(isOurs(container.labels) && container.labels[CACHE_LABEL] === host)) {
+      throw new UserError(`a container named ${name} exists and is not k3s-devreg's cache`, `rename or remove it (docker rm -f ${name}), or run up with --no-cache`);
+    }
   }
 }
 
@@ -114,10 +129,10 @@ async function ensureOne(p: Prepared, found: ContainerInfo | undefined, request:
  * when missing). On a healthy setup it calls nothing beyond one `docker container inspect` of every cache.
  */
 export async function ensureCache(request: CacheRequest, inspected?: ReadonlyMap<string, ContainerInfo>): Promise<{ network: 'created' | 'exists'; caches: CacheResult[] }> {
-  const prepared = await Promise.all(request.spec.cache.upstreams.map((upstream) => prepare(upstream, request)));
   // `up` asks about the caches in its first docker call (inspectCluster's alsoInspect): no second one.
-  const found = inspected ?? (await inspectContainers(request.run, prepared.map((p) => p.name)));
-  for (const p of prepared) refuseForeign(p.name, p.upstream.host, found.get(p.name));
+  const found = inspected ?? (await inspectContainers(request.run, request.upstreams.map((u) => cacheContainerName(u.host))));
+  refuseForeignCaches(request.upstreams, found);
+  const prepared = await Promise.all(request.upstreams.map((upstream) => prepare(upstream, request)));
   const network = clusterNetwork(request.spec.name);
   const healthy = (p: Prepared): boolean => {
     const container = found.get(p.name);

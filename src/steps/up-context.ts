@@ -5,6 +5,7 @@
  * plan in up-plan.ts checks the order at compile time.
  */
 import type { Ask } from '../ask.js';
+import type { CacheUpstream } from '../cache/spec.js';
 import type { Io } from '../io.js';
 import type { ResolvedOptions } from '../options.js';
 import type { StepHandle } from '../progress.js';
@@ -42,6 +43,8 @@ export interface UpInput {
 /** What the steps add, each field by the step that finds it out. */
 export interface UpAdds {
   facts: ClusterFacts;
+  /** The pull-through cache's upstreams, credentials resolved in the first step ([] when it is off). */
+  cacheUpstreams: CacheUpstream[];
   render: RenderResult;
   clusterAction: string;
   /** Nodes that docker started since the last up (a docker or machine restart), which lost the hosts line. */

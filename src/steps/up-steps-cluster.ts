@@ -5,7 +5,8 @@
 import { readFile } from 'node:fs/promises';
 import { sha256Of } from '../hash.js';
 import { registryVolumeName } from '../spec.js';
-import { cacheContainers } from './cache.js';
+import { stateRoot } from '../state/layout.js';
+import { cacheContainers, refuseForeignCaches, resolveCacheUpstreams } from './cache.js';
 import { ensureCluster } from './cluster.js';
 import { refuseUnmountableDocker } from './docker-local.js';
 import { nodeStartTimes, restartedSince } from './node-restarts.js';
@@ -14,7 +15,7 @@ import { renderOrKeep } from './render-or-keep.js';
 import type { Adds, Reads, UpStep } from './up-context.js';
 import { ensureRegistryVolume } from './volume.js';
 
-export const checkNameAndPort: UpStep<Reads<'io' | 'deps' | 'resolved' | 'upState'>, Adds<'facts'>> = {
+export const checkNameAndPort: UpStep<Reads<'io' | 'deps' | 'resolved' | 'upState'>, Adds<'facts' | 'cacheUpstreams'>> = {
   title: 'Checking the cluster name and the port',
   readOnly: true,
   run: async (ctx, step) => {
@@ -22,6 +23,11 @@ export const checkNameAndPort: UpStep<Reads<'io' | 'deps' | 'resolved' | 'upStat
     await refuseUnmountableDocker({ env: ctx.io.env, stateDir: spec.stateDir });
     const facts = await inspectCluster(ctx.deps.run, spec.name, spec.agents, cacheContainers(spec));
     refuseForeign(facts);
+    // Before anything is written: a missing credential or a foreign container of a cache's name stops here.
+    const cacheUpstreams = spec.cache
+      ? await resolveCacheUpstreams(spec.cache, { run: ctx.deps.run, env: ctx.io.env, stateRoot: stateRoot(ctx.io.env), warn: (line) => step.note(`warning: ${line}`) })
+      : [];
+    refuseForeignCaches(cacheUpstreams, facts.others ?? new Map());
     // What an interrupted create left has no shape worth checking: it is deleted and created again.
     if (!ctx.upState.creating) {
       refuseServerless(facts);
@@ -35,7 +41,7 @@ export const checkNameAndPort: UpStep<Reads<'io' | 'deps' | 'resolved' | 'upStat
         ? `Cluster ${spec.name} exists and is ours: reusing it (port ${spec.hostPort} ${port === 'ours' ? 'is its own' : 'is free'})`
         : `Cluster name ${spec.name} and port ${spec.hostPort} are free`,
     );
-    return { facts };
+    return { facts, cacheUpstreams };
   },
 };
 

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CACHE_CONFIG_PATH } from '../../src/cache/render.js';
 import { cacheConfigPath, cacheContainerName, cacheVolumeName } from '../../src/cache/spec.js';
 import { forgetSecretsForTests } from '../../src/redact.js';
-import { ensureCache, type CacheRequest } from '../../src/steps/cache.js';
+import { ensureCache, resolveCacheUpstreams, type CacheRequest } from '../../src/steps/cache.js';
 import { createRunner, type Runner } from '../../src/tools/run.js';
 import { docker, dockerAvailable } from '../helpers/docker.js';
 import { ensureRegistryImage } from '../helpers/images.js';
@@ -39,13 +39,13 @@ const run: Runner = (file, args, options) => {
   return createRunner()(file, labelled, options);
 };
 
-const request = (cluster: string): CacheRequest => ({
-  run,
-  env: { HUB_TOKEN: token },
-  spec: { name: cluster, registryImage: image, cache: { upstreams: [{ host, remoteUrl: `https://${host}`, credentials: { username: 'cachebot', password: { fromEnv: 'HUB_TOKEN' } } }] } },
-  stateRoot: home,
-  warn: () => undefined,
-});
+/** What up does: the credentials resolved first (from the env here), then the cache ensured for one cluster. */
+async function ensureFor(cluster: string): ReturnType<typeof ensureCache> {
+  const spec = { upstreams: [{ host, remoteUrl: `https://${host}`, credentials: { username: 'cachebot', password: { fromEnv: 'HUB_TOKEN' } } }] };
+  const upstreams = await resolveCacheUpstreams(spec, { run, env: { HUB_TOKEN: token }, stateRoot: home, warn: () => undefined });
+  const request: CacheRequest = { run, spec: { name: cluster, registryImage: image }, upstreams, stateRoot: home };
+  return ensureCache(request);
+}
 
 const inspect = (): { Id: string; Config: { Env: string[]; Labels: Record<string, string> }; HostConfig: { PortBindings: object | null }; NetworkSettings: { Networks: Record<string, unknown>; Ports: object }; Mounts: { Destination: string; RW: boolean; Name?: string }[] } =>
   (JSON.parse(docker(['container', 'inspect', container])) as never[])[0]!;
@@ -74,7 +74,7 @@ afterAll(() => {
 
 describe.skipIf(!dockerAvailable)('up starts, or reuses, the pull-through cache (real docker)', () => {
   it('makes the network, starts the cache on it unpublished, and keeps the credentials in the 0600 file only', async () => {
-    const result = await ensureCache(request(clusters[0]));
+    const result = await ensureFor(clusters[0]);
     expect(result).toEqual({ network: 'created', caches: [{ host, container, action: 'started' }] });
     const network = JSON.parse(docker(['network', 'inspect', `k3d-${clusters[0]}`])) as { Labels: Record<string, string> }[];
     expect(network[0]!.Labels).toMatchObject({ 'app.kubernetes.io/managed-by': 'k3s-devreg', 'dev.k3s-devreg/cluster': clusters[0] });
@@ -94,13 +94,13 @@ describe.skipIf(!dockerAvailable)('up starts, or reuses, the pull-through cache 
 
   it('a second cluster joins the same container; a re-run only asks docker', async () => {
     const before = inspect().Id;
-    const second = await ensureCache(request(clusters[1]));
+    const second = await ensureFor(clusters[1]);
     expect(second).toEqual({ network: 'created', caches: [{ host, container, action: 'attached' }] });
     expect(inspect().Id).toBe(before);
     expect(Object.keys(inspect().NetworkSettings.Networks).sort()).toEqual([`k3d-${clusters[0]}`, `k3d-${clusters[1]}`]);
     const from = calls.length;
     // The cache may be restarting (its upstream does not resolve here): then up starts it, else nothing.
-    const again = await ensureCache(request(clusters[0]));
+    const again = await ensureFor(clusters[0]);
     expect(again.network).toBe('exists');
     const changing = calls.slice(from).filter(([, verb]) => verb !== 'container' && verb !== 'start');
     expect(changing).toEqual([]);
@@ -109,7 +109,7 @@ describe.skipIf(!dockerAvailable)('up starts, or reuses, the pull-through cache 
   it('new credentials: a new container on the same data volume', async () => {
     const before = inspect().Id;
     token = `hub-token-${randomBytes(12).toString('hex')}`;
-    const result = await ensureCache(request(clusters[0]));
+    const result = await ensureFor(clusters[0]);
     expect(result.caches).toEqual([{ host, container, action: 'replaced' }]);
     const info = inspect();
     expect(info.Id).not.toBe(before);

@@ -231,6 +231,22 @@ describe('the team file', () => {
     expect(cacheCalls(world.runner.lines())).toEqual([]);
     expect(registries().mirrors?.['docker.io']).toBeUndefined();
     expect(k3dConfig(world, 0)).not.toHaveProperty('network');
+    // The team file's choice is not saved as the user's: once the line goes, the cache is back.
+    expect(settings()).not.toHaveProperty('cache');
+    teamFile('name: devreg\n');
+    expect(await up(world, io(), '--yes')).toBe(0);
+    expect(registries().mirrors?.['docker.io']).toEqual(HUB_MIRROR);
+  });
+
+  it('a credential that cannot be resolved (its variable unset) stops up before anything is made', async () => {
+    teamFile(TEAM);
+    const world = new FakeWorld();
+    const out = io();
+    expect(await up(world, out, '--yes')).toBe(2);
+    expect(out.stderr.at(-1)).toMatch(/^error: cache\.credentials\.docker\.io\.password: .*HUB_TOKEN/);
+    expect(changes(world)).toEqual([]);
+    expect(existsSync(join(home, 'devreg'))).toBe(false);
+    expect(existsSync(join(home, 'cache'))).toBe(false);
   });
 });
 
@@ -276,6 +292,9 @@ describe('a registries file of the user with its own docker.io mirror', () => {
     expect(registriesText()).not.toContain(HUB);
     const warnings = out.stderr.join('\n').split('\n').filter((l) => l.includes('your registries file has a mirror for docker.io'));
     expect(warnings).toEqual([expect.stringMatching(/warning: your registries file has a mirror for docker\.io: it is kept, and the pull-through cache is not used for docker\.io$/)]);
+    // Nothing of the cache is started for a cluster that does not use it.
+    expect(cacheCalls(changes(world))).toEqual([]);
+    expect(world.objects.objects.containers[HUB]).toBeUndefined();
   });
 });
 
