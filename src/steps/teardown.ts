@@ -18,7 +18,7 @@ import { removeKubeContext } from './kubeconfig.js';
 import { checkDocker, checkK3d, inspectCluster, refuseForeign } from './preflight.js';
 
 /** Deletes the cluster when it exists and is ours; a missing cluster is not an error. */
-export async function deleteOurCluster(run: Runner, name: string, env: NodeJS.ProcessEnv): Promise<'deleted' | 'absent'> {
+export async function deleteOurCluster(run: Runner, name: string, env: NodeJS.ProcessEnv, kept: string[] = []): Promise<'deleted' | 'absent'> {
   const facts = await inspectCluster(run, name);
   if (!facts.cluster) {
     await releaseClusterNetwork(run, name);
@@ -27,17 +27,19 @@ export async function deleteOurCluster(run: Runner, name: string, env: NodeJS.Pr
   refuseForeign(facts);
   // The cache leaves first: k3d cannot remove a network it made while another container is on it.
   const network = await inspectNetwork(run, clusterNetwork(name));
-  if (network) await detachCaches(run, network);
+  if (network) kept.push(...(await detachCaches(run, network)));
   await deleteCluster(run, name);
   await removeKubeContext(run, name, env);
   await releaseClusterNetwork(run, name);
   return 'deleted';
 }
 
-async function detachCaches(run: Runner, network: NetworkInfo): Promise<void> {
+/** Takes our cache containers off the network; returns their names. */
+async function detachCaches(run: Runner, network: NetworkInfo): Promise<string[]> {
   const caches = await inspectContainers(run, network.containers);
   const ours = [...caches.values()].filter((c) => c.labels[MANAGED_BY_LABEL] === MANAGED_BY_VALUE && c.labels[CACHE_LABEL]);
   await Promise.all(ours.map((c) => disconnectNetwork(run, network.name, c.name)));
+  return ours.map((c) => c.name);
 }
 
 /** The network up made for the cache (k3d joined it, so k3d leaves it): removed once nothing but our caches is on it. */
@@ -62,8 +64,11 @@ export function deleteClusterSteps(run: Runner, name: string, env: NodeJS.Proces
     {
       title: `Deleting the cluster ${name}`,
       run: async (_ctx, step) => {
-        outcome.result = await deleteOurCluster(run, name, env);
+        const kept: string[] = [];
+        outcome.result = await deleteOurCluster(run, name, env, kept);
         step.title(outcome.result === 'deleted' ? `Deleted the cluster ${name}` : `No cluster named ${name}`);
+        // Every cluster shares it: it outlives this one (cache rm is the way to remove it).
+        if (kept.length > 0) step.note(`kept the pull-through cache (${kept.join(', ')}), which every cluster shares: k3s-devreg cache rm removes it`);
       },
     },
   ];

@@ -626,6 +626,7 @@ describe('down and reset', () => {
     const first = world.runner.calls.length;
     const io = captureIo({ env });
     expect(await runCommand('reset', { yes: true }, io, deps(world))).toBe(0);
+    expect(io.stderr.join('\n')).toContain('kept the pull-through cache (k3s-devreg-cache-docker-io), which every cluster shares: k3s-devreg cache rm removes it');
     const changing = world.runner.calls.slice(first).filter((c) => !isReadOnly(c)).map((c) => [c.file, ...c.args].slice(0, 4).join(' '));
     // The first four words of each changing call.
     expect(changing.slice(0, 8)).toEqual([
