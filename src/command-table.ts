@@ -114,4 +114,19 @@ export const COMMANDS: CommandSpec[] = [
     options: { json, verbose, yes: { ...yes, help: 'cache rm: remove without asking' } },
     load: () => import('./commands/cache.js'),
   },
+  {
+    name: 'images',
+    summary: 'an image bundle for a machine without a network: save one here, load it there (save | load)',
+    usage: 'images save [-o FILE] [--with IMAGE ...] | images load FILE [--name NAME]',
+    subcommands: ['save', 'load'],
+    options: {
+      output: { type: 'string', short: 'o', value: 'FILE', help: 'save: the bundle file (default ./k3s-devreg-images.tar)' },
+      with: { type: 'string', multiple: true, value: 'IMAGE', help: 'save: one of your own images for the nodes too (repeat for more)' },
+      'k3s-image': { type: 'string', value: 'IMAGE', help: `save: the k3s the bundle is for (default ${spec.DEFAULT_K3S_IMAGE}, the only one whose system images are known)` },
+      name,
+      config,
+      verbose,
+    },
+    load: () => import('./commands/images.js'),
+  },
 ];
