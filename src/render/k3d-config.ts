@@ -47,7 +47,7 @@ export function renderK3dConfig(spec: ClusterSpec, input: K3dConfigInput): Recor
     ...(spec.cache ? { network: clusterNetwork(spec.name) } : {}),
     volumes: [
       { volume: `${input.nodeDir}:${NODE_CONFIG_DIR}:ro`, nodeFilters: allNodes() },
-      // Read-write: k3s may keep its import bookkeeping beside the archives.
+      // Read-write: k3s from v1.31.9 may keep its import bookkeeping (.cache.json) beside the archives.
       { volume: `${input.imagesDir}:${NODE_IMAGES_DIR}`, nodeFilters: allNodes() },
       // A named docker volume: survives `down`/`up`, shared by every node, removed by `reset`.
       { volume: `${registryVolumeName(spec.name)}:${NODE_REGISTRY_DATA_DIR}`, nodeFilters: allNodes() },
