@@ -28,6 +28,7 @@ const specOptions: Record<string, OptionSpec> = {
   'no-strict': { type: 'boolean', help: 'report unknown keys in --registries-file as warnings, not errors' },
   'no-cache': { type: 'boolean', help: 'no pull-through cache for this cluster: nodes pull from docker.io themselves (kept for later runs)' },
   cache: { type: 'boolean', help: 'use the pull-through cache again after --no-cache (on by default)' },
+  offline: { type: 'boolean', help: 'start from the images of k3s-devreg images load only: checks they are all there first, nodes never pull from the internet (no cache)' },
   config,
   yes,
 };

@@ -18,6 +18,8 @@ export interface TeamConfig {
   k3sImage?: string;
   registriesFile?: string;
   strict?: boolean;
+  /** Start from an `images load` bundle only (--offline). */
+  offline?: boolean;
   /** The pull-through cache: false turns it off (cache/spec.ts parseCacheSetting). */
   cache?: CacheSpec | false;
 }
@@ -33,6 +35,7 @@ export const FIELDS: Record<keyof TeamConfig, 'string' | 'number' | 'boolean' | 
   k3sImage: 'string',
   registriesFile: 'string',
   strict: 'boolean',
+  offline: 'boolean',
   cache: 'cache',
 };
 

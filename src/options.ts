@@ -41,6 +41,8 @@ export interface ClusterFlags {
   /** --no-cache / --cache: turn the pull-through cache off or back on (saved for the next run). */
   noCache?: boolean;
   cache?: boolean;
+  /** --offline: see ClusterSpec.offline. */
+  offline?: boolean;
   config?: string;
   dir?: string;
   yes?: boolean;
@@ -227,7 +229,7 @@ export async function resolveClusterOptions(flags: ClusterFlags, io: Io, ask?: A
       username: spec.validateUsername(String(pick('username') ?? spec.DEFAULT_USERNAME)),
       ...resolveImages(flags, team, configFile, saved, statePath(stateDir, 'settings')),
       stateDir,
-      ...cacheOf(flags, team, saved),
+      ...(flags.offline || team.offline ? { offline: true as const } : cacheOf(flags, team, saved)),
     },
     strict: flags.noStrict === true ? false : team.strict ?? true,
   };

@@ -66,6 +66,8 @@ export interface ClusterSpec {
   cache?: CacheSpec;
   /** Off by --no-cache (this run's or a saved one): settings.json keeps it off for the next run. */
   cacheOffSaved?: true;
+  /** --offline / `offline: true`: every image from an `images load` bundle, nodes never fall back to the internet. */
+  offline?: true;
 }
 
 /** A secret given by where to find it, never by value (a team file is committed). */

@@ -29,6 +29,7 @@ export function clusterFlags(options: ParsedOptions): ClusterFlags {
     noStrict: isSet(options, 'no-strict'),
     noCache: isSet(options, 'no-cache'),
     cache: isSet(options, 'cache'),
+    offline: isSet(options, 'offline'),
     config: text(options, 'config'),
     dir: text(options, 'dir'),
     yes: isSet(options, 'yes'),

@@ -60,7 +60,11 @@ export function renderK3dConfig(spec: ClusterSpec, input: K3dConfigInput): Recor
       // k3d's timeout also covers pulling the k3s image on a first run (a slow link needs minutes).
       k3d: { wait: true, timeout: `${K3D_PHASE_TIMEOUT_SECONDS}s` },
       k3s: {
-        extraArgs: [{ arg: `--private-registry=${NODE_CONFIG_DIR}/registries.yaml`, nodeFilters: allNodes() }],
+        extraArgs: [
+          { arg: `--private-registry=${NODE_CONFIG_DIR}/registries.yaml`, nodeFilters: allNodes() },
+          // Offline, a registry's mirrors are all there is: no quiet fallback to the internet (k3s v1.26.13+).
+          ...(spec.offline ? [{ arg: '--disable-default-registry-endpoint', nodeFilters: allNodes() }] : []),
+        ],
       },
       kubeconfig: { updateDefaultKubeconfig: true, switchCurrentContext: true },
       runtime: {

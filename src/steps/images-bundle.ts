@@ -27,7 +27,7 @@ export interface SaveRequest {
   say: (line: string) => void;
 }
 
-function systemImages(): Record<string, string[]> {
+export function systemImages(): Record<string, string[]> {
   return (JSON.parse(readFileSync(assetUrl('k3s-system-images.json'), 'utf8')) as { releases: Record<string, string[]> }).releases;
 }
 
@@ -111,4 +111,28 @@ export async function loadBundle(request: LoadRequest): Promise<{ manifest: Bund
     say(`put ${manifest.node.length} image(s) for the nodes in ${nodeArchive} (k3s imports it when each node starts)`);
     return { manifest, nodeArchive };
   });
+}
+
+/** The images a `docker save` archive holds (its manifest.json RepoTags, fully named), read without unpacking it. */
+export async function archiveImages(file: string): Promise<string[]> {
+  const chunks: Buffer[] = [];
+  await tar.list({
+    file,
+    filter: (path) => path === 'manifest.json',
+    onReadEntry: (entry) => entry.on('data', (chunk: Buffer) => chunks.push(chunk)),
+  });
+  if (chunks.length === 0) return [];
+  try {
+    return (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { RepoTags?: string[] | null }[]).flatMap((m) => m.RepoTags ?? []).map(fullName);
+  } catch {
+    return [];
+  }
+}
+
+/** docker.io/library/busybox:1.36.1 for busybox:1.36.1, as containerd names what it imports. */
+export function fullName(image: string): string {
+  const [first = '', ...rest] = image.split('/');
+  const registry = rest.length > 0 && (first.includes('.') || first.includes(':') || first === 'localhost');
+  if (registry) return image;
+  return rest.length === 0 ? `docker.io/library/${image}` : `docker.io/${image}`;
 }

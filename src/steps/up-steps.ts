@@ -9,12 +9,14 @@ import type { UpContext, UpInput } from './up-context.js';
 import { UpPlan } from './up-plan.js';
 import { checkNameAndPort, checkRegistryVolume, createOrReuseCluster, writeStateFolder } from './up-steps-cluster.js';
 import { startPullThroughCache } from './up-steps-cache.js';
+import { checkOfflineImages } from './up-steps-offline.js';
 import { applyRegistryManifests, checkKubeContext, verifyPushAndRun, waitForHosts, waitForRegistry } from './up-steps-registry.js';
 
 export type { Adds, Reads, UpAdds, UpContext, UpDeps, UpInput, UpStep } from './up-context.js';
 
 const plan = UpPlan.start()
   .then(checkNameAndPort)
+  .then(checkOfflineImages)
   .then(writeStateFolder)
   .then(checkRegistryVolume)
   .then(startPullThroughCache)

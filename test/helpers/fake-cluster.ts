@@ -19,7 +19,7 @@ export function isReadOnly(call: RecordedCall): boolean {
   const kubectlRest = call.file === 'kubectl' && call.args[0] === '--context' ? call.args.slice(2) : call.args;
   const verb = kubectlRest[0] === '--namespace' ? kubectlRest[2] : kubectlRest[0];
   return (
-    /^docker (version|container inspect|volume inspect|network inspect|ps|volume ls|system df) /.test(line) ||
+    /^docker (version|container inspect|image inspect|volume inspect|network inspect|ps|volume ls|system df) /.test(line) ||
     /^docker exec \S+ cat \/etc\/hosts$/.test(line) ||
     /^k3d (version|cluster list)( |$)/.test(line) ||
     /^kubectl (version|config current-context|config get-contexts|config view)( |$)/.test(line) ||

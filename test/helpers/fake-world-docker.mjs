@@ -8,7 +8,7 @@
  * @typedef {import('./recording-runner.js').Reply} Reply
  * @typedef {{ labels: Record<string, string>, containers: string[] }} FakeNetwork
  * @typedef {{ id: string, labels: Record<string, string>, image: string, running: boolean, networks: string[], mounts: string[] }} FakeContainer
- * @typedef {{ networks: Record<string, FakeNetwork>, containers: Record<string, FakeContainer> }} FakeDockerState
+ * @typedef {{ networks: Record<string, FakeNetwork>, containers: Record<string, FakeContainer>, images?: Record<string, string> }} FakeDockerState
  */
 
 /** `--label k=v` pairs of an argv. @param {string[]} args @returns {Record<string, string>} */
@@ -52,10 +52,26 @@ export class FakeDocker {
     return { Id: c.id, Name: `/${name}`, Config: { Labels: c.labels, Image: c.image }, State, Mounts, NetworkSettings: { Ports: {}, Networks } };
   }
 
+  /** Images docker has (name as docker shows it -> architecture). @param {string[]} names @param {string} [architecture] */
+  addImages(names, architecture = 'amd64') {
+    this.objects.images ??= {};
+    for (const name of names) this.objects.images[name] = architecture;
+  }
+
   /** A reply for the commands this part knows, undefined for the others. @param {string[]} args @returns {Reply | undefined} */
   answer(args) {
     const [verb, sub] = args;
     const { networks, containers } = this.objects;
+    if (verb === 'image' && sub === 'inspect' && args[2] === '--format') {
+      // docker prints the images it has (the format asked: RepoTags as JSON, then the architecture) and exits 1 naming the others.
+      const images = this.objects.images ?? {};
+      /** @param {string} n */
+      const known = (n) => images[n] ?? images[n.replace(/^docker\.io\/(library\/)?/, '')];
+      const names = args.slice(4);
+      const found = names.filter((n) => known(n));
+      const missing = names.filter((n) => !known(n)).map((n) => `Error: No such image: ${n}`);
+      return { exitCode: missing.length > 0 ? 1 : 0, stdout: found.map((n) => `${JSON.stringify([n.replace(/^docker\.io\/(library\/)?/, '')])} ${known(n)}`).join('\n'), stderr: missing.join('\n') };
+    }
     const last = args.at(-1) ?? '';
     if (verb === 'network') {
       if (sub === 'inspect') {
