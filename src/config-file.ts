@@ -20,12 +20,14 @@ export interface TeamConfig {
   strict?: boolean;
   /** Start from an `images load` bundle only (--offline). */
   offline?: boolean;
+  /** Your own images for `images save` to bundle for the nodes (as --with). */
+  images?: string[];
   /** The pull-through cache: false turns it off (cache/spec.ts parseCacheSetting). */
   cache?: CacheSpec | false;
 }
 
 /** Each field's YAML type (settings.json shares them). */
-export const FIELDS: Record<keyof TeamConfig, 'string' | 'number' | 'boolean' | 'cache'> = {
+export const FIELDS: Record<keyof TeamConfig, 'string' | 'number' | 'boolean' | 'cache' | 'list'> = {
   name: 'string',
   agents: 'number',
   username: 'string',
@@ -36,6 +38,7 @@ export const FIELDS: Record<keyof TeamConfig, 'string' | 'number' | 'boolean' | 
   registriesFile: 'string',
   strict: 'boolean',
   offline: 'boolean',
+  images: 'list',
   cache: 'cache',
 };
 
@@ -98,6 +101,13 @@ export async function loadConfigFile(explicit: string | undefined, cwd: string):
     const expected = FIELDS[key as keyof TeamConfig];
     if (!expected) {
       throw new UserError(`${path}: unknown field ${JSON.stringify(key)}`, `use one of ${Object.keys(FIELDS).join(', ')}`);
+    }
+    if (expected === 'list') {
+      if (!Array.isArray(field) || field.some((item) => typeof item !== 'string' || item === '')) {
+        throw new UserError(`${path}: field ${key} must be a list of image names`, `e.g. ${key}: [ghcr.io/me/app:1.0, postgres:16]`);
+      }
+      for (const item of field as string[]) spec.validateImage(item, { file: path, field: key });
+      continue;
     }
     if (expected === 'cache') {
       (value as TeamConfig).cache = parseCacheSetting(field, `${path}: cache`);

@@ -29,7 +29,8 @@ export const main: CommandMain = async ({ options, positionals }, io, deps) => {
       registryImage: config.registryImage ?? spec.DEFAULT_REGISTRY_IMAGE,
       hostsImage: config.hostsImage ?? spec.DEFAULT_HOSTS_IMAGE,
     };
-    const extra = ((options.with as string[] | undefined) ?? []).map((image) => spec.validateImage(image, '--with'));
+    const given = ((options.with as string[] | undefined) ?? []).map((image) => spec.validateImage(image, '--with'));
+    const extra = [...new Set([...(config.images ?? []), ...given])];
     const output = resolve(io.cwd, text(options, 'output') ?? DEFAULT_BUNDLE);
     const saved = await saveBundle({ run, spec: images, extra, exampleBase: spec.DEFAULT_HOSTS_IMAGE, output, say });
     const { docker, node } = saved.manifest;

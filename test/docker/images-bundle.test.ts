@@ -114,6 +114,28 @@ describe.skipIf(!dockerAvailable)('images save and load (real docker)', () => {
     expect(await repoTags(join(imagesDir(), NODE_ARCHIVE))).toEqual(expected.node.map(short).sort());
   }, 300_000);
 
+  it('bundles your own images for the nodes too: --with and the team file\'s images:', async () => {
+    const own = ['ghcr.io/k3s-devreg-test/app:1', 'ghcr.io/k3s-devreg-test/worker:2'];
+    // The load above left the nodes' stand-ins out of docker: tagged again, so nothing needs a pull.
+    for (const image of tagged.filter((i) => !has(i))) docker(['tag', ensureBusyboxImage(), image]);
+    for (const image of own) {
+      docker(['tag', ensureBusyboxImage(), image]);
+      tagged.push(image);
+    }
+    writeFileSync(join(work, 'k3s-devreg.yaml'), `images: [${own[1]}]\n`);
+    const file = join(work, 'own.tar');
+    try {
+      expect(await cli(['images', 'save', '-o', file, '--with', own[0]!])).toMatchObject({ code: 0 });
+    } finally {
+      rmSync(join(work, 'k3s-devreg.yaml'));
+    }
+    const dir = mkdtempSync(join(work, 'own-'));
+    await tar.extract({ file, cwd: dir });
+    const manifest = JSON.parse(readFileSync(join(dir, BUNDLE_MANIFEST), 'utf8')) as { node: string[] };
+    expect(manifest.node).toEqual([...expected.node, own[1], own[0]]);
+    expect(await repoTags(join(dir, NODE_PART))).toEqual([...expected.node, ...own].map(short).sort());
+  }, 300_000);
+
   describe('refused with one line, nothing loaded', () => {
     const fresh = (): void => rmSync(join(work, 'home'), { recursive: true, force: true });
     const nothingLoaded = (): void => {

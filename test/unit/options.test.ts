@@ -118,6 +118,12 @@ describe('resolveClusterOptions', () => {
     await expect(resolveClusterOptions({ yes: true }, captureIo({ env, cwd }))).rejects.toThrow(/unknown field "agent".*agents/);
     writeFileSync(join(cwd, 'k3s-devreg.yaml'), 'agents: two\n');
     await expect(resolveClusterOptions({ yes: true }, captureIo({ env, cwd }))).rejects.toThrow(/agents must be a number/);
+    writeFileSync(join(cwd, 'k3s-devreg.yaml'), 'images: ghcr.io/me/app:1\n');
+    await expect(resolveClusterOptions({ yes: true }, captureIo({ env, cwd }))).rejects.toThrow(/images must be a list of image names/);
+    writeFileSync(join(cwd, 'k3s-devreg.yaml'), 'images: [ghcr.io/me/app:1, "bad image"]\n');
+    await expect(resolveClusterOptions({ yes: true }, captureIo({ env, cwd }))).rejects.toThrow(/bad image/);
+    writeFileSync(join(cwd, 'k3s-devreg.yaml'), 'images: [ghcr.io/me/app:1]\noffline: false\n');
+    await expect(resolveClusterOptions({ yes: true }, captureIo({ env, cwd }))).resolves.toMatchObject({ spec: { name: 'devreg' } });
     writeFileSync(join(cwd, 'k3s-devreg.yaml'), 'name: [a\n');
     const error = (await resolveClusterOptions({ yes: true }, captureIo({ env, cwd })).catch((e: unknown) => e)) as UserError;
     expect(error.problem).toBe(`${join(cwd, 'k3s-devreg.yaml')} is not valid YAML: Flow sequence in block collection must be sufficiently indented and end with a ] at line 2, column 1`);
