@@ -29,12 +29,22 @@ export function containerdBinary(): string | undefined {
   return found || undefined;
 }
 
-/** An image of busybox plus the host's containerd and exactly the libraries ldd lists. */
-export function buildNodeImage(tag: string): string {
+const commandPath = (name: string): string => {
+  const found = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).stdout.trim();
+  if (!found) throw new Error(`${name} not found on this machine: apt-get install docker.io (it brings containerd, runc and ctr)`);
+  return found;
+};
+
+/**
+ * An image of busybox plus the host's containerd and exactly the libraries ldd lists; `binaries`
+ * (names on PATH, e.g. ctr, runc, containerd-shim-runc-v2) are copied too, at the same paths.
+ */
+export function buildNodeImage(tag: string, binaries: readonly string[] = []): string {
   const context = mkdtempSync(join(tmpdir(), 'k3s-devreg-node-image-'));
   try {
     const binary = containerdBinary()!;
-    const files = [binary, ...(execFileSync('ldd', [binary], { encoding: 'utf8' }).match(/\/[^ \n]+/g) ?? [])];
+    const programs = [binary, ...binaries.map(commandPath)];
+    const files = [...programs, ...programs.flatMap((p) => spawnSync('ldd', [p], { encoding: 'utf8' }).stdout.match(/\/[^ \n]+/g) ?? [])];
     for (const file of new Set(files)) {
       mkdirSync(join(context, 'rootfs', dirname(file)), { recursive: true });
       copyFileSync(file, join(context, 'rootfs', file));
@@ -98,6 +108,8 @@ export interface NodeOptions {
   hostsDaemonSet: Obj;
   hostsScript: string;
   dir: string;
+  /** More `docker run` flags (e.g. --privileged, as k3d runs nodes, for runc to start containers; more -v mounts). */
+  dockerArgs?: readonly string[];
 }
 
 export class K3sNode {
@@ -163,7 +175,7 @@ export class K3sNode {
       // (removed with the node) so that overlayfs, k3s's default snapshotter, has a real filesystem under it.
       '--cap-add', 'SYS_ADMIN', '-v', ROOT,
       '-v', `${script}:${container.command[1]}:ro`,
-      ...env.flatMap((e) => ['-e', `${e.name}=${e.value}`]), options.image,
+      ...env.flatMap((e) => ['-e', `${e.name}=${e.value}`]), ...(options.dockerArgs ?? []), options.image,
     ]);
     return node;
   }
