@@ -16,6 +16,7 @@ import { STATE_FILES } from '../state/layout.js';
 import { ensureWritableDir } from '../state/write-files.js';
 import { dockerArchitecture, imagesPresent, loadImages, pullImage, saveImages } from '../tools/docker-images.js';
 import { k3dVersion } from '../tools/k3d.js';
+import { pullThroughCaches } from './images-from-cache.js';
 import type { Runner } from '../tools/run.js';
 
 export interface SaveRequest {
@@ -49,8 +50,10 @@ export async function saveBundle(request: SaveRequest): Promise<{ file: string; 
   const all = [...images.docker, ...images.node];
   const present = await imagesPresent(run, all);
   const missing = all.filter((image) => !present.has(image));
-  for (const [i, image] of missing.entries()) {
-    say(`pulling ${image} (${i + 1} of ${missing.length})`);
+  // What a cluster pulled through the cache already is not downloaded again.
+  const direct = missing.length > 0 ? await pullThroughCaches(missing, { run, registryImage: request.spec.registryImage, say }) : [];
+  for (const [i, image] of direct.entries()) {
+    say(`pulling ${image} (${i + 1} of ${direct.length})`);
     await pullImage(run, image);
   }
   const after = missing.length > 0 ? await imagesPresent(run, all) : present;

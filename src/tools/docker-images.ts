@@ -51,3 +51,21 @@ export async function saveImages(run: Runner, file: string, images: readonly str
 export async function loadImages(run: Runner, file: string): Promise<void> {
   ensureOk(DOCKER, `load the images in ${file}`, await run('docker', ['load', '--input', file], { timeoutMs: IMAGE_MS }), 'check the free space of docker (docker system df)', IMAGE_MS);
 }
+
+/** The host port docker published for a container port (`docker port NAME 5000/tcp`: 127.0.0.1:49153). */
+export async function publishedPort(run: Runner, container: string, port: number): Promise<number> {
+  const result = await run('docker', ['port', container, `${port}/tcp`], { timeoutMs: QUICK_MS });
+  ensureOk(DOCKER, `ask docker which port ${container} got`, result, NOT_RUNNING_FIX, QUICK_MS);
+  const published = Number(/:(\d+)\s*$/m.exec(result.stdout)?.[1]);
+  if (!Number.isInteger(published) || published <= 0) throw new Error(`docker port ${container} ${port}/tcp printed no port: ${result.stdout.trim()}`);
+  return published;
+}
+
+export async function retagImage(run: Runner, from: string, to: string): Promise<void> {
+  ensureOk(DOCKER, `tag ${from} as ${to}`, await run('docker', ['tag', from, to], { timeoutMs: QUICK_MS }), NOT_RUNNING_FIX, QUICK_MS);
+}
+
+/** Removes one name of an image (`docker rmi NAME`); the image stays while another name has it. */
+export async function untagImage(run: Runner, name: string): Promise<void> {
+  ensureOk(DOCKER, `remove the name ${name}`, await run('docker', ['rmi', name], { timeoutMs: QUICK_MS }), NOT_RUNNING_FIX, QUICK_MS);
+}
