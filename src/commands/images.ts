@@ -32,7 +32,7 @@ export const main: CommandMain = async ({ options, positionals }, io, deps) => {
     const given = ((options.with as string[] | undefined) ?? []).map((image) => spec.validateImage(image, '--with'));
     const extra = [...new Set([...(config.images ?? []), ...given])];
     const output = resolve(io.cwd, text(options, 'output') ?? DEFAULT_BUNDLE);
-    const saved = await saveBundle({ run, spec: images, extra, exampleBase: spec.DEFAULT_HOSTS_IMAGE, output, say });
+    const saved = await saveBundle({ run, env: io.env, spec: images, extra, exampleBase: spec.DEFAULT_HOSTS_IMAGE, output, say });
     const { docker, node } = saved.manifest;
     return { code: 0, out: [`Wrote ${saved.file} (${megabytes(saved.bytes)}): ${docker.length} image(s) for docker, ${node.length} for the nodes. On the other machine: k3s-devreg images load ${saved.file}`] };
   }

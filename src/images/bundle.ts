@@ -31,8 +31,14 @@ export function k3sRelease(k3sImage: string): string | undefined {
   return tag ? `${tag[1]}+${tag[2]}` : undefined;
 }
 
-/** k3d's own images, tagged with its version (k3d-io/k3d pkg/types/images.go; overridable by env there). */
-export const k3dHelperImages = (k3dVersion: string): string[] => [`ghcr.io/k3d-io/k3d-proxy:${k3dVersion}`, `ghcr.io/k3d-io/k3d-tools:${k3dVersion}`];
+/**
+ * k3d's own images, tagged with its version, or what k3d's own variables name instead (k3d-io/k3d
+ * pkg/types/images.go: K3D_IMAGE_LOADBALANCER, K3D_IMAGE_TOOLS, K3D_HELPER_IMAGE_TAG).
+ */
+export function k3dHelperImages(k3dVersion: string, env: NodeJS.ProcessEnv = {}): string[] {
+  const tag = env.K3D_HELPER_IMAGE_TAG || k3dVersion;
+  return [env.K3D_IMAGE_LOADBALANCER || `ghcr.io/k3d-io/k3d-proxy:${tag}`, env.K3D_IMAGE_TOOLS || `ghcr.io/k3d-io/k3d-tools:${tag}`];
+}
 
 export interface BundleRequest {
   spec: Pick<ClusterSpec, 'k3sImage' | 'registryImage' | 'hostsImage'>;
@@ -43,6 +49,8 @@ export interface BundleRequest {
   extra: readonly string[];
   /** The system images of each k3s release (assets/k3s-system-images.json). */
   releases: Readonly<Record<string, readonly string[]>>;
+  /** k3d's image variables, if set (see k3dHelperImages). */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** What docker runs (the nodes, k3d's helpers, verify's base) and what the nodes import (the rest). */
@@ -55,7 +63,7 @@ export function bundleImages(request: BundleRequest): { docker: string[]; node: 
   }
   const unique = (images: readonly string[]): string[] => [...new Set(images)];
   return {
-    docker: unique([request.spec.k3sImage, ...k3dHelperImages(request.k3dVersion), request.exampleBase]),
+    docker: unique([request.spec.k3sImage, ...k3dHelperImages(request.k3dVersion, request.env), request.exampleBase]),
     node: unique([...system, request.spec.registryImage, request.spec.hostsImage, ...request.extra]),
   };
 }

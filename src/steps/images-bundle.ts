@@ -21,6 +21,7 @@ import type { Runner } from '../tools/run.js';
 
 export interface SaveRequest {
   run: Runner;
+  env: NodeJS.ProcessEnv;
   spec: Pick<ClusterSpec, 'k3sImage' | 'registryImage' | 'hostsImage'>;
   extra: readonly string[];
   exampleBase: string;
@@ -46,7 +47,7 @@ async function withScratch<T>(near: string, work: (dir: string) => Promise<T>): 
 export async function saveBundle(request: SaveRequest): Promise<{ file: string; bytes: number; manifest: BundleManifest }> {
   const { run, say } = request;
   const [{ k3d }, architecture] = await Promise.all([k3dVersion(run), dockerArchitecture(run)]);
-  const images = bundleImages({ spec: request.spec, k3dVersion: k3d, exampleBase: request.exampleBase, extra: request.extra, releases: systemImages() });
+  const images = bundleImages({ spec: request.spec, k3dVersion: k3d, exampleBase: request.exampleBase, extra: request.extra, releases: systemImages(), env: request.env });
   const all = [...images.docker, ...images.node];
   const present = await imagesPresent(run, all);
   const missing = all.filter((image) => !present.has(image));

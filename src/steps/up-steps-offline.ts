@@ -16,7 +16,7 @@ import type { Reads, UpStep } from './up-context.js';
 
 const ARCHIVE = /\.(tar|tar\.gz|tgz|tar\.zst|tzst|tar\.lz4|tar\.bz2|tbz)$/;
 
-export const checkOfflineImages: UpStep<Reads<'deps' | 'resolved'>, object> = {
+export const checkOfflineImages: UpStep<Reads<'deps' | 'io' | 'resolved'>, object> = {
   title: 'Checking the images for an offline start',
   readOnly: true,
   run: async (ctx, step) => {
@@ -26,7 +26,7 @@ export const checkOfflineImages: UpStep<Reads<'deps' | 'resolved'>, object> = {
       return {};
     }
     const { k3d } = await k3dVersion(ctx.deps.run);
-    const needed = bundleImages({ spec, k3dVersion: k3d, exampleBase: DEFAULT_HOSTS_IMAGE, extra: [], releases: systemImages() });
+    const needed = bundleImages({ spec, k3dVersion: k3d, exampleBase: DEFAULT_HOSTS_IMAGE, extra: [], releases: systemImages(), env: ctx.io.env });
     const imagesDir = join(spec.stateDir, STATE_FILES.imagesDir);
     const archives = (() => {
       try {

@@ -37,6 +37,16 @@ describe('what a bundle holds', () => {
     });
   });
 
+  it("follows k3d's own image variables, as k3d does", () => {
+    const env = { K3D_IMAGE_LOADBALANCER: 'mirror.corp/k3d-proxy:5.8.3', K3D_HELPER_IMAGE_TAG: '5.8.3-corp' };
+    expect(bundleImages({ spec, k3dVersion: '5.8.3', exampleBase: 'busybox:1.36.1', extra: [], releases, env }).docker).toEqual([
+      'rancher/k3s:v1.31.5-k3s1',
+      'mirror.corp/k3d-proxy:5.8.3',
+      'ghcr.io/k3d-io/k3d-tools:5.8.3-corp',
+      'busybox:1.36.1',
+    ]);
+  });
+
   it('refuses a k3s whose system images it does not know', () => {
     expect(message(() => bundleImages({ spec: { ...spec, k3sImage: 'rancher/k3s:v1.30.9-k3s1' }, k3dVersion: '5.8.3', exampleBase: 'busybox:1.36.1', extra: [], releases }))).toBe(
       'the system images of rancher/k3s:v1.30.9-k3s1 are not known to this version of k3s-devreg (it knows v1.31.5+k3s1): bundle the pinned k3s: drop --k3s-image (or k3sImage in the team file)',
