@@ -24,21 +24,6 @@ export async function kubectlClientVersion(run: Runner): Promise<string> {
   return parsed.clientVersion?.gitVersion ?? 'unknown';
 }
 
-/** The current kubeconfig context, or undefined when none is set. */
-export async function currentContext(run: Runner): Promise<string | undefined> {
-  const result = await run('kubectl', ['config', 'current-context'], { timeoutMs: QUICK_MS });
-  if (result.exitCode !== 0 && !result.notFound && !result.timedOut) return undefined;
-  ensureOk(KUBECTL, 'read the current context', result, 'check your kubeconfig (KUBECONFIG or ~/.kube/config)', QUICK_MS);
-  return result.stdout.trim() || undefined;
-}
-
-export async function contextExists(run: Runner, context: string): Promise<boolean> {
-  const result = await run('kubectl', ['config', 'get-contexts', context, '--output', 'name'], { timeoutMs: QUICK_MS });
-  if (result.exitCode !== 0 && !result.notFound && !result.timedOut && /not found/i.test(result.stderr)) return false;
-  ensureOk(KUBECTL, 'read the kubeconfig contexts', result, 'check your kubeconfig (KUBECONFIG or ~/.kube/config)', QUICK_MS);
-  return result.stdout.trim() === context;
-}
-
 /**
  * Removes a context, its cluster and its user from the kubeconfig files (kubectl edits the file that
  * holds each), and unsets the current context when it was this one.
@@ -112,16 +97,6 @@ export async function readKubeconfig(run: Runner): Promise<{ contexts: string[];
   const view = parseJson<{ contexts?: { name?: string }[] | null; 'current-context'?: string }>(KUBECTL, action, result.stdout);
   const current = view['current-context'];
   return { contexts: (view.contexts ?? []).map((c) => c.name ?? '').filter(Boolean), ...(current ? { current } : {}) };
-}
-
-/** Which of the objects in the YAML exist (as `kind/name`); read-only. */
-export async function existingObjects(run: Runner, context: string, yaml: string): Promise<string[]> {
-  const result = await run('kubectl', ['--context', context, 'get', '--filename', '-', '--ignore-not-found', '--output', 'name'], {
-    input: yaml,
-    timeoutMs: QUICK_MS,
-  });
-  ensureOk(KUBECTL, `read objects from ${context}`, result, unreachableFix(context), QUICK_MS);
-  return result.stdout.split('\n').map((line) => line.trim()).filter(Boolean);
 }
 
 /** Waits (bounded by kubectl itself) until a Deployment or DaemonSet has rolled out. */

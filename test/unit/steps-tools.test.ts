@@ -273,11 +273,9 @@ describe('kubectl wrappers', () => {
   it('always names the context; manifests go on stdin', async () => {
     const run = recordingRunner((call) => (call.args.includes('apply') ? { stdout: 'namespace/container-registry created\nservice/registry created\n' } : { stdout: 'service/registry\n' }));
     expect(await kubectl.applyYaml(run, 'k3d-devreg', 'kind: Namespace\n')).toEqual(['namespace/container-registry created', 'service/registry created']);
-    expect(await kubectl.existingObjects(run, 'k3d-devreg', 'kind: Service\n')).toEqual(['service/registry']);
     await kubectl.createYaml(run, 'k3d-devreg', 'kind: Pod\n');
     expect(run.calls.map((c) => [c.args.join(' '), c.input])).toEqual([
       ['--context k3d-devreg apply --filename -', 'kind: Namespace\n'],
-      ['--context k3d-devreg get --filename - --ignore-not-found --output name', 'kind: Service\n'],
       ['--context k3d-devreg create --filename -', 'kind: Pod\n'],
     ]);
   });
@@ -320,15 +318,6 @@ describe('kubectl wrappers', () => {
       'kubectl --context k3d-devreg --namespace container-registry get deployment registry --ignore-not-found --output json',
       'kubectl --context k3d-devreg --namespace default get pod k3s-devreg-verify --ignore-not-found --output json',
     ]);
-  });
-
-  it('reads the kubeconfig without a server', async () => {
-    const run = recordingRunner((call) =>
-      call.args[1] === 'current-context' ? { exitCode: 1, stderr: 'error: current-context is not set' } : { exitCode: 1, stderr: 'error: context k3d-devreg not found' },
-    );
-    expect(await kubectl.currentContext(run)).toBeUndefined();
-    expect(await kubectl.contextExists(run, 'k3d-devreg')).toBe(false);
-    expect(run.lines()).toEqual(['kubectl config current-context', 'kubectl config get-contexts k3d-devreg --output name']);
   });
 
   it('deletes the verify pod and reads its log', async () => {
