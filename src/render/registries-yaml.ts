@@ -22,10 +22,15 @@ export type RegistriesDocument = {
   auths?: Record<string, unknown> | null;
 };
 
-export function ourRegistries(credentials: RegistryCredentials): RegistriesDocument {
+/**
+ * With `hostPort`, also a mirror for `localhost:<hostPort>`, the name this machine pushes to, so that
+ * the same image name works in `docker push` and in a pod spec (kind's local-registry recipe does
+ * the same): containerd then pulls it from our registry, with the credentials and CA above.
+ */
+export function ourRegistries(credentials: RegistryCredentials, hostPort?: number): RegistriesDocument {
   const address = `${REGISTRY_HOST}:${REGISTRY_PORT}`;
   return {
-    mirrors: { [address]: { endpoint: [`https://${address}`] } },
+    mirrors: { [address]: { endpoint: [`https://${address}`] }, ...(hostPort ? { [`localhost:${hostPort}`]: { endpoint: [`https://${address}`] } } : {}) },
     configs: {
       [address]: {
         auth: { username: credentials.username, password: credentials.password },

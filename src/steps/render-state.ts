@@ -76,7 +76,7 @@ export async function renderState(request: RenderRequest): Promise<RenderResult>
   });
   registerSecret(pki.caKey);
   registerSecret(pki.tlsKey);
-  const nodes = await registriesForNodes(ourRegistries(credentials), request);
+  const nodes = await registriesForNodes(ourRegistries(credentials, spec.hostPort), request);
   const registriesYaml = renderRegistriesYaml(nodes.document);
   const k3dConfig = toYaml(renderK3dConfig(spec, { nodeDir: join(dir, STATE_FILES.nodeDir), imagesDir: join(dir, STATE_FILES.imagesDir) }));
   const htpasswd =

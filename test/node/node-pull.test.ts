@@ -59,6 +59,15 @@ describe.skipIf(!nodeTierAvailable)('a k3s node pulls from our registry (real co
     expect(node.exec('cat /var/lib/rancher/k3s/agent/etc/containerd/config.toml')).toContain(`[plugins."io.containerd.grpc.v1.cri".registry.configs."${REGISTRY}".auth]`);
   });
 
+  it('pulls the same image by the name this machine pushes to, localhost:<port>/..., through our mirror for it', async () => {
+    const local = `localhost:31113/${repository}:1`;
+    await node.cri.remove(local).catch(() => undefined);
+    expect(await node.cri.pull(local)).toMatch(/^sha256:[0-9a-f]{64}$/);
+    // Fetched from our registry: the same content, and containerd names where it came from.
+    expect((await node.cri.status(local))?.repo_digests).toContain(`localhost:31113/${repository}@${digest}`);
+    expect(node.exec('cat "/var/lib/rancher/k3s/agent/etc/containerd/certs.d/localhost:31113/hosts.toml"')).toContain(`[host."https://${REGISTRY}/v2"]`);
+  });
+
   it.each(PASSWORDS.map((p, i) => [i, p] as const))('pulls with password #%i after k3s restarts with it', async (_i, password) => {
     await bed.renderState(password);
     bed.updateRegistrySecret();

@@ -167,11 +167,11 @@ describe('renderManifests', () => {
     expect(parse(cm.data['localRegistryHosting.v1'])).toEqual({
       host: 'localhost:31113',
       hostFromClusterNetwork: 'registry.container-registry.svc.cluster.local:5000',
-      hostFromContainerRuntime: 'container-registry.local:5000',
+      hostFromContainerRuntime: 'localhost:31113',
       help: 'https://github.com/kubernetes/enhancements/tree/master/keps/sig-cluster-lifecycle/generic/1755-communicating-a-local-registry',
     });
     const other = find('ConfigMap', 'local-registry-hosting', renderManifests({ ...spec, hostPort: 5555 }, input));
-    expect(parse(other.data['localRegistryHosting.v1']).host).toBe('localhost:5555');
+    expect(parse(other.data['localRegistryHosting.v1'])).toMatchObject({ host: 'localhost:5555', hostFromContainerRuntime: 'localhost:5555' });
   });
 
   it('is deterministic, and toYamlDocuments round-trips every object', () => {

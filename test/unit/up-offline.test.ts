@@ -78,6 +78,6 @@ describe('up --offline', () => {
     expect(schemaErrors('k3d', config)).toEqual([]);
     expect(changes(world).filter((l) => /^docker (run|network)/.test(l))).toEqual([]);
     const registries = parse(readFileSync(join(home, 'devreg', 'node', 'registries.yaml'), 'utf8')) as { mirrors: Record<string, unknown> };
-    expect(Object.keys(registries.mirrors)).toEqual(['container-registry.local:5000']);
+    expect(Object.keys(registries.mirrors)).toEqual(['container-registry.local:5000', 'localhost:31113']);
   });
 });

@@ -1,6 +1,6 @@
 /** KEP-1755: tells Tilt, Skaffold and ctlptl where to push and what the cluster pulls from. */
 import { toYaml } from '../yaml-stream.js';
-import { REGISTRY_PORT, registryAddress, serviceDnsNames, type ClusterSpec } from '../../spec.js';
+import { REGISTRY_PORT, serviceDnsNames, type ClusterSpec } from '../../spec.js';
 import { metadata, type KubeObject } from './common.js';
 
 export const KEP_1755_HELP =
@@ -11,7 +11,10 @@ export function localRegistryHosting(spec: ClusterSpec): KubeObject {
     host: `localhost:${spec.hostPort}`,
     // Pods resolve through cluster DNS, not the node's /etc/hosts: they reach the Service by its name.
     hostFromClusterNetwork: `${serviceDnsNames()[1]}:${REGISTRY_PORT}`,
-    hostFromContainerRuntime: registryAddress(),
+    // One name: every node mirrors localhost:<port> to our registry (registries.yaml), so tools push
+    // and write pod specs with the same name (kind's local-registry recipe does the same).
+    // container-registry.local:5000 keeps working too.
+    hostFromContainerRuntime: `localhost:${spec.hostPort}`,
     help: KEP_1755_HELP,
   };
   return {
