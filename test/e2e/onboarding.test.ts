@@ -115,6 +115,23 @@ describe('onboarding on a real k3d cluster', () => {
     expect(verify.stdout).toMatch(/^Verified: .*docker login \d+\.\ds/m);
   });
 
+  it('one name: a pod runs the image by the name docker pushed it to (localhost:PORT, mirrored on every node)', async () => {
+    const pod = `one-name-${port}`;
+    const image = `localhost:${port}/hello-world-example:latest`;
+    toolOk(tool('kubectl', ['--context', context, 'run', pod, '--image', image, '--restart', 'Never', '--image-pull-policy', 'Always']), 'kubectl run');
+    try {
+      const phase = await eventually(`${pod} to succeed`, 120_000, () => {
+        const now = toolOk(tool('kubectl', ['--context', context, 'get', 'pod', pod, '-o', 'jsonpath={.status.phase}']), 'kubectl get pod').trim();
+        if (now !== 'Succeeded') throw new Error(`phase ${now}`);
+        return now;
+      });
+      expect(phase).toBe('Succeeded');
+      expect(toolOk(tool('kubectl', ['--context', context, 'logs', pod]), 'kubectl logs')).toContain('hello world from the k3s-devreg registry');
+    } finally {
+      tool('kubectl', ['--context', context, 'delete', 'pod', pod, '--ignore-not-found', '--wait=false']);
+    }
+  });
+
   it('pushed images survive a registry pod restart', async () => {
     // The image verify built; docker is logged in to localhost:PORT in the sandbox's DOCKER_CONFIG (by up/verify).
     toolOk(tool('docker', ['tag', `localhost:${port}/hello-world-example:latest`, `localhost:${port}/persist:1`]), 'docker tag');
