@@ -10,14 +10,15 @@ import { CACHE_UPSTREAM_LABEL } from './render.js';
 import { inspectContainers, inspectVolume, removeVolume, type ContainerInfo } from '../tools/docker.js';
 import { containersLabelled, removeContainers, volumeDiskUse, volumesLabelled } from '../tools/docker-labelled.js';
 import type { Runner } from '../tools/run.js';
-import { CACHE_LABEL, cacheConfigPath, cacheContainerName } from './spec.js';
+import { CACHE_LABEL, cacheConfigPath, cacheContainerName, isOurCache } from './spec.js';
+
+export { isOurCache } from './spec.js';
 
 /** Every cluster's nodes are on the docker network k3d-<cluster>. */
 const CLUSTER_NETWORK = /^k3d-(.+)$/;
 
 export const OUR_CACHE_LABELS: Record<string, string | undefined> = { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [CACHE_LABEL]: undefined };
 
-export const isOurCache = (labels: Record<string, string>): boolean => labels[MANAGED_BY_LABEL] === MANAGED_BY_VALUE && Boolean(labels[CACHE_LABEL]);
 
 export interface CacheEntry {
   /** The upstream registry host, e.g. docker.io. */

@@ -82,6 +82,9 @@ const slug = (host: string): string => host.replace(/[.:]/g, '-');
 
 export const cacheContainerName = (host: string): string => `k3s-devreg-cache-${slug(host)}`;
 export const cacheVolumeName = (host: string): string => `k3s-devreg-cache-${slug(host)}-data`;
+/** A docker object of ours that is a cache (both labels). */
+export const isOurCache = (labels: Record<string, string>): boolean => labels[MANAGED_BY_LABEL] === MANAGED_BY_VALUE && Boolean(labels[CACHE_LABEL]);
+
 export const cacheLabels = (host: string): Record<string, string> => ({ [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [CACHE_LABEL]: host });
 
 /** Each upstream's config file (it may hold credentials: 0600), shared by every cluster of this machine. */

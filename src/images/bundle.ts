@@ -25,6 +25,19 @@ export interface BundleManifest {
   node: string[];
 }
 
+/** The registry host an image name names (docker.io when it names none) and the path below it. */
+export function registryOf(image: string): { host: string; path: string } {
+  const [first = '', ...rest] = image.split('/');
+  if (rest.length > 0 && (first.includes('.') || first.includes(':') || first === 'localhost')) return { host: first, path: rest.join('/') };
+  return { host: 'docker.io', path: rest.length === 0 ? `library/${image}` : image };
+}
+
+/** docker.io/library/busybox:1.36.1 for busybox:1.36.1, as containerd names what it imports. */
+export function fullName(image: string): string {
+  const { host, path } = registryOf(image);
+  return `${host}/${path}`;
+}
+
 /** `rancher/k3s:v1.31.5-k3s1` -> `v1.31.5+k3s1`, the release whose image list applies; undefined for another image. */
 export function k3sRelease(k3sImage: string): string | undefined {
   const tag = /^(?:docker\.io\/)?rancher\/k3s:(v\d+\.\d+\.\d+)-(k3s\d+)$/.exec(k3sImage);

@@ -4,7 +4,7 @@
  * with the same configuration is left alone; its data volume is never removed here.
  */
 import { cacheRunArgs, renderCacheConfig, CACHE_CONFIG_LABEL } from '../cache/render.js';
-import { cacheConfigPath, cacheContainerName, cacheLabels, cacheVolumeName, CACHE_LABEL, type CacheSpec, type CacheUpstream, type CacheUpstreamSpec } from '../cache/spec.js';
+import { cacheConfigPath, cacheContainerName, cacheLabels, cacheVolumeName, isOurCache, CACHE_LABEL, type CacheSpec, type CacheUpstream, type CacheUpstreamSpec } from '../cache/spec.js';
 import { UserError } from '../errors.js';
 import { sha256 } from '../hash.js';
 import { resolveReference } from '../registries/credential-sources.js';
@@ -39,7 +39,6 @@ export interface ResolveRequest {
   warn: (line: string) => void;
 }
 
-const isOurs = (labels: Record<string, string>): boolean => labels[MANAGED_BY_LABEL] === MANAGED_BY_VALUE;
 
 /** The cluster's network: made here (ours, so down removes it) when k3d has not made it yet. */
 export async function ensureClusterNetwork(run: Runner, name: string): Promise<'created' | 'exists'> {
@@ -84,7 +83,7 @@ export function refuseForeignCaches(upstreams: readonly CacheUpstream[], found: 
   for (const { host } of upstreams) {
     const name = cacheContainerName(host);
     const container = found.get(name);
-    if (container && !(isOurs(container.labels) && container.labels[CACHE_LABEL] === host)) {
+    if (container && !(isOurCache(container.labels) && container.labels[CACHE_LABEL] === host)) {
       throw new UserError(`a container named ${name} exists and is not k3s-devreg's cache`, `rename or remove it (docker rm -f ${name}), or run up with --no-cache`);
     }
   }

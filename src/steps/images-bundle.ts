@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import * as tar from 'tar';
 import { assetUrl } from '../assets.js';
 import { UserError } from '../errors.js';
-import { BUNDLE_FORMAT, BUNDLE_MANIFEST, bundleImages, checkBundleFits, DOCKER_PART, NODE_ARCHIVE, NODE_PART, parseBundleManifest, type BundleManifest } from '../images/bundle.js';
+import { BUNDLE_FORMAT, BUNDLE_MANIFEST, bundleImages, checkBundleFits, DOCKER_PART, fullName, NODE_ARCHIVE, NODE_PART, parseBundleManifest, type BundleManifest } from '../images/bundle.js';
 import type { ClusterSpec } from '../spec.js';
 import { STATE_FILES } from '../state/layout.js';
 import { ensureWritableDir } from '../state/write-files.js';
@@ -131,12 +131,4 @@ export async function archiveImages(file: string): Promise<string[]> {
   } catch {
     return [];
   }
-}
-
-/** docker.io/library/busybox:1.36.1 for busybox:1.36.1, as containerd names what it imports. */
-export function fullName(image: string): string {
-  const [first = '', ...rest] = image.split('/');
-  const registry = rest.length > 0 && (first.includes('.') || first.includes(':') || first === 'localhost');
-  if (registry) return image;
-  return rest.length === 0 ? `docker.io/library/${image}` : `docker.io/${image}`;
 }

@@ -4,7 +4,10 @@
  * relay (the same registry image, in proxy mode in front of the cache, on the cache's network and on
  * 127.0.0.1 only, which docker pulls from over plain http) lives for the pulls and is removed after.
  */
-import { CACHE_PORT, cacheContainerName } from '../cache/spec.js';
+import { CACHE_PORT, cacheContainerName, isOurCache } from '../cache/spec.js';
+import { registryOf } from '../images/bundle.js';
+
+export { registryOf } from '../images/bundle.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../spec.js';
 import { inspectContainers } from '../tools/docker.js';
 import { removeContainerAndVolumes, runDetached } from '../tools/docker-containers.js';
@@ -12,13 +15,6 @@ import { pullImage, publishedPort, retagImage, untagImage } from '../tools/docke
 import type { Runner } from '../tools/run.js';
 
 export const RELAY_LABEL = 'dev.k3s-devreg/cache-relay';
-
-/** The registry host an image name names (docker.io when it names none) and the path below it. */
-export function registryOf(image: string): { host: string; path: string } {
-  const [first = '', ...rest] = image.split('/');
-  if (rest.length > 0 && (first.includes('.') || first.includes(':') || first === 'localhost')) return { host: first, path: rest.join('/') };
-  return { host: 'docker.io', path: rest.length === 0 ? `library/${image}` : image };
-}
 
 export interface CachePullRequest {
   run: Runner;
@@ -51,7 +47,7 @@ export async function pullThroughCaches(images: readonly string[], request: Cach
   for (const [host, wanted] of byHost) {
     const cache = caches.get(cacheContainerName(host));
     const network = cache?.networks[0];
-    if (!cache?.running || cache.labels[MANAGED_BY_LABEL] !== MANAGED_BY_VALUE || !network) {
+    if (!cache?.running || !isOurCache(cache.labels) || !network) {
       left.push(...wanted);
       continue;
     }

@@ -8,7 +8,7 @@ import { UserError } from '../errors.js';
 import { confirm, type Ask } from '../ask.js';
 import type { Step } from '../progress.js';
 import { STATE_FILES } from '../state/layout.js';
-import { CACHE_LABEL } from '../cache/spec.js';
+import { isOurCache } from '../cache/spec.js';
 import { CLUSTER_LABEL, clusterNetwork, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../spec.js';
 import { inspectContainers } from '../tools/docker.js';
 import { disconnectNetwork, inspectNetwork, removeNetwork, type NetworkInfo } from '../tools/docker-networks.js';
@@ -37,7 +37,7 @@ export async function deleteOurCluster(run: Runner, name: string, env: NodeJS.Pr
 /** Takes our cache containers off the network; returns their names. */
 async function detachCaches(run: Runner, network: NetworkInfo): Promise<string[]> {
   const caches = await inspectContainers(run, network.containers);
-  const ours = [...caches.values()].filter((c) => c.labels[MANAGED_BY_LABEL] === MANAGED_BY_VALUE && c.labels[CACHE_LABEL]);
+  const ours = [...caches.values()].filter((c) => isOurCache(c.labels));
   await Promise.all(ours.map((c) => disconnectNetwork(run, network.name, c.name)));
   return ours.map((c) => c.name);
 }

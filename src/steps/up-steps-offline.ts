@@ -6,12 +6,12 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
-import { bundleImages } from '../images/bundle.js';
+import { bundleImages, fullName } from '../images/bundle.js';
 import { DEFAULT_HOSTS_IMAGE } from '../spec.js';
 import { STATE_FILES } from '../state/layout.js';
 import { imagesPresent } from '../tools/docker-images.js';
 import { k3dVersion } from '../tools/k3d.js';
-import { archiveImages, fullName, systemImages } from './images-bundle.js';
+import { archiveImages, systemImages } from './images-bundle.js';
 import type { Reads, UpStep } from './up-context.js';
 
 const ARCHIVE = /\.(tar|tar\.gz|tgz|tar\.zst|tzst|tar\.lz4|tar\.bz2|tbz)$/;

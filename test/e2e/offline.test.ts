@@ -24,7 +24,7 @@ import * as tar from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUNDLE_MANIFEST, DOCKER_PART, NODE_ARCHIVE, NODE_PART, parseBundleManifest, type BundleManifest } from '../../src/images/bundle.js';
 import { DEFAULT_AGENTS, DEFAULT_HOSTS_IMAGE, DEFAULT_K3S_IMAGE, DEFAULT_REGISTRY_IMAGE } from '../../src/spec.js';
-import { fullName } from '../../src/steps/images-bundle.js';
+import { fullName } from '../../src/images/bundle.js';
 import { TEST_LABEL } from '../helpers/labels.js';
 import { createSandbox, expectOk, freePort, printDiagnosticsOnFailure, requireE2eTools, runCli, runTool, toolOk } from './helpers.js';
 import { preparedImages } from './images.js';
