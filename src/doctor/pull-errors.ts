@@ -1,0 +1,231 @@
+/**
+ * Why a pull from our registry failed, read from the words containerd logs on the node
+ * (containerd.log) or the kubelet repeats in a pod's events ("Failed to pull image ..."). The pull
+ * error a pod shows often names only the last endpoint tried; the classes below are the Go error
+ * texts that end those messages (net/http, crypto/x509, containerd's remotes/docker), each with
+ * what it means in our setup and what to do. Pure: no I/O.
+ */
+import { NODE_CA_FILE, REGISTRY_HOST, REGISTRY_PORT } from '../spec.js';
+
+export type PullErrorKind =
+  | 'x509'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'no-such-host'
+  | 'connection-refused'
+  | 'no-route'
+  | 'manifest-unknown'
+  | 'http-to-https'
+  | 'timeout';
+
+export interface PullErrorExplanation {
+  kind: PullErrorKind;
+  cause: string;
+  fix: string;
+}
+
+const ADDRESS = `${REGISTRY_HOST}:${REGISTRY_PORT}`;
+const UP = 'run k3s-devreg up, which writes the node files again and restarts the nodes whose registries.yaml changed';
+const HOSTS_FIX = `run k3s-devreg up (it waits until every node's /etc/hosts maps ${REGISTRY_HOST} to the registry Service again); if that line keeps missing, read kubectl --namespace container-registry logs daemonset/registry-hosts`;
+
+interface Rule {
+  kind: PullErrorKind;
+  test: RegExp;
+  explain: (match: RegExpExecArray) => Omit<PullErrorExplanation, 'kind'>;
+}
+
+// First match wins: a TLS or HTTP answer says more than the network words that may precede it.
+const RULES: readonly Rule[] = [
+  {
+    kind: 'x509',
+    test: /x509: certificate is valid for ([^"]*?), not ([^\s",]+)/,
+    explain: (m) => ({
+      cause: `the registry's certificate does not cover the name ${m[2]} (it is valid for ${m[1]})`,
+      fix: `pull by ${ADDRESS}/<repository>:<tag> or localhost:<port>/<repository>:<tag> (the names our certificate and mirrors cover); run k3s-devreg up if the certificate lacks them`,
+    }),
+  },
+  {
+    kind: 'x509',
+    test: /x509: certificate has expired or is not yet valid(: [^"]*)?/,
+    explain: (m) => ({
+      cause: `the registry's certificate is outside its validity dates as the node's clock sees them${m[1] ?? ''}`,
+      fix: 'run k3s-devreg up to renew the certificate; if it is new, the node\'s clock is wrong (compare `date` in the node with this machine, e.g. after Docker Desktop\'s VM slept)',
+    }),
+  },
+  {
+    kind: 'x509',
+    test: /x509: (certificate signed by unknown authority|[^"]*)/,
+    explain: () => ({
+      cause: `containerd on the node does not trust the registry's certificate: the CA it reads (${NODE_CA_FILE}, named in registries.yaml's tls.ca_file) is not the CA that signed it, or k3s ignored ca_file (k3s v1.29.3, v1.28.8, v1.27.12 and v1.26.15 do: k3s issue 9839)`,
+      fix: `run k3s-devreg up, which writes the state folder's CA to every node and restarts them; on one of those k3s releases, pin another k3s image`,
+    }),
+  },
+  {
+    kind: 'http-to-https',
+    test: /server gave HTTP response to HTTPS client/,
+    explain: () => ({
+      cause: 'something that speaks plain http answered where containerd expected our TLS registry: another registry holds that address, or a registries.yaml mirror points elsewhere',
+      fix: `pull by ${ADDRESS}/... or the localhost port k3s-devreg up printed; run k3s-devreg up to restore the nodes' registries.yaml`,
+    }),
+  },
+  {
+    kind: 'unauthorized',
+    test: /401 Unauthorized|unauthorized: authentication required|no basic auth credentials/,
+    explain: () => ({
+      cause: "the registry refused the node's credentials: the username/password in the node's registries.yaml (configs auth, which k3s copies into containerd's config.toml) differ from the registry's htpasswd, or are missing",
+      fix: `${UP}; it rewrites the htpasswd Secret and registries.yaml from the same credentials.json`,
+    }),
+  },
+  {
+    kind: 'forbidden',
+    test: /403 Forbidden|denied: requested access to the resource is denied/,
+    explain: () => ({
+      cause: 'the answer was 403, which our registry (htpasswd: 401 or 200) never sends: a proxy or another server answered for that name',
+      fix: `make sure the node reaches the registry directly (${REGISTRY_HOST} in NO_PROXY for k3s if HTTPS_PROXY is set) and that ${REGISTRY_HOST} maps to the registry Service; then run k3s-devreg doctor again`,
+    }),
+  },
+  {
+    kind: 'no-such-host',
+    test: /lookup ([^\s:]+)(?: on [^:]+:\d+)?: (no such host|server misbehaving|Temporary failure in name resolution)/,
+    explain: (m) => ({
+      cause: m[1] === REGISTRY_HOST
+        ? `the node cannot resolve ${REGISTRY_HOST}: its /etc/hosts has no line for it (docker rebuilds that file whenever a node container restarts, and the registry-hosts DaemonSet writes the line again once its pod runs)`
+        : `the node cannot resolve ${m[1]}`,
+      fix: m[1] === REGISTRY_HOST ? HOSTS_FIX : `pull by ${ADDRESS}/... or localhost:<port>/...`,
+    }),
+  },
+  {
+    kind: 'connection-refused',
+    test: /connect: connection refused/,
+    explain: () => ({
+      cause: 'nothing listens at the address the node connected to: the registry pod is not running, or the node has no mirror for that name and tried it directly (localhost in a node is the node itself)',
+      fix: 'run k3s-devreg status to see whether the registry pod runs; run k3s-devreg up, which restarts it and gives every node the mirrors of its registries.yaml',
+    }),
+  },
+  {
+    kind: 'no-route',
+    test: /connect: (no route to host|host is unreachable|network is unreachable)/,
+    explain: () => ({
+      cause: `no machine answers at the address ${REGISTRY_HOST} maps to: the hosts line names an old ClusterIP (the registry Service was deleted and created again)`,
+      fix: HOSTS_FIX,
+    }),
+  },
+  {
+    kind: 'timeout',
+    test: /i\/o timeout|TLS handshake timeout|context deadline exceeded|Client\.Timeout exceeded|request canceled while waiting for connection/,
+    explain: () => ({
+      cause: `the registry did not answer in time: the address ${REGISTRY_HOST} maps to is not the registry Service's, the registry pod is overloaded or not ready, or a proxy swallows the connection`,
+      fix: `compare the node's /etc/hosts line with kubectl --namespace container-registry get service registry; run k3s-devreg up, then k3s-devreg doctor again`,
+    }),
+  },
+  {
+    kind: 'manifest-unknown',
+    test: /manifest unknown|404 Not Found|: not found\b|name unknown/,
+    explain: () => ({
+      cause: 'the registry answered, but holds no image of that repository and tag',
+      fix: 'push it first (docker push localhost:<port>/<repository>:<tag>), check the spelling and tag in the pod spec, and list what the registry holds with k3s-devreg images ls',
+    }),
+  },
+];
+
+/** The class of a containerd or kubelet pull error, with its cause and fix here; undefined when unknown. */
+export function explainPullError(text: string): PullErrorExplanation | undefined {
+  for (const rule of RULES) {
+    const match = rule.test.exec(text);
+    if (match) return { kind: rule.kind, ...rule.explain(match) };
+  }
+  return undefined;
+}
+
+/** One line of containerd's log (logrus text format: key=value, values Go-quoted when they hold spaces). */
+export interface ContainerdLogLine {
+  time?: string;
+  level?: string;
+  msg?: string;
+  error?: string;
+  fields: Record<string, string>;
+}
+
+const ESCAPES: Record<string, string> = { a: '\x07', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v', '\\': '\\', '"': '"', "'": "'" };
+
+/** Reads one Go-quoted string (strconv.Quote) starting at `start` (the opening quote); returns it and the index after it. */
+function unquote(line: string, start: number): [string, number] {
+  let out = '';
+  let i = start + 1;
+  while (i < line.length && line[i] !== '"') {
+    if (line[i] !== '\\') {
+      out += line[i++];
+      continue;
+    }
+    const c = line[i + 1] ?? '';
+    const hex = { x: 2, u: 4, U: 8 }[c];
+    if (hex) {
+      out += String.fromCodePoint(parseInt(line.slice(i + 2, i + 2 + hex), 16) || 0xfffd);
+      i += 2 + hex;
+    } else {
+      out += ESCAPES[c] ?? c;
+      i += 2;
+    }
+  }
+  return [out, i + 1];
+}
+
+export function parseContainerdLogLine(line: string): ContainerdLogLine | undefined {
+  const fields: Record<string, string> = {};
+  const key = /([A-Za-z_][\w.-]*)=/y;
+  let i = 0;
+  while (i < line.length) {
+    if (line[i] === ' ') {
+      i++;
+      continue;
+    }
+    key.lastIndex = i;
+    const m = key.exec(line);
+    if (!m) return undefined;
+    i = key.lastIndex;
+    let value: string;
+    if (line[i] === '"') [value, i] = unquote(line, i);
+    else {
+      const end = line.indexOf(' ', i);
+      value = line.slice(i, end === -1 ? line.length : end);
+      i = end === -1 ? line.length : end;
+    }
+    fields[m[1]!] = value;
+  }
+  if (!('msg' in fields) && !('level' in fields)) return undefined;
+  const { time, level, msg, error } = fields;
+  return { fields, ...(time !== undefined ? { time } : {}), ...(level !== undefined ? { level } : {}), ...(msg !== undefined ? { msg } : {}), ...(error !== undefined ? { error } : {}) };
+}
+
+export interface PullErrorLine {
+  /** The log line as it stands, trimmed (and cut at QUOTE_MAX characters). */
+  quote: string;
+  time?: string;
+  /** The image the line names (PullImage "IMAGE" failed), when it does. */
+  image?: string;
+  explanation?: PullErrorExplanation;
+}
+
+const QUOTE_MAX = 600;
+const quoteOf = (line: string) => (line.length > QUOTE_MAX ? `${line.slice(0, QUOTE_MAX - 1)}…` : line);
+
+/**
+ * The last `limit` error lines of a containerd log that concern one of `hosts` (e.g.
+ * container-registry.local:5000, localhost:31113), oldest first; a repeated error (the kubelet's
+ * back-off retries) counts once, at its last time.
+ */
+export function pullErrorsFor(logText: string, hosts: readonly string[], limit = 3): PullErrorLine[] {
+  const found = new Map<string, PullErrorLine>();
+  for (const raw of logText.split('\n')) {
+    const line = raw.trim();
+    if (!line || !hosts.some((h) => line.includes(h))) continue;
+    const parsed = parseContainerdLogLine(line);
+    if (!parsed?.error || !/^(error|warning|fatal)$/.test(parsed.level ?? '')) continue;
+    const image = /^PullImage "([^"]+)"/.exec(parsed.msg ?? '')?.[1];
+    const key = `${image ?? ''}\n${parsed.error}`;
+    const explanation = explainPullError(parsed.error);
+    found.delete(key);
+    found.set(key, { quote: quoteOf(line), ...(parsed.time ? { time: parsed.time } : {}), ...(image ? { image } : {}), ...(explanation ? { explanation } : {}) });
+  }
+  return [...found.values()].slice(-limit);
+}
