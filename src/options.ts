@@ -175,25 +175,20 @@ export type TeamFile = Awaited<ReturnType<typeof loadConfigFile>>;
  * Returns the team file it read, for resolveClusterOptions to use rather than read and check again.
  */
 export async function loadGivenOptions(flags: ClusterFlags, io: Io): Promise<TeamFile> {
-  refuseEmptyFlags(flags);
+  refuseFlagConflicts(flags);
   refusePasswordPair(flags, io);
   stateRoot(io.env);
   const teamFile = await loadConfigFile(flags.config, io.cwd);
   const { config: team, path } = teamFile;
   checkGiven(givenFlags(flags));
-  refuseCachePair(flags);
   resolveImages(flags, team, path, {});
   await findRegistriesFile(flags, team, path, io.cwd);
   return teamFile;
 }
 
-export async function checkGivenOptions(flags: ClusterFlags, io: Io): Promise<void> {
-  await loadGivenOptions(flags, io);
-}
-
 /** `teamFile`: what loadGivenOptions returned for these same options; read here when not given. */
 export async function resolveClusterOptions(flags: ClusterFlags, io: Io, ask?: Ask, teamFile?: TeamFile): Promise<ResolvedOptions> {
-  refuseEmptyFlags(flags);
+  refuseFlagConflicts(flags);
   const { config: team, path: configFile } = teamFile ?? (await loadConfigFile(flags.config, io.cwd));
   let password = await explicitPassword(flags, io);
   const specFlags = givenFlags(flags);
@@ -240,8 +235,9 @@ export async function resolveClusterOptions(flags: ClusterFlags, io: Io, ask?: A
   return result;
 }
 
-/** A flag error, so loadGivenOptions reports it with the others, before the tools are even looked for. */
-function refuseCachePair(flags: ClusterFlags): void {
+/** Flag errors, reported before anything is read or asked (render resolves without loadGivenOptions). */
+function refuseFlagConflicts(flags: ClusterFlags): void {
+  refuseEmptyFlags(flags);
   if (flags.noCache && flags.cache) throw new UserError('both --cache and --no-cache are given', 'pass one of them');
 }
 
@@ -251,7 +247,6 @@ function refuseCachePair(flags: ClusterFlags): void {
  * file's, so removing the line turns the cache back on.
  */
 function cacheOf(flags: ClusterFlags, team: TeamConfig, saved: SavedSettings): Pick<spec.ClusterSpec, 'cache' | 'cacheOffSaved'> {
-  refuseCachePair(flags);
   if (flags.noCache) return { cacheOffSaved: true };
   if (flags.cache) return { cache: cacheSpec() };
   if (team.cache !== undefined) return team.cache === false ? {} : { cache: team.cache };

@@ -86,8 +86,3 @@ export function withCacheMirrors(document: RegistriesDocument, spec: CacheSpec, 
   }
   return { document: { ...document, mirrors }, notes };
 }
-
-/** Creates the data volume with our labels first, so `cache rm` can find it (a `-v name:` volume has none). */
-export function cacheVolumeCreateArgs(host: string): string[] {
-  return ['volume', 'create', ...Object.entries(cacheLabels(host)).flatMap(([k, v]) => ['--label', `${k}=${v}`]), cacheVolumeName(host)];
-}

@@ -10,7 +10,8 @@ import { registryOf } from '../images/bundle.js';
 export { registryOf } from '../images/bundle.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../spec.js';
 import { inspectContainers } from '../tools/docker.js';
-import { removeContainerAndVolumes, runDetached } from '../tools/docker-containers.js';
+import { runDetached } from '../tools/docker-containers.js';
+import { removeContainers } from '../tools/docker-labelled.js';
 import { pullImage, publishedPort, retagImage, untagImage } from '../tools/docker-images.js';
 import type { Runner } from '../tools/run.js';
 
@@ -76,7 +77,7 @@ export async function pullThroughCaches(images: readonly string[], request: Cach
       }
     } finally {
       // With its own storage: an anonymous volume of the registry image.
-      await removeContainerAndVolumes(run, relay);
+      await removeContainers(run, [relay], { volumes: true });
     }
   }
   return left;

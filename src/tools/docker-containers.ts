@@ -21,10 +21,3 @@ export async function startContainer(run: Runner, name: string): Promise<void> {
 
 /** One container: `docker rm --force NAME` (docker-labelled.ts removes several in one call). */
 export const removeContainer = (run: Runner, name: string): Promise<void> => removeContainers(run, [name]);
-
-/** `docker rm --force --volumes NAME`: a throwaway container and its anonymous volumes. */
-export async function removeContainerAndVolumes(run: Runner, name: string): Promise<void> {
-  const result = await run('docker', ['rm', '--force', '--volumes', name], { timeoutMs: QUICK_MS });
-  if (result.exitCode !== 0 && /no such container/i.test(result.stderr)) return;
-  ensureOk(DOCKER, `remove the container ${name}`, result, `remove it by hand: docker rm -f -v ${name}`, QUICK_MS);
-}

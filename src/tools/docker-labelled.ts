@@ -63,10 +63,13 @@ export async function volumeDiskUse(run: Runner): Promise<Map<string, VolumeUse>
   return use;
 }
 
-/** One `docker rm --force A B ...` (stopped first when running); ones already gone are fine. */
-export async function removeContainers(run: Runner, names: readonly string[]): Promise<void> {
+/**
+ * One `docker rm --force A B ...` (stopped first when running); ones already gone are fine.
+ * `volumes`: their anonymous volumes go too (a throwaway container's).
+ */
+export async function removeContainers(run: Runner, names: readonly string[], options: { volumes?: boolean } = {}): Promise<void> {
   if (names.length === 0) return;
-  const result = await run('docker', ['rm', '--force', ...names], { timeoutMs: QUICK_MS });
+  const result = await run('docker', ['rm', '--force', ...(options.volumes ? ['--volumes'] : []), ...names], { timeoutMs: QUICK_MS });
   const other = result.stderr.split('\n').filter((line) => line.trim() !== '' && !/no such container/i.test(line));
   if (result.exitCode !== 0 && !result.notFound && !result.timedOut && other.length === 0) return;
   ensureOk(DOCKER, `remove the container${names.length > 1 ? 's' : ''} ${names.join(', ')}`, result, NOT_RUNNING_FIX, QUICK_MS);

@@ -35,7 +35,7 @@ const sha = (b) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
  */
 async function loadTypeScript() {
   const entry = '\0bench-cache-deps';
-  const sources = ['src/cache/render.ts', 'src/cache/spec.ts', 'test/helpers/images.ts', 'test/helpers/labels.ts'].map((f) => join(repoRoot, f));
+  const sources = ['src/cache/render.ts', 'src/cache/spec.ts', 'test/helpers/images.ts', 'test/helpers/labels.ts', 'test/helpers/cache-volume.ts'].map((f) => join(repoRoot, f));
   const out = await build({
     input: entry,
     platform: 'node',

@@ -13,7 +13,8 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cacheEndpoint, cacheRunArgs, cacheVolumeCreateArgs, renderCacheConfig } from '../../src/cache/render.js';
+import { cacheVolumeCreateArgs } from '../helpers/cache-volume.js';
+import { cacheEndpoint, cacheRunArgs, renderCacheConfig } from '../../src/cache/render.js';
 import { cacheConfigPath, cacheContainerName, cacheVolumeName } from '../../src/cache/spec.js';
 import { runCli } from '../../src/cli.js';
 import { cacheCheck } from '../../src/steps/status-cache.js';

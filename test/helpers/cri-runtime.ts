@@ -3,9 +3,8 @@
  * kubelet makes to start a pod with one container and to read their state (test/node/cri-runtime.proto).
  * Enums travel as their names (NODE, SANDBOX_READY, CONTAINER_RUNNING).
  */
-import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
 import { fileURLToPath } from 'node:url';
+import { callCri, criClient, type CriClient } from './cri-grpc.js';
 
 const PROTO = fileURLToPath(new URL('../node/cri-runtime.proto', import.meta.url));
 
@@ -50,32 +49,15 @@ export interface ContainerStatus {
   log_path: string;
 }
 
-type Call = (request: object, options: { deadline: Date }, callback: (error: grpc.ServiceError | null, response: any) => void) => void;
-type RuntimeServiceClient = grpc.Client & Record<string, Call>;
-
-let service: grpc.ServiceClientConstructor | undefined;
-function runtimeService(): grpc.ServiceClientConstructor {
-  if (!service) {
-    const definition = protoLoader.loadSync(PROTO, { keepCase: true, defaults: true, enums: String });
-    const runtime = (grpc.loadPackageDefinition(definition).runtime as grpc.GrpcObject).v1 as grpc.GrpcObject;
-    service = runtime.RuntimeService as grpc.ServiceClientConstructor;
-  }
-  return service;
-}
-
 export class CriRuntime {
-  private readonly client: RuntimeServiceClient;
+  private readonly client: CriClient;
 
   constructor(socket: string) {
-    this.client = new (runtimeService())(`unix://${socket}`, grpc.credentials.createInsecure()) as unknown as RuntimeServiceClient;
+    this.client = criClient(PROTO, 'RuntimeService', socket);
   }
 
   private call<Res>(method: string, request: object, seconds = 60): Promise<Res> {
-    return new Promise((resolve, reject) => {
-      this.client[method]!.call(this.client, request, { deadline: new Date(Date.now() + seconds * 1000) }, (error, response) =>
-        error ? reject(new Error(error.details || error.message)) : resolve(response as Res),
-      );
-    });
+    return callCri<Res>(this.client, method, request, seconds);
   }
 
   /** RunPodSandbox: containerd starts the sandbox (pause) container, from its sandbox_image. */

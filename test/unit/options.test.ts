@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../../src/errors.js';
 import type { Question } from '../../src/ask.js';
-import { checkGivenOptions, resolveClusterOptions } from '../../src/options.js';
+import { loadGivenOptions, resolveClusterOptions } from '../../src/options.js';
 import { captureIo } from '../helpers/io.js';
 
 const home = mkdtempSync(join(tmpdir(), 'k3s-devreg-options-'));
@@ -70,9 +70,9 @@ describe('resolveClusterOptions', () => {
     await expect(resolveClusterOptions({ agents: 'x' }, captureIo({ env, cwd, tty: true }), ask)).rejects.toThrow('--agents expects a whole number, got "x"');
     writeFileSync(join(cwd, 'k3s-devreg.yaml'), 'port: 70000\n');
     await expect(resolveClusterOptions({}, captureIo({ env, cwd, tty: true }), ask)).rejects.toThrow(/port/);
-    await expect(checkGivenOptions({ name: 'Bad_Name' }, captureIo({ env, cwd: tmpdir() }))).rejects.toThrow('invalid cluster name "Bad_Name"');
-    await expect(checkGivenOptions({ registryImage: 'no spaces allowed' }, captureIo({ env, cwd: tmpdir() }))).rejects.toThrow(/--registry-image/);
-    await expect(checkGivenOptions({ name: 'ok' }, captureIo({ env, cwd: tmpdir() }))).resolves.toBeUndefined();
+    await expect(loadGivenOptions({ name: 'Bad_Name' }, captureIo({ env, cwd: tmpdir() }))).rejects.toThrow('invalid cluster name "Bad_Name"');
+    await expect(loadGivenOptions({ registryImage: 'no spaces allowed' }, captureIo({ env, cwd: tmpdir() }))).rejects.toThrow(/--registry-image/);
+    await expect(loadGivenOptions({ name: 'ok' }, captureIo({ env, cwd: tmpdir() }))).resolves.toHaveProperty('config');
     expect(asked).toBe(0);
   });
 
@@ -147,7 +147,7 @@ describe('the k3s image', () => {
     ['rancher/k3s:v1.27.12-k3s1'],
     ['mirror.example:5000/rancher/k3s:v1.26.15-k3s1'],
   ])('refuses %s, which ignores the registry CA (k3s issue 9839), naming the flag and the fix', async (image) => {
-    const error = (await checkGivenOptions({ k3sImage: image }, captureIo({ env })).catch((e: unknown) => e)) as UserError;
+    const error = (await loadGivenOptions({ k3sImage: image }, captureIo({ env })).catch((e: unknown) => e)) as UserError;
     expect(error).toBeInstanceOf(UserError);
     expect(error.problem).toMatch(/^k3s v1\.\d+\.\d+ \(from --k3s-image\) ignores the registry CA .*issue 9839/);
     expect(error.fix).toBe('use a fixed k3s release, e.g. --k3s-image rancher/k3s:v1.31.5-k3s1 (the tested one)');
@@ -158,7 +158,7 @@ describe('the k3s image', () => {
     writeFileSync(join(cwd, 'k3s-devreg.yaml'), 'k3sImage: rancher/k3s:v1.28.8-k3s1\n');
     await expect(resolveClusterOptions({ yes: true }, captureIo({ env, cwd }))).rejects.toThrow(`(from ${join(cwd, 'k3s-devreg.yaml')} (k3sImage))`);
     for (const ok of ['rancher/k3s:v1.28.9-k3s1', 'rancher/k3s:v1.29.4-k3s1', 'rancher/k3s:v1.29.30-k3s1', 'rancher/k3s:latest']) {
-      await expect(checkGivenOptions({ k3sImage: ok }, captureIo({ env }))).resolves.toBeUndefined();
+      await expect(loadGivenOptions({ k3sImage: ok }, captureIo({ env }))).resolves.toHaveProperty('config');
     }
   });
 });
@@ -170,7 +170,7 @@ describe('where a value came from', () => {
     const deep = join(repo, 'a', 'b');
     mkdirSync(deep, { recursive: true });
     const file = join(repo, 'k3s-devreg.yaml');
-    for (const run of [() => checkGivenOptions({}, captureIo({ env, cwd: deep })), () => resolveClusterOptions({ yes: true }, captureIo({ env, cwd: deep }))]) {
+    for (const run of [() => loadGivenOptions({}, captureIo({ env, cwd: deep })), () => resolveClusterOptions({ yes: true }, captureIo({ env, cwd: deep }))]) {
       const error = (await run().catch((e: unknown) => e)) as UserError;
       expect(error.problem).toBe(`invalid port 99999 (port in ${file})`);
       expect(error.fix).toBe(`set port in ${file} to a whole number from 1 to 65535 (default 31113)`);
@@ -194,7 +194,7 @@ describe('where a value came from', () => {
 
   it('a missing registries file names where its path came from', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'k3s-devreg-team-'));
-    await expect(checkGivenOptions({ registriesFile: 'nope.yaml' }, captureIo({ env, cwd }))).rejects.toThrow(
+    await expect(loadGivenOptions({ registriesFile: 'nope.yaml' }, captureIo({ env, cwd }))).rejects.toThrow(
       `the registries file ${join(cwd, 'nope.yaml')} (from --registries-file) does not exist: check the path (relative to the current folder)`,
     );
     const sub = join(cwd, 'sub');
@@ -221,7 +221,7 @@ describe('where a value came from', () => {
 describe('one source per secret, no empty paths, absolute state roots', () => {
   it('refuses --password-stdin together with K3S_DEVREG_PASSWORD, naming both, before reading stdin', async () => {
     const io = captureIo({ env: { ...env, K3S_DEVREG_PASSWORD: 'from-env-1' }, stdin: 'from-stdin-1\n' });
-    for (const run of [() => resolveClusterOptions({ passwordStdin: true, yes: true }, io), () => checkGivenOptions({ passwordStdin: true }, io)]) {
+    for (const run of [() => resolveClusterOptions({ passwordStdin: true, yes: true }, io), () => loadGivenOptions({ passwordStdin: true }, io)]) {
       const error = (await run().catch((e: unknown) => e)) as UserError;
       expect(error).toBeInstanceOf(UserError);
       expect(error.problem).toBe('both --password-stdin and K3S_DEVREG_PASSWORD give the registry password');
@@ -235,7 +235,7 @@ describe('one source per secret, no empty paths, absolute state roots', () => {
     ['registries-file', 'registriesFile'],
   ])('refuses --%s "" instead of taking the default', async (flag, key) => {
     await expect(resolveClusterOptions({ [key]: '', yes: true }, captureIo({ env }))).rejects.toThrow(`--${flag} is empty: give --${flag} a path`);
-    await expect(checkGivenOptions({ [key]: '' }, captureIo({ env }))).rejects.toThrow(`--${flag} is empty`);
+    await expect(loadGivenOptions({ [key]: '' }, captureIo({ env }))).rejects.toThrow(`--${flag} is empty`);
   });
 
   it('refuses a relative K3S_DEVREG_HOME (it was taken from the current folder)', async () => {
@@ -244,7 +244,7 @@ describe('one source per secret, no empty paths, absolute state roots', () => {
       const error = (await resolveClusterOptions({ yes: true }, io).catch((e: unknown) => e)) as UserError;
       expect(error).toBeInstanceOf(UserError);
       expect(error.problem).toBe(`K3S_DEVREG_HOME must be an absolute path, got ${JSON.stringify(home)}`);
-      await expect(checkGivenOptions({}, io)).rejects.toThrow('K3S_DEVREG_HOME must be an absolute path');
+      await expect(loadGivenOptions({}, io)).rejects.toThrow('K3S_DEVREG_HOME must be an absolute path');
     }
     // An empty one is unset, as for most variables.
     expect((await resolveClusterOptions({ yes: true }, captureIo({ env: { K3S_DEVREG_HOME: '' } }))).spec.stateDir).toMatch(/\.k3s-devreg\/devreg$/);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { cacheSpec, cacheContainerName, cacheVolumeName, cacheLabels } from '../../../src/cache/spec.js';
-import { cacheRunArgs, cacheVolumeCreateArgs, renderCacheConfig, withCacheMirrors } from '../../../src/cache/render.js';
+import { cacheRunArgs, renderCacheConfig, withCacheMirrors } from '../../../src/cache/render.js';
 import { ourRegistries } from '../../../src/render/registries-yaml.js';
 import { schemaErrors } from '../../helpers/schemas.js';
 
@@ -55,9 +55,6 @@ describe('one upstream cache', () => {
     expect(cacheContainerName('registry.example.com:5000')).toBe('k3s-devreg-cache-registry-example-com-5000');
     expect(cacheVolumeName('docker.io')).toBe('k3s-devreg-cache-docker-io-data');
     expect(cacheLabels('docker.io')).toEqual({ 'app.kubernetes.io/managed-by': 'k3s-devreg', 'dev.k3s-devreg/cache': 'docker.io' });
-    expect(cacheVolumeCreateArgs('docker.io')).toEqual([
-      'volume', 'create', '--label', 'app.kubernetes.io/managed-by=k3s-devreg', '--label', 'dev.k3s-devreg/cache=docker.io', 'k3s-devreg-cache-docker-io-data',
-    ]);
   });
 
   it('renders a proxy config that parses back', () => {
