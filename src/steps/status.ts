@@ -49,10 +49,10 @@ const UP = 'run k3s-devreg up';
 /** The server certificate is renewed by `up` when it has fewer days left than this. */
 const RENEW_DAYS = 30;
 
-type Outcome = Omit<StatusCheck, 'name'>;
+export type CheckOutcome = Omit<StatusCheck, 'name'>;
 
 /** Runs one check; a known error (tool missing, no answer) becomes a failed check with its fix. */
-async function check(name: string, work: () => Promise<Outcome>): Promise<StatusCheck> {
+async function check(name: string, work: () => Promise<CheckOutcome>): Promise<StatusCheck> {
   try {
     return { name, ...(await work()) };
   } catch (error) {
@@ -62,6 +62,48 @@ async function check(name: string, work: () => Promise<Outcome>): Promise<Status
 }
 
 const skipped = (name: string, why: string): StatusCheck => ({ name, status: 'skip', detail: why });
+
+/** Whether the cluster is there, ours and running, and when not, what to do (status and doctor). */
+export function clusterOutcome(facts: ClusterFacts): CheckOutcome {
+  const c = facts.cluster;
+  if (!c) return { status: 'fail', detail: `no k3d cluster named ${facts.name}`, fix: UP };
+  if (!isOurs(facts)) return { status: 'fail', detail: `the k3d cluster ${facts.name} was not created by k3s-devreg`, fix: 'choose another name with --name' };
+  const counts = `${c.serversRunning}/${c.serversCount} server(s), ${c.agentsRunning}/${c.agentsCount} agent(s) running`;
+  if (!isRunning(facts)) {
+    const down = nodesDown(facts);
+    // `k3d cluster start` (what up runs) leaves alone a node docker calls running: one it keeps
+    // restarting (its log says why it stops) or one that is paused.
+    const restarting = c.nodes.find((n) => n.status === 'restarting');
+    const paused = c.nodes.find((n) => n.status === 'paused');
+    const fix = restarting
+      ? `see why ${restarting.name} keeps stopping: docker logs --tail 50 ${restarting.name}`
+      : paused
+        ? `docker unpause ${paused.name}`
+        : `${UP} to start it`;
+    return { status: 'fail', detail: down.length > 0 ? `${counts}; down: ${down.join(', ')}` : counts, fix };
+  }
+  return { status: 'ok', detail: counts };
+}
+
+/** GET /v2/ on the published port from this machine: 401 without, 200 with the saved credentials, TLS through the saved CA. */
+export async function registryPortOutcome(stateDir: string, port: number | undefined, probe: typeof probeRegistry = probeRegistry): Promise<CheckOutcome> {
+  if (port === undefined) return { status: 'fail', detail: 'the loadbalancer publishes no port for the registry', fix: 'run k3s-devreg down, then up' };
+  const caCert = await readIfExists(statePath(stateDir, 'caCert'));
+  // A missing CA is reported as missing, whatever state the credentials are in.
+  const credentials = caCert ? await readCredentials(stateDir) : undefined;
+  if (!caCert || !credentials) return { status: 'fail', detail: `the CA or credentials are missing from ${stateDir}`, fix: UP };
+  let result;
+  try {
+    result = await probe({ port, caCert, credentials });
+  } catch (error) {
+    // The probe's own fix points at status, which is where the user already is.
+    if (!(error instanceof ToolError)) throw error;
+    return { status: 'fail', detail: error.problem, fix: UP };
+  }
+  const problem = probeProblem(result);
+  if (problem) return { status: 'fail', detail: problem, fix: UP };
+  return { status: 'ok', detail: `https://localhost:${port}/v2/ answers 401 without and 200 with the credentials` };
+}
 
 export async function collectStatus(request: StatusRequest): Promise<StatusReport> {
   const { run, name, stateDir } = request;
@@ -73,24 +115,7 @@ export async function collectStatus(request: StatusRequest): Promise<StatusRepor
     await check('cluster', async () => {
       await checkDocker(run);
       facts = await inspectCluster(run, name);
-      const c = facts.cluster;
-      if (!c) return { status: 'fail', detail: `no k3d cluster named ${name}`, fix: UP };
-      if (!isOurs(facts)) return { status: 'fail', detail: `the k3d cluster ${name} was not created by k3s-devreg`, fix: 'choose another name with --name' };
-      const counts = `${c.serversRunning}/${c.serversCount} server(s), ${c.agentsRunning}/${c.agentsCount} agent(s) running`;
-      if (!isRunning(facts)) {
-        const down = nodesDown(facts);
-        // `k3d cluster start` (what up runs) leaves alone a node docker calls running: one it keeps
-        // restarting (its log says why it stops) or one that is paused.
-        const restarting = c.nodes.find((n) => n.status === 'restarting');
-        const paused = c.nodes.find((n) => n.status === 'paused');
-        const fix = restarting
-          ? `see why ${restarting.name} keeps stopping: docker logs --tail 50 ${restarting.name}`
-          : paused
-            ? `docker unpause ${paused.name}`
-            : `${UP} to start it`;
-        return { status: 'fail', detail: down.length > 0 ? `${counts}; down: ${down.join(', ')}` : counts, fix };
-      }
-      return { status: 'ok', detail: counts };
+      return clusterOutcome(facts);
     }),
   );
   const clusterOk = checks[0]?.status === 'ok';
@@ -127,24 +152,7 @@ export async function collectStatus(request: StatusRequest): Promise<StatusRepor
   const port = facts ? publishedRegistryPort(facts) : undefined;
   checks.push(
     clusterOk
-      ? await check('registry port', async () => {
-          if (port === undefined) return { status: 'fail', detail: 'the loadbalancer publishes no port for the registry', fix: 'run k3s-devreg down, then up' };
-          const caCert = await readIfExists(statePath(stateDir, 'caCert'));
-          // A missing CA is reported as missing, whatever state the credentials are in.
-          const credentials = caCert ? await readCredentials(stateDir) : undefined;
-          if (!caCert || !credentials) return { status: 'fail', detail: `the CA or credentials are missing from ${stateDir}`, fix: UP };
-          let result;
-          try {
-            result = await (request.probe ?? probeRegistry)({ port, caCert, credentials });
-          } catch (error) {
-            // The probe's own fix points at status, which is where the user already is.
-            if (!(error instanceof ToolError)) throw error;
-            return { status: 'fail', detail: error.problem, fix: UP };
-          }
-          const problem = probeProblem(result);
-          if (problem) return { status: 'fail', detail: problem, fix: UP };
-          return { status: 'ok', detail: `https://localhost:${port}/v2/ answers 401 without and 200 with the credentials` };
-        })
+      ? await check('registry port', () => registryPortOutcome(stateDir, port, request.probe))
       : skipped('registry port', why),
   );
 

@@ -20,11 +20,21 @@ interface Condition { type?: string; status?: string; reason?: string; message?:
 
 export interface NodeState { name: string; ready: boolean; reason: string }
 
-export async function getNodes(run: Runner, context: string): Promise<NodeState[]> {
+export interface NodeConditions { name: string; conditions: Required<Condition>[] }
+
+/** Every node's conditions as the kubelet reports them (Ready, DiskPressure, MemoryPressure, PIDPressure, ...). */
+export async function getNodeConditions(run: Runner, context: string): Promise<NodeConditions[]> {
   const list = await getJson<{ items?: { metadata?: { name?: string }; status?: { conditions?: Condition[] } }[] }>(run, context, undefined, 'nodes');
-  return (list?.items ?? []).map((item) => {
-    const ready = item.status?.conditions?.find((c) => c.type === 'Ready');
-    return { name: item.metadata?.name ?? '', ready: ready?.status === 'True', reason: ready?.reason ?? ready?.message ?? 'no Ready condition' };
+  return (list?.items ?? []).map((item) => ({
+    name: item.metadata?.name ?? '',
+    conditions: (item.status?.conditions ?? []).map((c) => ({ type: c.type ?? '', status: c.status ?? '', reason: c.reason ?? '', message: c.message ?? '' })),
+  }));
+}
+
+export async function getNodes(run: Runner, context: string): Promise<NodeState[]> {
+  return (await getNodeConditions(run, context)).map(({ name, conditions }) => {
+    const ready = conditions.find((c) => c.type === 'Ready');
+    return { name, ready: ready?.status === 'True', reason: ready?.reason || ready?.message || 'no Ready condition' };
   });
 }
 
@@ -143,6 +153,9 @@ export interface ContainerOutcome {
   /** What the kubelet says about the wait (an image pull's error, a crash loop's back-off). */
   waitingMessage?: string;
   running: boolean;
+  /** How often the kubelet restarted it (set when not 0), and how its last run ended (e.g. OOMKilled, exit 137). */
+  restarts?: number;
+  lastTermination?: { reason: string; exitCode?: number };
 }
 
 export interface PodSummary {
@@ -162,7 +175,9 @@ export interface PodSummary {
 
 interface ContainerJson {
   name?: string;
+  restartCount?: number;
   state?: { waiting?: { reason?: string; message?: string }; running?: object; terminated?: { exitCode?: number; message?: string } };
+  lastState?: { terminated?: { exitCode?: number; reason?: string } };
 }
 
 type PodJson = {
@@ -180,6 +195,9 @@ function outcomes(statuses: ContainerJson[] | undefined): Record<string, Contain
       if (terminated?.message) result.message = terminated.message;
       if (status.state?.waiting?.reason) result.waitingReason = status.state.waiting.reason;
       if (status.state?.waiting?.message) result.waitingMessage = status.state.waiting.message;
+      if (status.restartCount) result.restarts = status.restartCount;
+      const last = status.lastState?.terminated;
+      if (last) result.lastTermination = { reason: last.reason ?? 'unknown', ...(last.exitCode !== undefined ? { exitCode: last.exitCode } : {}) };
       return [status.name ?? '', result];
     }),
   );
@@ -197,21 +215,43 @@ export async function listPods(run: Runner, context: string, namespace: string, 
   const action = `list pods ${selector} in namespace ${namespace}`;
   const result = ensureOk(KUBECTL, action, await run('kubectl', args, { timeoutMs: QUICK_MS }), unreachableFix(context), QUICK_MS);
   const list = parseJson<{ items?: PodJson[] }>(KUBECTL, action, result.stdout);
-  return (list.items ?? []).map((pod) => {
-    const scheduled = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
-    const unschedulable = scheduled?.status === 'False' ? scheduled.message || scheduled.reason : undefined;
-    return {
-      name: pod.metadata?.name ?? '',
-      ...(pod.spec?.nodeName ? { node: pod.spec.nodeName } : {}),
-      phase: pod.status?.phase ?? 'Unknown',
-      annotations: pod.metadata?.annotations ?? {},
-      ready: pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
-      terminating: pod.metadata?.deletionTimestamp !== undefined,
-      ...(unschedulable ? { unschedulable } : {}),
-      init: outcomes(pod.status?.initContainerStatuses),
-      containers: outcomes(pod.status?.containerStatuses),
-    };
-  });
+  return (list.items ?? []).map(podSummary);
+}
+
+function podSummary(pod: PodJson): PodSummary {
+  const scheduled = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
+  const unschedulable = scheduled?.status === 'False' ? scheduled.message || scheduled.reason : undefined;
+  return {
+    name: pod.metadata?.name ?? '',
+    ...(pod.spec?.nodeName ? { node: pod.spec.nodeName } : {}),
+    phase: pod.status?.phase ?? 'Unknown',
+    annotations: pod.metadata?.annotations ?? {},
+    ready: pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
+    terminating: pod.metadata?.deletionTimestamp !== undefined,
+    ...(unschedulable ? { unschedulable } : {}),
+    init: outcomes(pod.status?.initContainerStatuses),
+    containers: outcomes(pod.status?.containerStatuses),
+  };
+}
+
+/** One pod, summarised as listPods does; undefined when it does not exist. */
+export async function getPodSummary(run: Runner, context: string, namespace: string, name: string): Promise<PodSummary | undefined> {
+  const pod = await getJson<PodJson>(run, context, namespace, 'pod', name);
+  return pod ? podSummary(pod) : undefined;
+}
+
+export interface PodEvent { type: string; reason: string; message: string; count: number; last: string }
+
+/** A pod's events, oldest first (what `kubectl describe pod` lists under Events). */
+export async function podEvents(run: Runner, context: string, namespace: string, name: string): Promise<PodEvent[]> {
+  const args = ['--context', context, '--namespace', namespace, 'get', 'events', '--field-selector', `involvedObject.kind=Pod,involvedObject.name=${name}`, '--output', 'json'];
+  const action = `read the events of pod ${name} in namespace ${namespace}`;
+  const result = ensureOk(KUBECTL, action, await run('kubectl', args, { timeoutMs: QUICK_MS }), unreachableFix(context), QUICK_MS);
+  type EventJson = { type?: string; reason?: string; message?: string; count?: number; lastTimestamp?: string; eventTime?: string; metadata?: { creationTimestamp?: string } };
+  const list = parseJson<{ items?: EventJson[] }>(KUBECTL, action, result.stdout);
+  return (list.items ?? [])
+    .map((e) => ({ type: e.type ?? '', reason: e.reason ?? '', message: e.message ?? '', count: e.count ?? 1, last: e.lastTimestamp ?? e.eventTime ?? e.metadata?.creationTimestamp ?? '' }))
+    .sort((a, b) => a.last.localeCompare(b.last));
 }
 
 export interface NodeRole {
