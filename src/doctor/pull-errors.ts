@@ -46,6 +46,14 @@ const RULES: readonly Rule[] = [
   },
   {
     kind: 'x509',
+    test: /x509: certificate is not valid for any names, but wanted to match ([^\s",]+)/,
+    explain: (m) => ({
+      cause: `the certificate that answered for ${m[1]} names no host at all: not our registry's certificate (ours covers ${REGISTRY_HOST} and localhost)`,
+      fix: `pull by ${ADDRESS}/<repository>:<tag> or localhost:<port>/<repository>:<tag>; if that is the name, check that ${REGISTRY_HOST} maps to the registry Service in the node's /etc/hosts and run k3s-devreg up`,
+    }),
+  },
+  {
+    kind: 'x509',
     test: /x509: certificate has expired or is not yet valid(: [^"]*)?/,
     explain: (m) => ({
       cause: `the registry's certificate is outside its validity dates as the node's clock sees them${m[1] ?? ''}`,
@@ -86,7 +94,7 @@ const RULES: readonly Rule[] = [
   },
   {
     kind: 'no-such-host',
-    test: /lookup ([^\s:]+)(?: on [^:]+:\d+)?: (no such host|server misbehaving|Temporary failure in name resolution)/,
+    test: /lookup ([^\s:]+)(?: on [^:]+:\d+)?: (no such host|server misbehaving|Temporary failure in name resolution|Try again)/,
     explain: (m) => ({
       cause: m[1] === REGISTRY_HOST
         ? `the node cannot resolve ${REGISTRY_HOST}: its /etc/hosts has no line for it (docker rebuilds that file whenever a node container restarts, and the registry-hosts DaemonSet writes the line again once its pod runs)`
@@ -112,7 +120,7 @@ const RULES: readonly Rule[] = [
   },
   {
     kind: 'timeout',
-    test: /i\/o timeout|TLS handshake timeout|context deadline exceeded|Client\.Timeout exceeded|request canceled while waiting for connection/,
+    test: /i\/o timeout|TLS handshake timeout|connect: connection timed out|context deadline exceeded|Client\.Timeout exceeded|request canceled while waiting for connection/,
     explain: () => ({
       cause: `the registry did not answer in time: the address ${REGISTRY_HOST} maps to is not the registry Service's, the registry pod is overloaded or not ready, or a proxy swallows the connection`,
       fix: `compare the node's /etc/hosts line with kubectl --namespace container-registry get service registry; run k3s-devreg up, then k3s-devreg doctor again`,
@@ -198,7 +206,7 @@ export function parseContainerdLogLine(line: string): ContainerdLogLine | undefi
 }
 
 export interface PullErrorLine {
-  /** The log line as it stands, trimmed (and cut at QUOTE_MAX characters). */
+  /** The log line as it stands, trimmed (a long one cut in the middle to QUOTE_MAX characters). */
   quote: string;
   time?: string;
   /** The image the line names (PullImage "IMAGE" failed), when it does. */
@@ -207,7 +215,8 @@ export interface PullErrorLine {
 }
 
 const QUOTE_MAX = 600;
-const quoteOf = (line: string) => (line.length > QUOTE_MAX ? `${line.slice(0, QUOTE_MAX - 1)}…` : line);
+/** A long line keeps its start (time, level, image) and its end, where Go's error chain names the cause. */
+const quoteOf = (line: string) => (line.length > QUOTE_MAX ? `${line.slice(0, 150)} … ${line.slice(line.length - (QUOTE_MAX - 153))}` : line);
 
 /**
  * The last `limit` error lines of a containerd log that concern one of `hosts` (e.g.

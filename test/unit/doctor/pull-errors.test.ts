@@ -1,0 +1,111 @@
+/**
+ * The pull-error classifier on real lines: containerd.log lines made by the real containerd of the
+ * node tier (test/fixtures/containerd-log/*.log, see SOURCE.md there) and lines quoted in k3s issues
+ * (issues.tsv, each with its URL). Every fixture line must be classified to the kind its file names.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { explainPullError, parseContainerdLogLine, pullErrorsFor, type PullErrorKind } from '../../../src/doctor/pull-errors.js';
+
+const DIR = new URL('../../fixtures/containerd-log/', import.meta.url);
+const HOSTS = ['container-registry.local:5000', 'localhost:31113'];
+
+/** Each <kind>.log holds containerd.log lines whose PullImage error is of that kind. */
+const logFixtures = readdirSync(DIR).filter((f) => f.endsWith('.log')).map((f) => [f.replace(/\.log$/, '') as PullErrorKind, readFileSync(new URL(f, DIR), 'utf8')] as const);
+
+/** issues.tsv: kind, URL, the quoted line. */
+const issueLines = readFileSync(new URL('issues.tsv', DIR), 'utf8')
+  .split('\n')
+  .filter((l) => l.trim() && !l.startsWith('#'))
+  .map((l) => l.split('\t') as [PullErrorKind, string, string]);
+
+describe('containerd.log lines from the real containerd of the node tier', () => {
+  it('has a fixture for every kind the node tier can make', () => {
+    expect(logFixtures.map(([kind]) => kind).sort()).toEqual(['connection-refused', 'http-to-https', 'manifest-unknown', 'no-route', 'no-such-host', 'timeout', 'unauthorized', 'x509', 'x509-expired', 'x509-name'].sort());
+  });
+
+  it.each(logFixtures)('%s: every PullImage failure line is classified to its kind', (kind, text) => {
+    const failed = text.split('\n').filter((l) => /msg="PullImage \\".*\\" failed"/.test(l));
+    expect(failed.length).toBeGreaterThan(0);
+    for (const line of failed) {
+      const parsed = parseContainerdLogLine(line);
+      expect(parsed?.level).toBe('error');
+      expect(parsed?.error).toMatch(/^(rpc error: code = NotFound desc = )?failed to pull and unpack image/);
+      expect(explainPullError(parsed!.error!)?.kind).toBe(kind.replace(/-(expired|name)$/, ''));
+    }
+    const [last] = pullErrorsFor(text, HOSTS, 1);
+    expect(last?.explanation?.kind).toBe(kind.replace(/-(expired|name)$/, ''));
+    expect(last?.quote).toBe(failed.at(-1)!.trim());
+  });
+});
+
+describe('what each class says to do here', () => {
+  const explain = (kind: string) => {
+    const [, text] = logFixtures.find(([k]) => k === kind)!;
+    return pullErrorsFor(text, HOSTS, 1)[0]!.explanation!;
+  };
+  it('names the cause in our setup and the fix', () => {
+    expect(explain('x509').cause).toContain('/etc/k3s-devreg/ca.crt');
+    expect(explain('x509').fix).toMatch(/^run k3s-devreg up/);
+    expect(explain('x509-name').cause).toContain('does not cover the name other-name.example (it is valid for container-registry.local, localhost');
+    expect(explain('x509-expired').cause).toMatch(/validity dates.*current time .* is after 2024-02-01T00:00:00Z/);
+    expect(explain('unauthorized').cause).toContain("differ from the registry's htpasswd");
+    expect(explain('unauthorized').fix).toMatch(/^run k3s-devreg up.*rewrites the htpasswd Secret and registries.yaml/);
+    expect(explain('no-such-host').cause).toContain('/etc/hosts has no line for it');
+    expect(explain('no-such-host').fix).toContain('daemonset/registry-hosts');
+    expect(explain('no-route').cause).toContain('old ClusterIP');
+    expect(explain('connection-refused').fix).toContain('k3s-devreg status');
+    expect(explain('manifest-unknown').fix).toContain('docker push localhost:<port>/<repository>:<tag>');
+    expect(explain('http-to-https').cause).toContain('plain http');
+    expect(explain('timeout').fix).toContain('get service registry');
+  });
+});
+
+describe('lines quoted in k3s and containerd issues', () => {
+  it('has some', () => expect(issueLines.length).toBeGreaterThanOrEqual(5));
+  it.each(issueLines)('%s (%s)', (kind, _url, line) => {
+    expect(explainPullError(line)?.kind).toBe(kind);
+  });
+});
+
+describe('parseContainerdLogLine', () => {
+  it('reads logfmt with Go-quoted values', () => {
+    const line = 'time="2026-12-02T04:20:00.1Z" level=error msg="PullImage \\"a:1\\" failed" error="x \\"q\\" \\\\ \\u00fc\\x41" host=h:5000';
+    expect(parseContainerdLogLine(line)).toEqual({
+      time: '2026-12-02T04:20:00.1Z', level: 'error', msg: 'PullImage "a:1" failed', error: 'x "q" \\ üA',
+      fields: { time: '2026-12-02T04:20:00.1Z', level: 'error', msg: 'PullImage "a:1" failed', error: 'x "q" \\ üA', host: 'h:5000' },
+    });
+  });
+  it('is undefined for what is not a log line', () => {
+    expect(parseContainerdLogLine('panic: runtime error')).toBeUndefined();
+    expect(parseContainerdLogLine('')).toBeUndefined();
+  });
+});
+
+describe('pullErrorsFor', () => {
+  const line = (time: string, image: string, error: string, level = 'error') =>
+    `time="${time}" level=${level} msg="PullImage \\"${image}\\" failed" error="${error}"`;
+  it('keeps the last errors about our hosts, a repeated one once at its last time', () => {
+    const log = [
+      line('t1', 'container-registry.local:5000/a:1', 'x: 401 Unauthorized'),
+      line('t2', 'docker.io/library/b:1', 'y: 401 Unauthorized'),
+      line('t3', 'localhost:31113/a:1', 'z: connect: connection refused'),
+      line('t4', 'container-registry.local:5000/a:1', 'x: 401 Unauthorized'),
+      line('t5', 'localhost:31113/a:1', 'some info', 'info'),
+    ].join('\n');
+    expect(pullErrorsFor(log, HOSTS).map((e) => [e.time, e.image, e.explanation?.kind])).toEqual([
+      ['t3', 'localhost:31113/a:1', 'connection-refused'],
+      ['t4', 'container-registry.local:5000/a:1', 'unauthorized'],
+    ]);
+    expect(pullErrorsFor(log, HOSTS, 1).map((e) => e.time)).toEqual(['t4']);
+    expect(pullErrorsFor(log, ['other:1'])).toEqual([]);
+  });
+  it('cuts a very long line in the middle, keeping the cause at its end', () => {
+    const [e] = pullErrorsFor(line('t', 'localhost:31113/a:1', `x${'y'.repeat(1000)}: connect: connection refused`), HOSTS);
+    expect(e?.quote.length).toBe(600);
+    expect(e?.quote).toMatch(/^time="t" level=error msg="PullImage .* … y+: connect: connection refused"$/);
+  });
+  it('leaves an unknown error unexplained', () => {
+    expect(explainPullError('something else entirely')).toBeUndefined();
+  });
+});
