@@ -16,6 +16,7 @@ import { checkDocker, inspectCluster, isOurs, isRunning, nodesDown, publishedReg
 import { nodeStartTimes, restartedSince } from './node-restarts.js';
 import { checkHostsEntries, k3sNodes, selectorOf, stuckPodReason } from './readiness.js';
 import { probeProblem, probeRegistry } from './registry-probe.js';
+import { registryVolumeUse } from './images-du.js';
 import { cacheCheck } from './status-cache.js';
 import { readUpState } from './up-state.js';
 
@@ -33,6 +34,8 @@ export interface StatusReport {
   context: string;
   stateDir: string;
   registry?: string;
+  /** Disk used by the registry's docker volume (docker's rounding), when docker could size it. */
+  registryDiskBytes?: number;
   healthy: boolean;
   checks: StatusCheck[];
 }
@@ -209,6 +212,9 @@ export async function collectStatus(request: StatusRequest): Promise<StatusRepor
     checks,
   };
   if (port !== undefined) report.registry = `localhost:${port}`;
+  // Information, not a check: a daemon too busy to size its volumes leaves it out.
+  const disk = facts ? await registryVolumeUse(run, name).catch((error: unknown) => (isKnownError(error) ? undefined : Promise.reject(error))) : undefined;
+  if (disk?.bytes !== undefined) report.registryDiskBytes = disk.bytes;
   return report;
 }
 
@@ -223,6 +229,7 @@ export function statusTable(report: StatusReport): string {
     if (c.fix && c.status !== 'ok' && c.status !== 'skip') lines.push(`${''.padEnd(width)}          fix: ${c.fix}`);
   }
   lines.push('');
+  if (report.registryDiskBytes !== undefined) lines.push(`registry data: ${(report.registryDiskBytes / 1e6).toFixed(1)} MB on disk (k3s-devreg images du)`);
   lines.push(report.healthy ? `healthy: cluster ${report.cluster} (context ${report.context})` : `not healthy: cluster ${report.cluster}`);
   return lines.join('\n');
 }

@@ -17,6 +17,15 @@ export const SERVICE_IP = '10.43.17.5';
  * @typedef {import('./recording-runner.js').Reply} Reply
  * @typedef {{ phase: string, waitingReason?: string, message?: string }} PodPhase
  * @typedef {{ kind: string, metadata: { name: string } }} KubeObject
+ * @typedef {{ type: string, status: string, reason: string, message: string }} NodeCondition
+ * @typedef {object} RegistryPod The registry's pod, as `get pods --selector` lists it (doctor).
+ * @property {string} name
+ * @property {string} [node] default the server node
+ * @property {boolean} ready
+ * @property {number} restarts
+ * @property {{ reason: string, exitCode: number }} [lastTermination]
+ * @property {{ reason: string, message?: string }} [waiting]
+ * @property {string} [unschedulable] the scheduler's message while no node takes it
  *
  * @typedef {object} FakeCluster
  * @property {string} name
@@ -41,6 +50,7 @@ export const SERVICE_IP = '10.43.17.5';
  * @property {boolean} [kubectlInstalled]
  * @property {FakeCluster} [cluster]
  * @property {Record<number, string>} [publishedBy] Host ports some other container publishes: port -> container name.
+ * @property {string} [volumeSize] What `docker system df` says each volume holds (default 0B).
  * @property {boolean} [multiFileKubeconfig] KUBECONFIG lists several files: k3d's create only warns and `kubeconfig merge -d` fails.
  *
  * @typedef {object} FakeWorldState What changes as the tools run: what fake-tool.mjs keeps between its processes.
@@ -89,6 +99,14 @@ export class ClusterModel {
     this.ids = 0;
     /** Which of podPhases the next `get pod` answers. */
     this.podStep = 0;
+    /** The registry's pod, listed once its Deployment is applied. @type {RegistryPod} */
+    this.registryPod = { name: 'registry-5f6d8c9b7-x2x4q', ready: true, restarts: 0 };
+    /** Conditions a node reports beside Ready (DiskPressure, ...), by node name. @type {Record<string, NodeCondition[]>} */
+    this.nodeConditions = {};
+    /** Pods other than verify's, by namespace/name, as `get pod NAME -o json` prints them. @type {Record<string, object>} */
+    this.pods = {};
+    /** Events by namespace/pod name, as `get events -o json` lists them. @type {Record<string, object[]>} */
+    this.events = {};
   }
 
   /** docker's State of a node container: Running stays true while docker restarts it. @param {string} name */
@@ -149,8 +167,19 @@ export class ClusterModel {
       return this.applied.has('deployment/registry') ? { stdout: JSON.stringify({ spec: { replicas: 1 }, status: { readyReplicas: 1, updatedReplicas: 1 } }) } : { stdout: '' };
     }
     if (rest[0] === 'get' && rest[1] === 'nodes') {
-      return { stdout: JSON.stringify({ items: this.nodes().map((name) => ({ metadata: { name }, status: { conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady' }] } })) }) };
+      /** @param {string} name */
+      const conditions = (name) => [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status' }, ...(this.nodeConditions[name] ?? [])];
+      return { stdout: JSON.stringify({ items: this.nodes().map((name) => ({ metadata: { name }, status: { conditions: conditions(name) } })) }) };
     }
+    if (rest[2] === 'get' && rest[3] === 'pods' && rest[4] === '--selector') {
+      const registry = rest[1] === 'container-registry' && rest[5]?.includes('app.kubernetes.io/name=registry') && this.applied.has('deployment/registry');
+      return { stdout: JSON.stringify({ kind: 'List', items: registry ? [this.registryPodJson(c.name)] : [] }) };
+    }
+    if (rest[2] === 'get' && rest[3] === 'events') {
+      const name = /involvedObject\.name=([^,]+)/.exec(rest[5] ?? '')?.[1];
+      return { stdout: JSON.stringify({ kind: 'List', items: this.events[`${rest[1]}/${name}`] ?? [] }) };
+    }
+    if (rest[2] === 'get' && rest[3] === 'pod' && this.pods[`${rest[1]}/${rest[4]}`]) return { stdout: JSON.stringify(this.pods[`${rest[1]}/${rest[4]}`]) };
     if (rest[2] === 'get' && rest[3] === 'pod') {
       if (!this.pod) return { stdout: '' };
       const pod = this.podPhases[Math.min(this.podStep, this.podPhases.length - 1)] ?? { phase: 'Succeeded' };
@@ -166,6 +195,23 @@ export class ClusterModel {
       return { stdout: '' };
     }
     throw new Error(`unscripted kubectl ${line}`);
+  }
+
+  /** The registry pod as kubectl prints it. @private @param {string} cluster @returns {object} */
+  registryPodJson(cluster) {
+    const p = this.registryPod;
+    const scheduled = p.unschedulable ? { type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: p.unschedulable } : { type: 'PodScheduled', status: 'True' };
+    const state = p.waiting ? { waiting: p.waiting } : p.unschedulable ? undefined : { running: { startedAt: '2026-12-01T08:01:00Z' } };
+    const lastState = p.lastTermination ? { terminated: p.lastTermination } : {};
+    return {
+      metadata: { name: p.name, namespace: 'container-registry' },
+      spec: p.unschedulable ? {} : { nodeName: p.node ?? `k3d-${cluster}-server-0` },
+      status: {
+        phase: p.ready ? 'Running' : 'Pending',
+        conditions: [scheduled, { type: 'Ready', status: p.ready ? 'True' : 'False' }],
+        ...(state ? { containerStatuses: [{ name: 'registry', ready: p.ready, restartCount: p.restarts, state, lastState }] } : {}),
+      },
+    };
   }
 
   /** How an applied object reads back: generation 1, observed, every replica updated and available. @private @param {KubeObject} o @returns {object} */

@@ -127,6 +127,9 @@ export class FakeTools extends ClusterModel {
       const entry = this.applied.size > 0 && !lost ? `${SERVICE_IP} container-registry.local  # managed by k3s-devreg\n` : '';
       return { stdout: `127.0.0.1\tlocalhost\n172.18.0.1 host.k3d.internal\n${entry}` };
     }
+    if (line === 'system df --verbose --format {{json .Volumes}}') {
+      return { stdout: JSON.stringify([...this.volumes.keys()].map((Name) => ({ Name, Size: this.options.volumeSize ?? '0B' }))) };
+    }
     if (verb === 'login' || verb === 'build' || verb === 'push') return { stdout: 'ok' };
     throw new Error(`unscripted docker ${line}`);
   }

@@ -1,0 +1,18 @@
+/**
+ * Disk used by a cluster's registry volume (`images du`, `status`, and `images prune` before and
+ * after): docker sizes it, with the rest of its volumes, in `docker system df --verbose`.
+ */
+import { registryVolumeName } from '../spec.js';
+import { volumeDiskUse, type VolumeUse } from '../tools/docker-labelled.js';
+import type { Runner } from '../tools/run.js';
+
+export interface RegistryVolumeUse extends VolumeUse {
+  name: string;
+}
+
+/** undefined when docker does not list the volume (not created yet, or removed by reset). */
+export async function registryVolumeUse(run: Runner, cluster: string): Promise<RegistryVolumeUse | undefined> {
+  const name = registryVolumeName(cluster);
+  const use = (await volumeDiskUse(run)).get(name);
+  return use && { name, ...use };
+}
