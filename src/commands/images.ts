@@ -1,19 +1,45 @@
 /**
+ * `images ls | rm | prune | du` (issue 14): what our registry holds, and keeping it tidy; and
  * `images save | load` (issue 13): an image bundle made on a connected machine and loaded on one
- * without a network. Thin: what goes in and how it is checked are in images/bundle.ts and
- * steps/images-bundle.ts.
+ * without a network. Thin: the registry's side is in steps/images-commands.ts, the bundle's in
+ * images/bundle.ts and steps/images-bundle.ts.
  */
 import { resolve } from 'node:path';
-import type { CommandMain } from '../command-types.js';
+import { confirm } from '../ask.js';
+import type { CommandMain, Deps, ParsedOptions } from '../command-types.js';
 import { loadConfigFile } from '../config-file.js';
 import { UserError } from '../errors.js';
+import { canPrompt, type Io } from '../io.js';
 import * as spec from '../spec.js';
 import { readSettings } from '../state/settings.js';
 import { loadBundle, saveBundle } from '../steps/images-bundle.js';
+import { imagesDu, imagesLs, imagesPrune, imagesRm } from '../steps/images-commands.js';
+import { findRegistry } from '../steps/images-registry.js';
+import type { Confirm } from '../steps/images-remove.js';
 import { resolveTarget } from '../steps/target.js';
 import { isSet, targetFlags, text } from './inputs.js';
 
-const USAGE = 'k3s-devreg images save [-o FILE] [--with IMAGE ...] | images load FILE [--name NAME]';
+const USAGE = 'k3s-devreg images ls|du [--json] | images rm REPO[:TAG] [--yes] | images prune [--keep N] [--yes] | images save [-o FILE] [--with IMAGE ...] | images load FILE [--name NAME]';
+const DEFAULT_KEEP = 3;
+
+/** --yes answers yes; a person at a terminal is asked; anyone else (CI, no TTY) must say --yes. */
+function confirmer(options: ParsedOptions, io: Io, deps: Deps, command: string): Confirm {
+  const yes = isSet(options, 'yes');
+  return async (question) => {
+    if (yes) return true;
+    if (!canPrompt(io, yes) || !deps.ask) throw new UserError(`images ${command} deletes from the registry and needs confirmation`, 'run it again with --yes');
+    return confirm(deps.ask, question);
+  };
+}
+
+function keepOf(options: ParsedOptions): number {
+  const given = text(options, 'keep');
+  if (given === undefined) return DEFAULT_KEEP;
+  if (!/^\d+$/.test(given)) throw new UserError(`--keep ${JSON.stringify(given)} is not a whole number`, `give the tags to keep per repository, e.g. --keep ${DEFAULT_KEEP}`);
+  return Number(given);
+}
+
+const REGISTRY_COMMANDS = new Set(['ls', 'rm', 'prune', 'du']);
 export const DEFAULT_BUNDLE = 'k3s-devreg-images.tar';
 
 const megabytes = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
@@ -22,6 +48,15 @@ export const main: CommandMain = async ({ options, positionals }, io, deps) => {
   const [sub, ...rest] = positionals;
   const run = deps.runner(isSet(options, 'verbose'));
   const say = (line: string) => io.err(line);
+  if (sub !== undefined && REGISTRY_COMMANDS.has(sub) && rest.length === (sub === 'rm' ? 1 : 0)) {
+    const { name, stateDir } = await resolveTarget(targetFlags(options), io);
+    const target = await findRegistry(run, name, stateDir);
+    const json = isSet(options, 'json');
+    if (sub === 'ls') return imagesLs(target, json);
+    if (sub === 'du') return imagesDu(run, target, json);
+    if (sub === 'rm') return imagesRm({ target, what: rest[0]!, json, confirm: confirmer(options, io, deps, sub), say });
+    return imagesPrune({ run, target, keep: keepOf(options), json, confirm: confirmer(options, io, deps, sub), say, signal: deps.signal });
+  }
   if (sub === 'save' && rest.length === 0) {
     const { config } = await loadConfigFile(text(options, 'config'), io.cwd);
     const images = {
@@ -42,5 +77,5 @@ export const main: CommandMain = async ({ options, positionals }, io, deps) => {
     const loaded = await loadBundle({ run, file: resolve(io.cwd, rest[0]!), k3sImage, stateDir, say });
     return { code: 0, out: [`Loaded ${loaded.manifest.docker.length} image(s) into docker and ${loaded.manifest.node.length} for the nodes of ${name} (${loaded.nodeArchive}).`] };
   }
-  throw new UserError(sub === undefined ? 'images needs a subcommand: save or load' : `unknown images command ${JSON.stringify(positionals.join(' '))}`, `run ${USAGE}`);
+  throw new UserError(sub === undefined ? 'images needs a subcommand: ls, rm, prune, du, save or load' : `unknown images command ${JSON.stringify(positionals.join(' '))}`, `run ${USAGE}`);
 };

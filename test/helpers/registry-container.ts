@@ -43,8 +43,21 @@ export function httpsGet(options: { port: number; path: string; ca: string; auth
   });
 }
 
-/** Starts the registry as the rendered Deployment describes it; returns the published port. */
-export async function startRenderedRegistry(options: { name: string; dir: string; deployment: Obj; secret: Obj; ca: string }): Promise<number> {
+/**
+ * Starts the registry as the rendered Deployment describes it; returns the published port.
+ * `dataVolume` holds the data (a named volume, kept across restarts; else an anonymous one),
+ * `extraEnv` is added to the Deployment's env (as `kubectl set env` would), `port` reuses a port.
+ */
+export async function startRenderedRegistry(options: {
+  name: string;
+  dir: string;
+  deployment: Obj;
+  secret: Obj;
+  ca: string;
+  dataVolume?: string;
+  extraEnv?: Record<string, string>;
+  port?: number;
+}): Promise<number> {
   const pod = options.deployment.spec.template.spec;
   const [container] = pod.containers;
   const mountArgs: string[] = [];
@@ -63,8 +76,8 @@ export async function startRenderedRegistry(options: { name: string; dir: string
       }
       mountArgs.push('-v', `${secretDir}:${mount.mountPath}${mount.readOnly ? ':ro' : ''}`);
     } else {
-      // hostPath data: an anonymous volume at the same path, removed with the container.
-      mountArgs.push('-v', mount.mountPath);
+      // hostPath data: the given volume, or an anonymous one at the same path, removed with the container.
+      mountArgs.push('-v', options.dataVolume ? `${options.dataVolume}:${mount.mountPath}` : mount.mountPath);
     }
   }
   // The container's securityContext, as docker flags, so the test proves the registry works with it.
@@ -74,10 +87,11 @@ export async function startRenderedRegistry(options: { name: string; dir: string
     ...((security.capabilities?.drop ?? []) as string[]).flatMap((cap) => ['--cap-drop', cap]),
     ...(security.allowPrivilegeEscalation === false ? ['--security-opt', 'no-new-privileges'] : []),
   ];
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
+  const env = [...(container.env as Obj[]).map((e) => `${e.name}=${e.value}`), ...Object.entries(options.extraEnv ?? {}).map(([k, v]) => `${k}=${v}`)];
   docker([
     'run', '-d', '--label', TEST_LABEL, '--name', options.name, '-p', `127.0.0.1:${port}:${container.ports[0].containerPort}`,
-    ...(container.env as Obj[]).flatMap((e) => ['-e', `${e.name}=${e.value}`]), ...mountArgs, ...securityArgs, ensureRegistryImage(),
+    ...env.flatMap((e) => ['-e', e]), ...mountArgs, ...securityArgs, ensureRegistryImage(),
   ]);
   for (let waited = 0; (await httpsGet({ port, path: '/', ca: options.ca }).then((r) => r.status, () => 0)) !== 200; waited += 250) {
     if (waited > 30_000) {

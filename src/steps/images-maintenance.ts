@@ -1,0 +1,64 @@
+/**
+ * The registry's garbage collection, run safely: the Deployment is made read-only first (an env
+ * variable; its Recreate strategy stops the old pod before the new one starts, so no writable
+ * registry is left), then `registry garbage-collect` runs in its pod, and the variable is removed
+ * again in a finally. That second restart also empties the registry's in-memory blob-descriptor
+ * cache, which would otherwise claim the deleted layers still exist and skip their next upload.
+ * `up` does not undo a leftover read-only setting (client-side apply keeps env entries it never
+ * applied), so every prune first looks for one and always removes it.
+ */
+import { Interrupted, UserError } from '../errors.js';
+import { READ_ONLY_ENV, READ_ONLY_VALUE, garbageCollectArgv, parseGcSummary, type GcSummary } from '../images/registry-gc.js';
+import { NAMESPACE, SERVICE_NAME } from '../spec.js';
+import { rolloutStatus } from '../tools/kubectl.js';
+import { deploymentEnv, execInDeployment, setDeploymentEnv } from '../tools/kubectl-workloads.js';
+import type { Runner } from '../tools/run.js';
+
+const ROLLOUT_SECONDS = 180;
+// The whole storage is walked: generous, for a registry of many gigabytes on a slow disk.
+const GC_MS = 30 * 60_000;
+
+export interface MaintenanceRequest {
+  run: Runner;
+  context: string;
+  signal?: AbortSignal;
+  say: (line: string) => void;
+}
+
+const target = (context: string) => ({ context, namespace: NAMESPACE, deployment: SERVICE_NAME, container: SERVICE_NAME });
+
+/** True when the registry's Deployment carries the read-only setting (a prune was interrupted). */
+export async function isReadOnly(run: Runner, context: string): Promise<boolean> {
+  const env = await deploymentEnv(run, context, NAMESPACE, SERVICE_NAME, SERVICE_NAME);
+  if (!env) throw new UserError(`deployment/${SERVICE_NAME} is missing in namespace ${NAMESPACE}`, 'run k3s-devreg up');
+  return env[READ_ONLY_ENV] !== undefined;
+}
+
+async function setReadOnly(request: MaintenanceRequest, on: boolean): Promise<void> {
+  const { run, context } = request;
+  await setDeploymentEnv(run, target(context), on ? { set: { [READ_ONLY_ENV]: READ_ONLY_VALUE } } : { unset: [READ_ONLY_ENV] });
+  await rolloutStatus(run, context, NAMESPACE, `deployment/${SERVICE_NAME}`, ROLLOUT_SECONDS);
+}
+
+export async function makeWritable(request: MaintenanceRequest): Promise<void> {
+  request.say('Making the registry writable again (it restarts)...');
+  await setReadOnly(request, false);
+}
+
+/** Read-only, garbage-collect, writable again (always, once the read-only change was attempted). */
+export async function collectGarbage(request: MaintenanceRequest, deleteUntagged: boolean): Promise<GcSummary | undefined> {
+  const stopIfAborted = () => {
+    if (request.signal?.aborted) throw new Interrupted();
+  };
+  stopIfAborted();
+  try {
+    request.say('Making the registry read-only (pulls keep working, pushes are refused; it restarts)...');
+    await setReadOnly(request, true);
+    stopIfAborted();
+    request.say(`Running the registry's garbage collection${deleteUntagged ? ' (untagged manifests too)' : ''}...`);
+    const { stdout } = await execInDeployment(request.run, target(request.context), garbageCollectArgv(deleteUntagged), GC_MS);
+    return parseGcSummary(stdout);
+  } finally {
+    await makeWritable(request);
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * `images rm REPO[:TAG]`: which digests go (the registry deletes manifests, so every tag sharing a
+ * digest goes with it, and is named before asking), then one DELETE per digest.
+ */
+import { UserError } from '../errors.js';
+import { parseRemoveTarget, removalsFor, type DigestRemoval } from '../images/prune-plan.js';
+import { shortDigest } from '../images/registry-catalog.js';
+import { deleteManifest, type RegistryEndpoint } from '../tools/registry-api.js';
+import { tagDigests } from './images-registry.js';
+
+/** Answers a yes/no question, or refuses (UserError) when nobody can be asked; --yes answers yes. */
+export type Confirm = (question: string) => Promise<boolean>;
+
+export interface RemovalPlan {
+  repository: string;
+  removals: DigestRemoval[];
+}
+
+const LS = 'see what the registry holds with k3s-devreg images ls';
+
+export async function planRemoval(endpoint: RegistryEndpoint, text: string): Promise<RemovalPlan> {
+  const { repository, tag, digest } = parseRemoveTarget(text);
+  const tags = await tagDigests(endpoint, repository);
+  if (!tags || tags.length === 0) throw new UserError(`the registry has no repository ${repository}`, LS);
+  const wanted = tag !== undefined ? tags.find((t) => t.tag === tag)?.digest : digest;
+  if (tag !== undefined && wanted === undefined) throw new UserError(`${repository} has no tag ${tag}`, LS);
+  if (digest !== undefined && !tags.some((t) => t.digest === digest)) throw new UserError(`no tag of ${repository} points at ${digest}`, LS);
+  const removals = removalsFor(tags, new Set(wanted !== undefined ? [wanted] : tags.map((t) => t.digest)));
+  return { repository, removals };
+}
+
+/** One line per digest: the tags that go, and the ones beside the asked-for tag that go with it. */
+export function describeRemoval(plan: RemovalPlan, asked: string): string[] {
+  const askedTag = parseRemoveTarget(asked).tag;
+  return plan.removals.map(({ digest, tags }) => {
+    const others = tags.filter((t) => t !== askedTag);
+    const also = askedTag !== undefined && others.length > 0 ? ` (${others.map((t) => `${plan.repository}:${t}`).join(', ')} point${others.length === 1 ? 's' : ''} at the same image and go${others.length === 1 ? 'es' : ''} too)` : '';
+    return `${tags.map((t) => `${plan.repository}:${t}`).join(', ')} @${shortDigest(digest)}${also}`;
+  });
+}
+
+/** DELETE of each digest; returns the tags that went (a digest already gone counts as gone). */
+export async function deleteRemovals(endpoint: RegistryEndpoint, repository: string, removals: readonly DigestRemoval[]): Promise<string[]> {
+  const gone: string[] = [];
+  for (const { digest, tags } of removals) {
+    await deleteManifest(endpoint, repository, digest);
+    gone.push(...tags.map((t) => `${repository}:${t}`));
+  }
+  return gone;
+}

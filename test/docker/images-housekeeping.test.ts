@@ -1,0 +1,243 @@
+/**
+ * `images ls | rm | prune | du` against the real registry (distribution v2.8, run with the rendered
+ * Deployment's env, its data in a labelled docker volume named as up names it), filled by real
+ * `docker push`es. kubectl's part (set env, rollout status, exec) is played by the same container
+ * (test/helpers/registry-deployment.ts): the garbage collection is the very argv the step gives
+ * kubectl exec, run by docker exec in the registry, read-only first.
+ */
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { READ_ONLY_ENV, READ_ONLY_VALUE } from '../../src/images/registry-gc.js';
+import { forgetSecretsForTests, registerSecret } from '../../src/redact.js';
+import { htpasswdEntry } from '../../src/render/htpasswd.js';
+import { renderManifests } from '../../src/render/manifests.js';
+import { ensurePki, type Pki } from '../../src/render/pki.js';
+import { DEFAULT_HOSTS_IMAGE, registryVolumeName, type ClusterSpec } from '../../src/spec.js';
+import { imagesDu, imagesLs, imagesRm } from '../../src/steps/images-commands.js';
+import { registryVolumeUse } from '../../src/steps/images-du.js';
+import { pruneImages } from '../../src/steps/images-prune.js';
+import { listImages, type RegistryTarget } from '../../src/steps/images-registry.js';
+import { deleteManifest } from '../../src/tools/registry-api.js';
+import { setDeploymentEnv } from '../../src/tools/kubectl-workloads.js';
+import { dockerAvailable } from '../helpers/docker.js';
+import { ensureRegistryImage } from '../helpers/images.js';
+import { httpsGet, TEST_LABEL, type Obj } from '../helpers/registry-container.js';
+import { registryDeployment, type RegistryDeployment } from '../helpers/registry-deployment.js';
+
+const USER = 'devreg';
+const suffix = randomBytes(4).toString('hex');
+const PASSWORD = `Housekeeping-${suffix}-Pass`;
+const cluster = `imgtest${suffix}`;
+const volume = registryVolumeName(cluster);
+const MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
+const ns = `kubectl --context k3d-${cluster} --namespace container-registry`;
+
+let dir = '';
+let pki: Pki;
+let registry: RegistryDeployment;
+let target: RegistryTarget;
+const imageIds = new Set<string>();
+
+function cli(args: string[], input?: string): { status: number | null; out: string } {
+  const r = spawnSync('docker', args, { input, encoding: 'utf8', timeout: 120_000, env: { ...process.env, DOCKER_CONFIG: join(dir, 'docker-config') } });
+  return { status: r.status, out: `${r.stdout}${r.stderr}` };
+}
+const ref = (repoTag: string) => `localhost:${registry.port}/${repoTag}`;
+
+/** A FROM scratch image of `kb` KB of random (incompressible) bytes, so every layer is distinct and sized. */
+function build(repoTag: string, kb: number): string {
+  const context = mkdtempSync(join(dir, 'build-'));
+  writeFileSync(join(context, 'data'), randomBytes(kb * 1024));
+  writeFileSync(join(context, 'Dockerfile'), `FROM scratch\nCOPY data /data\n`);
+  const built = cli(['build', '-q', '-t', ref(repoTag), context]);
+  expect(built.status, built.out).toBe(0);
+  const id = cli(['image', 'inspect', '--format', '{{.Id}}', ref(repoTag)]).out.trim();
+  imageIds.add(id);
+  return id;
+}
+
+/** docker push; what docker reports: the manifest's digest and size. */
+function push(repoTag: string): { digest: string; manifestSize: number } {
+  const pushed = cli(['push', ref(repoTag)]);
+  expect(pushed.status, pushed.out).toBe(0);
+  const [, digest = '', size = '0'] = /digest: (sha256:[0-9a-f]{64}) size: (\d+)/.exec(pushed.out) ?? [];
+  return { digest, manifestSize: Number(size) };
+}
+
+const get = (path: string, headers: Obj = {}) => httpsGet({ port: registry.port, path, ca: pki.caCert, auth: `${USER}:${PASSWORD}`, headers });
+
+/** What a tag takes, measured from the bytes the registry serves (not from our parsing). */
+async function servedSize(repo: string, digest: string, manifestSize: number): Promise<{ size: number; layers: string[] }> {
+  const manifest = JSON.parse((await get(`/v2/${repo}/manifests/${digest}`, { Accept: MANIFEST })).body.toString()) as { config: { digest: string }; layers: { digest: string }[] };
+  let size = manifestSize;
+  for (const blob of [manifest.config, ...manifest.layers]) size += (await get(`/v2/${repo}/blobs/${blob.digest}`)).body.length;
+  return { size, layers: manifest.layers.map((l) => l.digest) };
+}
+
+const pushed: Record<string, { digest: string; manifestSize: number; id: string }> = {};
+const questions: string[] = [];
+const yes = async (question: string) => (questions.push(question), true);
+const say = () => {};
+
+describe.skipIf(!dockerAvailable)('images ls | rm | prune | du against the real registry', () => {
+  beforeAll(async () => {
+    forgetSecretsForTests();
+    registerSecret(PASSWORD);
+    dir = mkdtempSync(join(tmpdir(), 'k3s-devreg-housekeeping-'));
+    mkdirSync(join(dir, 'docker-config'));
+    ({ pki } = ensurePki({}, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], now: new Date() }));
+    const spec: ClusterSpec = { name: cluster, agents: 0, hostPort: 31113, username: USER, registryImage: 'registry:2.8.3', hostsImage: DEFAULT_HOSTS_IMAGE, k3sImage: 'rancher/k3s:v1.31.5-k3s1', stateDir: dir };
+    const manifests = renderManifests(spec, { tlsCert: pki.tlsCert, tlsKey: pki.tlsKey, htpasswd: htpasswdEntry(USER, PASSWORD, 5), hostsScript: '' });
+    const find = (kind: string): Obj => manifests.find((m) => m.object.kind === kind)!.object as Obj;
+    ensureRegistryImage();
+    expect(cli(['volume', 'create', '--label', TEST_LABEL, volume]).status).toBe(0);
+    registry = registryDeployment({ container: `k3s-devreg-test-housekeeping-${suffix}`, dir, deployment: find('Deployment'), secret: find('Secret'), ca: pki.caCert, dataVolume: volume });
+    await registry.start();
+    target = { cluster, context: `k3d-${cluster}`, registry: `localhost:${registry.port}`, endpoint: { port: registry.port, caCert: pki.caCert, credentials: { username: USER, password: PASSWORD } } };
+    expect(cli(['login', `localhost:${registry.port}`, '-u', USER, '--password-stdin'], PASSWORD).status).toBe(0);
+    // Built one after another, so their created times order them: v1 oldest.
+    for (const [repoTag, kb] of [['app-a:v1', 300], ['app-a:v2', 310], ['app-a:v3', 320], ['app-b:1.0', 200], ['app-b:2.0', 210], ['tool:only', 100]] as const) {
+      const id = build(repoTag, kb);
+      pushed[repoTag] = { ...push(repoTag), id };
+    }
+    // Another tag on the same image: rm of 2.0 takes it too.
+    expect(cli(['tag', ref('app-b:2.0'), ref('app-b:latest')]).status).toBe(0);
+    pushed['app-b:latest'] = { ...push('app-b:latest'), id: pushed['app-b:2.0']!.id };
+  }, 300_000);
+
+  afterAll(() => {
+    if (registry) spawnSync('docker', ['rm', '-f', registry.container], { stdio: 'ignore' });
+    spawnSync('docker', ['volume', 'rm', volume], { stdio: 'ignore' });
+    if (imageIds.size > 0) spawnSync('docker', ['rmi', '-f', ...imageIds], { stdio: 'ignore' });
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('ls: every repository and tag, with the digests docker pushed and the sizes the registry serves', async () => {
+    const outcome = await imagesLs(target, true);
+    const json = outcome.json as { registry: string; repositories: { name: string; tags: { tag: string; digest: string; size: number; created?: string; mediaType: string }[] }[] };
+    expect(json.registry).toBe(`localhost:${registry.port}`);
+    expect(json.repositories.map((r) => [r.name, r.tags.map((t) => t.tag)])).toEqual([
+      ['app-a', ['v1', 'v2', 'v3']],
+      ['app-b', ['1.0', '2.0', 'latest']],
+      ['tool', ['only']],
+    ]);
+    for (const repo of json.repositories) {
+      for (const t of repo.tags) {
+        const docker = pushed[`${repo.name}:${t.tag}`]!;
+        expect(t.digest, `${repo.name}:${t.tag}`).toBe(docker.digest);
+        expect(t.mediaType).toBe(MANIFEST);
+        expect(t.size).toBe((await servedSize(repo.name, t.digest, docker.manifestSize)).size);
+        expect(Date.parse(t.created!)).toBe(Date.parse(cli(['image', 'inspect', '--format', '{{.Created}}', docker.id]).out.trim()));
+      }
+    }
+    const table = (await imagesLs(target, false)).out!.join('\n');
+    expect(table.split('\n')[0]).toMatch(/^REPOSITORY\s+TAG\s+DIGEST\s+SIZE\s+CREATED$/);
+    expect(table).toMatch(new RegExp(`\\napp-a\\s+v2\\s+${pushed['app-a:v2']!.digest.slice(7, 19)}\\s+\\d`));
+    expect(table).not.toContain(PASSWORD);
+  });
+
+  it('rm REPO:TAG deletes the digest, names the tags sharing it, and refuses unknown names with the fix', async () => {
+    const lines: string[] = [];
+    const outcome = await imagesRm({ target, what: `localhost:${registry.port}/app-b:2.0`, json: false, confirm: yes, say: (l) => lines.push(l) });
+    expect(lines.join('\n')).toContain('app-b:latest points at the same image and goes too');
+    expect(outcome.out![0]).toBe('Deleted app-b:2.0, app-b:latest.');
+    expect(questions.at(-1)).toBe(`Delete this image from localhost:${registry.port}?`);
+    expect((await listImages(target.endpoint)).find((r) => r.name === 'app-b')!.tags.map((t) => t.tag)).toEqual(['1.0']);
+    await expect(imagesRm({ target, what: 'app-b:9.9', json: false, confirm: yes, say })).rejects.toThrow('app-b has no tag 9.9: see what the registry holds with k3s-devreg images ls');
+    await expect(imagesRm({ target, what: 'nothing-here', json: false, confirm: yes, say })).rejects.toThrow('the registry has no repository nothing-here: see what the registry holds with k3s-devreg images ls');
+    const declined = await imagesRm({ target, what: 'tool:only', json: false, confirm: async () => false, say });
+    expect(declined.code).toBe(1);
+    expect((await get(`/v2/tool/manifests/only`, { Accept: MANIFEST })).status).toBe(200);
+  });
+
+  it(`read-only (${READ_ONLY_ENV}=${READ_ONLY_VALUE}): pulls work, pushes and deletes are refused; writable again after`, async () => {
+    const rw = { context: target.context, namespace: 'container-registry', deployment: 'registry', container: 'registry' };
+    await setDeploymentEnv(registry.runner, rw, { set: { [READ_ONLY_ENV]: READ_ONLY_VALUE } });
+    expect(cli(['rmi', ref('app-b:1.0')]).status).toBe(0);
+    const pulled = cli(['pull', ref('app-b:1.0')]);
+    expect(pulled.status, pulled.out).toBe(0);
+    build('late:1', 50);
+    const refused = cli(['push', ref('late:1')]);
+    expect(refused.status).not.toBe(0);
+    expect(refused.out).toMatch(/405|Method not allowed/i);
+    await expect(deleteManifest(target.endpoint, 'tool', pushed['tool:only']!.digest)).rejects.toThrow('405');
+    await setDeploymentEnv(registry.runner, rw, { unset: [READ_ONLY_ENV] });
+    expect(push('late:1').digest).toMatch(/^sha256:/);
+    expect(registry.kubectlLines()).toEqual([
+      `${ns} set env deployment/registry --containers=registry ${READ_ONLY_ENV}=${READ_ONLY_VALUE}`,
+      `${ns} set env deployment/registry --containers=registry ${READ_ONLY_ENV}-`,
+    ]);
+  });
+
+  it('the variable per field (…_READONLY_ENABLED=true) stops distribution v2.8 from starting: why the whole map is set', () => {
+    const name = `k3s-devreg-test-readonly-field-${suffix}`;
+    const run = spawnSync('docker', ['run', '--rm', '--name', name, '--label', TEST_LABEL, '-e', `${READ_ONLY_ENV}_ENABLED=true`, ensureRegistryImage()], { encoding: 'utf8', timeout: 60_000 });
+    expect(run.status).not.toBe(0);
+    expect(`${run.stdout}${run.stderr}`).toContain('readonly config key must contain additional keys');
+  });
+
+  it('prune --keep 1: only the newest tag of each repository stays, untagged manifests and their layers go, the disk shrinks', async () => {
+    // Pushing tool:only again with new content leaves its old manifest untagged.
+    const oldTool = pushed['tool:only']!;
+    const oldToolLayers = (await servedSize('tool', oldTool.digest, oldTool.manifestSize)).layers;
+    pushed['tool:only'] = { id: build('tool:only', 110), ...push('tool:only') };
+    expect((await get(`/v2/tool/manifests/${oldTool.digest}`, { Accept: MANIFEST })).status).toBe(200);
+    const layersOf = async (repo: string, digest: string) => (await servedSize(repo, digest, 0)).layers;
+    const bytesOf = async (repo: string, layers: string[]) => (await Promise.all(layers.map(async (d) => (await get(`/v2/${repo}/blobs/${d}`)).body.length))).reduce((a, b) => a + b, 0);
+    const doomedA = [...(await layersOf('app-a', pushed['app-a:v1']!.digest)), ...(await layersOf('app-a', pushed['app-a:v2']!.digest))];
+    const doomedBytes = (await bytesOf('app-a', doomedA)) + (await bytesOf('tool', oldToolLayers));
+    const before = registry.calls.length;
+    const report = await pruneImages({ run: registry.runner, target, keep: 1, confirm: yes, say });
+    expect(questions.at(-1)).toBe(`Delete 2 tag(s) from localhost:${registry.port} and collect its garbage?`);
+    expect([...report.deletedTags].sort()).toEqual(['app-a:v1', 'app-a:v2']);
+    expect(report.plan.map((p) => [p.repository, p.keep])).toEqual([['app-a', ['v3']], ['app-b', ['1.0']], ['late', ['1']], ['tool', ['only']]]);
+    expect(report.deletedUntagged).toBe(true);
+    expect(report.gc?.manifestsDeleted).toBe(1);
+    expect(registry.calls.slice(before).filter((c) => c.file === 'kubectl').map((c) => [c.file, ...c.args].join(' '))).toEqual([
+      `${ns} get deployment registry --ignore-not-found --output json`,
+      `${ns} set env deployment/registry --containers=registry ${READ_ONLY_ENV}=${READ_ONLY_VALUE}`,
+      `${ns} rollout status deployment/registry --timeout=180s`,
+      `${ns} exec deployment/registry --container registry -- /bin/registry garbage-collect --delete-untagged /etc/docker/registry/config.yml`,
+      `${ns} set env deployment/registry --containers=registry ${READ_ONLY_ENV}-`,
+      `${ns} rollout status deployment/registry --timeout=180s`,
+    ]);
+    expect(registry.env).toEqual({});
+    expect((await get(`/v2/tool/manifests/${oldTool.digest}`, { Accept: MANIFEST })).status).toBe(404);
+    for (const layer of doomedA) expect((await get(`/v2/app-a/blobs/${layer}`)).status).toBe(404);
+    for (const layer of oldToolLayers) expect((await get(`/v2/tool/blobs/${layer}`)).status).toBe(404);
+    expect((await listImages(target.endpoint)).map((r) => [r.name, r.tags.map((t) => t.tag)])).toEqual([['app-a', ['v3']], ['app-b', ['1.0']], ['late', ['1']], ['tool', ['only']]]);
+    expect(report.freedBytes).toBeGreaterThanOrEqual(doomedBytes * 0.99);
+    expect(report.bytesAfter).toBe((await registryVolumeUse(registry.runner, cluster))!.bytes);
+    // The restart emptied the blob-descriptor cache: a deleted image pushed again uploads its layers and pulls.
+    expect(push('app-a:v1').digest).toBe(pushed['app-a:v1']!.digest);
+    expect(cli(['rmi', ref('app-a:v1')]).status).toBe(0);
+    const pulled = cli(['pull', ref('app-a:v1')]);
+    expect(pulled.status, pulled.out).toBe(0);
+  });
+
+  it('du: the volume as docker sizes it, and each repository\'s unique bytes', async () => {
+    const outcome = await imagesDu(registry.runner, target, true);
+    const json = outcome.json as { volume: string; bytes: number; repositories: { name: string; tags: number; bytes: number }[] };
+    expect(json.volume).toBe(volume);
+    expect(json.bytes).toBe((await registryVolumeUse(registry.runner, cluster))!.bytes);
+    const repos = await listImages(target.endpoint);
+    const appA = repos.find((r) => r.name === 'app-a')!;
+    expect(json.repositories.find((r) => r.name === 'app-a')).toEqual({ name: 'app-a', tags: 2, bytes: appA.tags.reduce((n, t) => n + t.size, 0) });
+    expect((await imagesDu(registry.runner, target, false)).out![0]).toMatch(new RegExp(`^${volume}: [0-9.]+[kM]B on disk`));
+  });
+
+  it('a registry left read-only by an interrupted prune is made writable by the next prune, even when it is declined', async () => {
+    await setDeploymentEnv(registry.runner, { context: target.context, namespace: 'container-registry', deployment: 'registry', container: 'registry' }, { set: { [READ_ONLY_ENV]: READ_ONLY_VALUE } });
+    expect(cli(['push', ref('app-a:v1')]).status).not.toBe(0);
+    const report = await pruneImages({ run: registry.runner, target, keep: 1, confirm: async () => false, say });
+    expect(report.done).toBe(false);
+    expect(registry.env).toEqual({});
+    build('late:2', 40);
+    expect(push('late:2').digest).toMatch(/^sha256:/);
+    expect((await listImages(target.endpoint)).find((r) => r.name === 'app-a')!.tags.map((t) => t.tag)).toEqual(['v1', 'v3']);
+  });
+});
