@@ -9,6 +9,7 @@ import { confirm } from '../ask.js';
 import type { CommandMain, Deps, ParsedOptions } from '../command-types.js';
 import { loadConfigFile } from '../config-file.js';
 import { UserError } from '../errors.js';
+import { parseRemoveTarget } from '../images/prune-plan.js';
 import { canPrompt, type Io } from '../io.js';
 import * as spec from '../spec.js';
 import { readSettings } from '../state/settings.js';
@@ -49,13 +50,16 @@ export const main: CommandMain = async ({ options, positionals }, io, deps) => {
   const run = deps.runner(isSet(options, 'verbose'));
   const say = (line: string) => io.err(line);
   if (sub !== undefined && REGISTRY_COMMANDS.has(sub) && rest.length === (sub === 'rm' ? 1 : 0)) {
+    // Flags are checked before anything is asked of docker or the registry.
+    const keep = keepOf(options);
+    if (sub === 'rm') parseRemoveTarget(rest[0]!);
     const { name, stateDir } = await resolveTarget(targetFlags(options), io);
     const target = await findRegistry(run, name, stateDir);
     const json = isSet(options, 'json');
     if (sub === 'ls') return imagesLs(target, json);
     if (sub === 'du') return imagesDu(run, target, json);
     if (sub === 'rm') return imagesRm({ target, what: rest[0]!, json, confirm: confirmer(options, io, deps, sub), say });
-    return imagesPrune({ run, target, keep: keepOf(options), json, confirm: confirmer(options, io, deps, sub), say, signal: deps.signal });
+    return imagesPrune({ run, target, keep, json, confirm: confirmer(options, io, deps, sub), say, signal: deps.signal });
   }
   if (sub === 'save' && rest.length === 0) {
     const { config } = await loadConfigFile(text(options, 'config'), io.cwd);

@@ -7,6 +7,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { request } from 'node:https';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -76,6 +77,19 @@ async function servedSize(repo: string, digest: string, manifestSize: number): P
   let size = manifestSize;
   for (const blob of [manifest.config, ...manifest.layers]) size += (await get(`/v2/${repo}/blobs/${blob.digest}`)).body.length;
   return { size, layers: manifest.layers.map((l) => l.digest) };
+}
+
+/** PUT of a manifest (list) by tag, as buildx pushes one; returns its status. */
+function putManifest(repo: string, tag: string, mediaType: string, body: string): Promise<number> {
+  const authorization = `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}`;
+  return new Promise((resolve, reject) => {
+    request({ host: '127.0.0.1', servername: 'localhost', port: registry.port, path: `/v2/${repo}/manifests/${tag}`, method: 'PUT', ca: pki.caCert, headers: { 'content-type': mediaType, authorization } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    })
+      .on('error', reject)
+      .end(body);
+  });
 }
 
 const pushed: Record<string, { digest: string; manifestSize: number; id: string }> = {};
@@ -239,5 +253,30 @@ describe.skipIf(!dockerAvailable)('images ls | rm | prune | du against the real 
     build('late:2', 40);
     expect(push('late:2').digest).toMatch(/^sha256:/);
     expect((await listImages(target.endpoint)).find((r) => r.name === 'app-a')!.tags.map((t) => t.tag)).toEqual(['v1', 'v3']);
+  });
+
+  it('a manifest list whose platform images have no tag of their own: listed with its platforms, and prune keeps them (no --delete-untagged)', async () => {
+    const children = [build('multi:amd64', 60), build('multi:arm64', 70)].map((_, i) => push(i === 0 ? 'multi:amd64' : 'multi:arm64'));
+    const LIST = 'application/vnd.docker.distribution.manifest.list.v2+json';
+    const platforms = [{ architecture: 'amd64', os: 'linux' }, { architecture: 'arm64', os: 'linux' }];
+    const list = JSON.stringify({ schemaVersion: 2, mediaType: LIST, manifests: children.map((c, i) => ({ mediaType: MANIFEST, size: c.manifestSize, digest: c.digest, platform: platforms[i] })) });
+    expect(await putManifest('multi', 'both', LIST, list)).toBe(201);
+    // The platform tags move on: the list is all that points at the images it names.
+    build('multi:amd64', 20);
+    build('multi:arm64', 21);
+    push('multi:amd64');
+    push('multi:arm64');
+    const both = (await listImages(target.endpoint)).find((r) => r.name === 'multi')!.tags.find((t) => t.tag === 'both')!;
+    expect(both.platforms).toEqual(['linux/amd64', 'linux/arm64']);
+    const served = await Promise.all(children.map((c) => servedSize('multi', c.digest, c.manifestSize)));
+    expect(both.size).toBe(Buffer.byteLength(list) + served[0]!.size + served[1]!.size);
+    const before = registry.calls.length;
+    const report = await pruneImages({ run: registry.runner, target, keep: 3, confirm: yes, say });
+    expect(report.deletedTags).toEqual([]);
+    expect(report.deletedUntagged).toBe(false);
+    expect(registry.kubectlLines().slice(-4)[1]).toBe(`${ns} exec deployment/registry --container registry -- /bin/registry garbage-collect /etc/docker/registry/config.yml`);
+    expect(registry.calls.length).toBeGreaterThan(before);
+    for (const c of children) expect((await get(`/v2/multi/manifests/${c.digest}`, { Accept: MANIFEST })).status).toBe(200);
+    for (const layer of served.flatMap((s) => s.layers)) expect((await get(`/v2/multi/blobs/${layer}`)).status).toBe(200);
   });
 });
