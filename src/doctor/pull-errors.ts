@@ -6,6 +6,7 @@
  * what it means in our setup and what to do. Pure: no I/O.
  */
 import { NODE_CA_FILE, REGISTRY_HOST, REGISTRY_PORT } from '../spec.js';
+import { readGoQuoted } from './go-string.js';
 
 export type PullErrorKind =
   | 'x509'
@@ -154,30 +155,6 @@ export interface ContainerdLogLine {
   fields: Record<string, string>;
 }
 
-const ESCAPES: Record<string, string> = { a: '\x07', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v', '\\': '\\', '"': '"', "'": "'" };
-
-/** Reads one Go-quoted string (strconv.Quote) starting at `start` (the opening quote); returns it and the index after it. */
-function unquote(line: string, start: number): [string, number] {
-  let out = '';
-  let i = start + 1;
-  while (i < line.length && line[i] !== '"') {
-    if (line[i] !== '\\') {
-      out += line[i++];
-      continue;
-    }
-    const c = line[i + 1] ?? '';
-    const hex = { x: 2, u: 4, U: 8 }[c];
-    if (hex) {
-      out += String.fromCodePoint(parseInt(line.slice(i + 2, i + 2 + hex), 16) || 0xfffd);
-      i += 2 + hex;
-    } else {
-      out += ESCAPES[c] ?? c;
-      i += 2;
-    }
-  }
-  return [out, i + 1];
-}
-
 export function parseContainerdLogLine(line: string): ContainerdLogLine | undefined {
   const fields: Record<string, string> = {};
   const key = /([A-Za-z_][\w.-]*)=/y;
@@ -192,7 +169,7 @@ export function parseContainerdLogLine(line: string): ContainerdLogLine | undefi
     if (!m) return undefined;
     i = key.lastIndex;
     let value: string;
-    if (line[i] === '"') [value, i] = unquote(line, i);
+    if (line[i] === '"') [value, i] = readGoQuoted(line, i);
     else {
       const end = line.indexOf(' ', i);
       value = line.slice(i, end === -1 ? line.length : end);
@@ -221,7 +198,8 @@ const quoteOf = (line: string) => (line.length > QUOTE_MAX ? `${line.slice(0, 15
 /**
  * The last `limit` error lines of a containerd log that concern one of `hosts` (e.g.
  * container-registry.local:5000, localhost:31113), oldest first; a repeated error (the kubelet's
- * back-off retries) counts once, at its last time.
+ * back-off retries) counts once, at its last time, and one followed by a successful pull of the same
+ * image (`PullImage "..." returns image reference`) not at all.
  */
 export function pullErrorsFor(logText: string, hosts: readonly string[], limit = 3): PullErrorLine[] {
   const found = new Map<string, PullErrorLine>();
@@ -229,6 +207,9 @@ export function pullErrorsFor(logText: string, hosts: readonly string[], limit =
     const line = raw.trim();
     if (!line || !hosts.some((h) => line.includes(h))) continue;
     const parsed = parseContainerdLogLine(line);
+    const pulled = /^PullImage "([^"]+)" returns image reference/.exec(parsed?.msg ?? '')?.[1];
+    // A later successful pull of the same image: that failure is over.
+    if (pulled) for (const [key, seen] of found) if (seen.image === pulled) found.delete(key);
     if (!parsed?.error || !/^(error|warning|fatal)$/.test(parsed.level ?? '')) continue;
     const image = /^PullImage "([^"]+)"/.exec(parsed.msg ?? '')?.[1];
     const key = `${image ?? ''}\n${parsed.error}`;

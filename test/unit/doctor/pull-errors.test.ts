@@ -100,6 +100,14 @@ describe('pullErrorsFor', () => {
     expect(pullErrorsFor(log, HOSTS, 1).map((e) => e.time)).toEqual(['t4']);
     expect(pullErrorsFor(log, ['other:1'])).toEqual([]);
   });
+  it('forgets a failure once the same image was pulled after it', () => {
+    const log = [
+      line('t1', 'localhost:31113/a:1', 'x: 401 Unauthorized'),
+      line('t2', 'localhost:31113/b:1', 'x: 401 Unauthorized'),
+      'time="t3" level=info msg="PullImage \\"localhost:31113/a:1\\" returns image reference \\"sha256:0123\\""',
+    ].join('\n');
+    expect(pullErrorsFor(log, HOSTS).map((e) => e.image)).toEqual(['localhost:31113/b:1']);
+  });
   it('cuts a very long line in the middle, keeping the cause at its end', () => {
     const [e] = pullErrorsFor(line('t', 'localhost:31113/a:1', `x${'y'.repeat(1000)}: connect: connection refused`), HOSTS);
     expect(e?.quote.length).toBe(600);
