@@ -12,6 +12,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { explainPullError, parseContainerdLogLine, pullErrorsFor } from '../../src/doctor/pull-errors.js';
 import { ensurePki } from '../../src/render/pki.js';
+import { diagnoseNode } from '../../src/steps/doctor-node.js';
+import { createRunner } from '../../src/tools/run.js';
 import { issueCertificate, subjectDer } from '../../src/render/x509.js';
 import { docker } from '../helpers/docker.js';
 import { ensureBusyboxImage, ensureRegistryImage } from '../helpers/images.js';
@@ -108,16 +110,30 @@ describe.skipIf(!nodeTierAvailable)('containerd.log lines of failed pulls (real 
     bed.teardown();
   });
 
-  it('wrong CA: x509 unknown authority', async () => {
+  it('wrong CA: x509 unknown authority; doctor, reading this node, says why, and forgets it once a pull works', async () => {
     const caFile = bed.render.files.nodeCaCert;
     const ours = readFileSync(caFile, 'utf8');
+    const diagnose = async () => Object.fromEntries(
+      (await diagnoseNode({ run: createRunner(), node: node.options.name, stateDir: bed.stateDir, serviceIp: bed.registryIp(), now: new Date() })).map((f) => [f.check, f]),
+    );
     writeFileSync(caFile, ensurePki({}, { dnsNames: ['container-registry.local'], ipAddresses: [], now: new Date() }).pki.caCert);
     try {
       await failedPullLines(image, 'x509', 'x509');
       await failedPullLines(`localhost:31113/${repository}:1`, 'x509', 'x509');
+      const f = await diagnose();
+      expect(f.CA).toMatchObject({ status: 'fail', summary: expect.stringContaining("/etc/k3s-devreg/ca.crt in the node is not the state folder's CA") });
+      expect(f['pull errors']).toMatchObject({ status: 'fail', summary: expect.stringContaining(`the pull of localhost:31113/${repository}:1 failed at `) });
+      expect(f['pull errors']!.summary).toContain('(x509): containerd on the node does not trust');
+      for (const check of ['hosts entry', 'registries.yaml', 'hosts.toml', 'credentials', 'certificate', 'clock']) expect(f[check], JSON.stringify(f[check])).toMatchObject({ status: 'ok' });
     } finally {
       writeFileSync(caFile, ours);
     }
+    // containerd's own words for a pull that worked ("PullImage ... returns image reference") end that image's failure.
+    await expect(node.cri.pull(image)).resolves.toMatch(/^sha256:/);
+    const f = await diagnose();
+    expect(f.CA!.status).toBe('ok');
+    expect(f['pull errors']!.summary).toContain(`the pull of localhost:31113/${repository}:1 failed`);
+    expect(f['pull errors']!.summary).not.toContain('(before it');
   });
 
   it('a name the certificate does not cover: x509 valid for ..., not ...', async () => {
