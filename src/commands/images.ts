@@ -23,14 +23,13 @@ import { isSet, targetFlags, text } from './inputs.js';
 const USAGE = 'k3s-devreg images ls|du [--json] | images rm REPO[:TAG] [--yes] | images prune [--keep N] [--yes] | images save [-o FILE] [--with IMAGE ...] | images load FILE [--name NAME]';
 const DEFAULT_KEEP = 3;
 
-/** --yes answers yes; a person at a terminal is asked; anyone else (CI, no TTY) must say --yes. */
+/** --yes answers yes; a person at a terminal is asked; anyone else (CI, no TTY) is refused before anything runs. */
 function confirmer(options: ParsedOptions, io: Io, deps: Deps, command: string): Confirm {
   const yes = isSet(options, 'yes');
-  return async (question) => {
-    if (yes) return true;
-    if (!canPrompt(io, yes) || !deps.ask) throw new UserError(`images ${command} deletes from the registry and needs confirmation`, 'run it again with --yes');
-    return confirm(deps.ask, question);
-  };
+  if (yes) return async () => true;
+  const ask = deps.ask;
+  if (!canPrompt(io, yes) || !ask) throw new UserError(`images ${command} deletes from the registry and needs confirmation`, 'run it again with --yes');
+  return (question) => confirm(ask, question);
 }
 
 function keepOf(options: ParsedOptions): number {
@@ -50,16 +49,17 @@ export const main: CommandMain = async ({ options, positionals }, io, deps) => {
   const run = deps.runner(isSet(options, 'verbose'));
   const say = (line: string) => io.err(line);
   if (sub !== undefined && REGISTRY_COMMANDS.has(sub) && rest.length === (sub === 'rm' ? 1 : 0)) {
-    // Flags are checked before anything is asked of docker or the registry.
+    // Flags (and who answers the question) are checked before anything is asked of docker or the registry.
     const keep = keepOf(options);
     if (sub === 'rm') parseRemoveTarget(rest[0]!);
+    const confirmDelete = sub === 'rm' || sub === 'prune' ? confirmer(options, io, deps, sub) : async () => false;
     const { name, stateDir } = await resolveTarget(targetFlags(options), io);
     const target = await findRegistry(run, name, stateDir);
     const json = isSet(options, 'json');
     if (sub === 'ls') return imagesLs(target, json);
     if (sub === 'du') return imagesDu(run, target, json);
-    if (sub === 'rm') return imagesRm({ target, what: rest[0]!, json, confirm: confirmer(options, io, deps, sub), say });
-    return imagesPrune({ run, target, keep, json, confirm: confirmer(options, io, deps, sub), say, signal: deps.signal });
+    if (sub === 'rm') return imagesRm({ target, what: rest[0]!, json, confirm: confirmDelete, say });
+    return imagesPrune({ run, target, keep, json, confirm: confirmDelete, say, signal: deps.signal });
   }
   if (sub === 'save' && rest.length === 0) {
     const { config } = await loadConfigFile(text(options, 'config'), io.cwd);
