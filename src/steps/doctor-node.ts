@@ -14,7 +14,8 @@ import { NODE_CA_FILE } from '../spec.js';
 import { readCredentials } from '../state/credentials.js';
 import { statePath } from '../state/layout.js';
 import { readIfExists } from '../state/write-files.js';
-import { execInContainer, inspectContainer } from '../tools/docker.js';
+import { inspectContainer } from '../tools/docker.js';
+import { readWithScript } from '../tools/docker-exec.js';
 import type { Runner } from '../tools/run.js';
 import { checkRegistryTls } from './doctor-tls.js';
 import { hostsAddressOf } from './readiness.js';
@@ -58,7 +59,7 @@ async function diagnose(request: NodeDiagnosisRequest, state: StateFacts): Promi
   if (!info?.running) {
     return [{ check: 'node', where: node, status: 'skip', summary: info ? `the node container is ${info.status}: nothing inside it was checked` : `there is no container ${node}` }];
   }
-  const read = parseNodeRead(await execInContainer(run, node, ['sh', '-c', nodeReadScript(ourHosts(port))]));
+  const read = parseNodeRead(await readWithScript(run, node, nodeReadScript(ourHosts(port)), "the node's registry files"));
   const caPem = read.files[caPathsOf(read)[0] ?? NODE_CA_FILE];
   const tls = port !== undefined && caPem ? await checkRegistryTls({ port, caPem }) : undefined;
   const hostsAddress = read.hosts === undefined ? undefined : hostsAddressOf(read.hosts);
