@@ -19,13 +19,16 @@ const readJson = async (path: string): Promise<Record<string, unknown> | undefin
   }
 };
 
+/** The folder of docker's config.json, as the docker CLI finds it. */
+export const dockerConfigDir = (env: NodeJS.ProcessEnv): string => env.DOCKER_CONFIG || join(env.HOME || homedir(), '.docker');
+
 /**
  * The daemon address the docker CLI uses, as it resolves it: DOCKER_HOST, else the context named by
  * DOCKER_CONTEXT or config.json's currentContext, whose meta.json lives under contexts/meta/<sha256 of its name>/.
  */
 export async function dockerEndpoint(env: NodeJS.ProcessEnv): Promise<{ host: string; from: string } | undefined> {
   if (env.DOCKER_HOST) return { host: env.DOCKER_HOST, from: 'DOCKER_HOST' };
-  const configDir = env.DOCKER_CONFIG || join(env.HOME || homedir(), '.docker');
+  const configDir = dockerConfigDir(env);
   const context = env.DOCKER_CONTEXT || (await readJson(join(configDir, 'config.json')))?.currentContext;
   if (typeof context !== 'string' || context === '' || context === 'default') return undefined;
   const meta = await readJson(join(configDir, 'contexts', 'meta', createHash('sha256').update(context).digest('hex'), 'meta.json'));

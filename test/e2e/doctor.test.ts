@@ -1,0 +1,115 @@
+/**
+ * doctor on a real k3d cluster, run as a user runs it (the built CLI, in a child process): healthy
+ * after up; a node whose /etc/hosts lost the container-registry.local line is named with that
+ * entry; a pod pulling a tag that was never pushed is explained as manifest unknown. The
+ * registry-hosts DaemonSet rewrites the line every 2 s (INTERVAL in render/manifests/hosts.ts), so it
+ * is paused first (a nodeSelector no node matches) and resumed after. Without k3d, kubectl or docker
+ * it FAILS: it never skips.
+ */
+import { rmSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSandbox, eventually, expectOk, freePort, printDiagnosticsOnFailure, readCredentials, requireE2eTools, runCli, runTool, toolOk } from './helpers.js';
+
+const { name, work, stateDir, env } = createSandbox('doctor');
+const context = `k3d-${name}`;
+const agent = `k3d-${name}-agent-0`;
+const PAUSE_LABEL = 'k3s-devreg.test/paused';
+const missingPod = 'doctor-missing-tag';
+let port = 0;
+
+const cli = (...args: string[]) => runCli(env, args, work);
+const tool = (file: string, args: string[]) => runTool(env, file, args);
+const kubectl = (...args: string[]) => toolOk(tool('kubectl', ['--context', context, ...args]), `kubectl ${args.join(' ')}`);
+
+interface Report {
+  cluster: string;
+  healthy: boolean;
+  findings: { check: string; where: string; status: string; summary: string; evidence?: string; fix?: string }[];
+}
+const doctorJson = (...args: string[]): { code: number | null; report: Report; all: string } => {
+  const result = cli('doctor', '--name', name, '--json', ...args);
+  return { code: result.status, report: JSON.parse(result.stdout) as Report, all: result.all };
+};
+
+/** The hosts DaemonSet placed on no node (its pods go), or back on every node. */
+function pauseHostsDaemonSet(paused: boolean): void {
+  const patch = { spec: { template: { spec: { nodeSelector: { [PAUSE_LABEL]: paused ? 'true' : null } } } } };
+  kubectl('--namespace', 'container-registry', 'patch', 'daemonset', 'registry-hosts', '--patch', JSON.stringify(patch));
+  if (paused) kubectl('--namespace', 'container-registry', 'wait', '--for=delete', 'pod', '--selector', 'app.kubernetes.io/name=registry-hosts', '--timeout=120s');
+  else kubectl('--namespace', 'container-registry', 'rollout', 'status', 'daemonset/registry-hosts', '--timeout=180s');
+}
+
+describe('doctor on a real k3d cluster', () => {
+  printDiagnosticsOnFailure(env, () => [context]);
+
+  beforeAll(async () => {
+    requireE2eTools(env);
+    port = await freePort();
+  });
+
+  afterAll(() => {
+    tool('kubectl', ['--context', context, 'delete', 'pod', missingPod, '--ignore-not-found', '--wait=false']);
+    tool('k3d', ['cluster', 'delete', name]);
+    tool('docker', ['volume', 'rm', `k3s-devreg-${name}-registry`]);
+    tool('docker', ['image', 'rm', `localhost:${port}/hello-world-example:latest`]);
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('after up, doctor finds nothing wrong (exit 0, no FAIL), and prints no secret', () => {
+    expectOk(cli('up', '--yes', '--name', name, '--port', String(port)));
+    const table = cli('doctor', '--name', name);
+    expectOk(table);
+    expect(table.stdout).not.toMatch(/ FAIL /);
+    expect(table.stdout).toMatch(new RegExp(`^no problem found: cluster ${name}`, 'm'));
+    const { code, report, all } = doctorJson();
+    expect(code).toBe(0);
+    expect(report.healthy).toBe(true);
+    expect(report.findings.filter((f) => f.status === 'fail')).toEqual([]);
+    // Every node was looked into, and the laptop's side too.
+    for (const where of [`k3d-${name}-server-0`, agent, 'laptop']) expect(report.findings.some((f) => f.where === where && f.status === 'ok'), where).toBe(true);
+    expect(all).not.toContain(readCredentials(stateDir).password);
+  });
+
+  it('a node without the container-registry.local line: doctor exits 1 naming that node and the hosts entry', async () => {
+    pauseHostsDaemonSet(true);
+    try {
+      // In place: docker bind-mounts the file, so a rename onto it fails (FACTS.md).
+      toolOk(tool('docker', ['exec', agent, 'sh', '-c', 'grep -v container-registry.local /etc/hosts > /tmp/hosts.doctor; cat /tmp/hosts.doctor > /etc/hosts']), 'rewrite /etc/hosts');
+      expect(toolOk(tool('docker', ['exec', agent, 'cat', '/etc/hosts']), 'read /etc/hosts')).not.toContain('container-registry.local');
+      const table = cli('doctor', '--name', name);
+      expect(table.status).toBe(1);
+      expect(table.stdout).toMatch(new RegExp(`^hosts entry +${agent} +FAIL `, 'm'));
+      const { code, report } = doctorJson();
+      expect(code).toBe(1);
+      const hosts = report.findings.filter((f) => f.check === 'hosts entry' && f.status === 'fail');
+      expect(hosts.map((f) => f.where)).toEqual([agent]);
+      expect(`${hosts[0]!.summary} ${hosts[0]!.evidence ?? ''}`).toContain('container-registry.local');
+      expect(hosts[0]!.fix).toBeTruthy();
+    } finally {
+      pauseHostsDaemonSet(false);
+    }
+    // The DaemonSet writes the line again: healthy once more.
+    await eventually('doctor to find the hosts line back', 120_000, () => {
+      const { code, report } = doctorJson();
+      if (code !== 0) throw new Error(report.findings.filter((f) => f.status === 'fail').map((f) => `${f.check} ${f.where}: ${f.summary}`).join('; '));
+    });
+  });
+
+  it('doctor --pod on a pod pulling a tag that was never pushed: manifest unknown, quoted and explained', async () => {
+    kubectl('run', missingPod, '--image', `localhost:${port}/hello-world-example:never-pushed`, '--restart', 'Never');
+    const finding = await eventually('the pod to fail its pull', 180_000, () => {
+      const { code, report } = doctorJson('--pod', missingPod);
+      const pod = report.findings.find((f) => f.check === 'pod events');
+      if (pod?.status !== 'fail') throw new Error(`pod events: ${pod?.status} ${pod?.summary}`);
+      expect(code).toBe(1);
+      return pod;
+    });
+    expect(finding.where).toBe(`default/${missingPod}`);
+    expect(finding.summary).toMatch(/manifest-unknown: the registry answered, but holds no image of that repository and tag/);
+    expect(finding.evidence).toContain(`localhost:${port}/hello-world-example:never-pushed`);
+    expect(finding.fix).toMatch(/^push it first/);
+    const table = cli('doctor', '--name', name, '--pod', `default/${missingPod}`);
+    expect(table.status).toBe(1);
+    expect(table.stdout).toMatch(new RegExp(`^pod events +default/${missingPod} +FAIL +\\S+ on k3d-${name}-\\S+: manifest-unknown`, 'm'));
+  });
+});

@@ -1,0 +1,280 @@
+/**
+ * `doctor` as a user meets it, through runCli with the fake world after a finished `up`: the
+ * registry answers for real on the published port (an https server with the state folder's
+ * certificate and the htpasswd user, so the port probe and the nodes' TLS check are real), docker's
+ * config.json is a real file, and each node's one `docker exec NODE sh -c SCRIPT` is answered with
+ * the files k3s writes from the state folder's registries.yaml (k3s-containerd.ts). Each broken
+ * piece gives its finding and fix and exit 1; no secret is printed.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runCli } from '../../../src/cli.js';
+import type { Finding } from '../../../src/doctor/finding.js';
+import { NODE_PATHS } from '../../../src/doctor/node-read.js';
+import { forgetSecretsForTests } from '../../../src/redact.js';
+import { NODE_CA_FILE } from '../../../src/spec.js';
+import { probeRegistry } from '../../../src/steps/registry-probe.js';
+import { fakeFactory } from '../../helpers/commands.js';
+import { fakeClock } from '../../helpers/fake-clock.js';
+import { FakeWorld, SERVICE_IP } from '../../helpers/fake-cluster.js';
+import { captureIo } from '../../helpers/io.js';
+import { k3sHostsFiles, parseRegistriesYaml, registryConfigToml } from '../../helpers/k3s-containerd.js';
+import { freePort } from '../../helpers/tools.js';
+
+const PASSWORD = 'Doctor-Through-The-Cli-93';
+const SERVER = 'k3d-devreg-server-0';
+const AGENT = 'k3d-devreg-agent-0';
+const NS = 'kubectl --context k3d-devreg --namespace container-registry';
+/** The markers of doctor/node-read.ts's script output: one part per file, a missing file as MISSING. */
+const MARK = '@@k3s-devreg-doctor@@';
+const MISSING = '@@k3s-devreg-missing@@';
+
+let home: string;
+let stateDir: string;
+let env: NodeJS.ProcessEnv;
+let port: number;
+let registry: Server | undefined;
+let world: FakeWorld;
+let factory: ReturnType<typeof fakeFactory>;
+
+const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+
+/** What doctor-node's script prints in a node k3s started from the state folder's files; `change` alters a part. */
+function nodeOutput(change: Record<string, string | undefined> = {}): string {
+  const registriesYaml = readFileSync(join(stateDir, 'node', 'registries.yaml'), 'utf8');
+  const registries = parseRegistriesYaml(registriesYaml);
+  const parts: Record<string, string | undefined> = {
+    clock: String(Math.floor(Date.now() / 1000)),
+    hosts: `127.0.0.1\tlocalhost\n172.18.0.1 host.k3d.internal\n${SERVICE_IP} container-registry.local  # managed by k3s-devreg\n`,
+    'registries.yaml': registriesYaml,
+    ...Object.fromEntries(Object.entries(k3sHostsFiles(registries)).map(([dir, text]) => [`hosts.toml ${NODE_PATHS.certsDir}/${dir}/hosts.toml`, text])),
+    'config.toml': registryConfigToml(registries, NODE_PATHS.certsDir),
+    [`file ${NODE_CA_FILE}`]: readFileSync(join(stateDir, 'node', 'ca.crt'), 'utf8'),
+    'containerd.log': '',
+    ...change,
+  };
+  return Object.entries(parts).map(([name, text]) => `\n${MARK} ${name}\n${text ?? MISSING}`).join('');
+}
+
+/** The registry on the published port, as the NodePort answers: our certificate, 401 without and 200 with the credentials. */
+async function startRegistry(): Promise<void> {
+  const [cert, key] = ['pki/tls.crt', 'pki/tls.key'].map((f) => readFileSync(join(stateDir, f), 'utf8'));
+  registry = createServer({ cert, key }, (req, res) => {
+    res.writeHead(req.headers.authorization === basic('devreg', PASSWORD) ? 200 : 401).end();
+  });
+  await new Promise<void>((resolve) => registry!.listen(port, '127.0.0.1', resolve));
+}
+
+beforeEach(async () => {
+  forgetSecretsForTests();
+  home = mkdtempSync(join(tmpdir(), 'k3s-devreg-doctor-cli-'));
+  stateDir = join(home, 'devreg');
+  mkdirSync(join(home, 'docker'));
+  env = { K3S_DEVREG_HOME: home, K3S_DEVREG_PASSWORD: PASSWORD, DOCKER_CONFIG: join(home, 'docker') };
+  port = await freePort();
+  world = new FakeWorld();
+  // The real probe against the real server; the nodes' clock and the certificate's dates are today's.
+  factory = fakeFactory(world.runner, { clock: fakeClock(Date.now()), registryProbe: probeRegistry });
+  expect(await runCli(['up', '--yes', '--port', String(port)], captureIo({ env }), fakeFactory(world.runner, { clock: fakeClock(Date.now()) }))).toBe(0);
+  // The nodes (re)started after up wrote registries.yaml, as k3d creates them after the render.
+  const started = new Date(Date.now() + 1_000).toISOString();
+  world.cluster!.startedAt = { [SERVER]: started, [AGENT]: started };
+  for (const node of [SERVER, AGENT]) world.override(`docker exec ${node} sh -c`, () => ({ stdout: nodeOutput() }));
+  writeFileSync(join(home, 'docker', 'config.json'), JSON.stringify({ auths: { [`localhost:${port}`]: { auth: Buffer.from(`devreg:${PASSWORD}`).toString('base64') } } }));
+  await startRegistry();
+});
+
+afterEach(async () => {
+  await new Promise((resolve) => (registry ? registry.close(resolve) : resolve(undefined)));
+  registry = undefined;
+  rmSync(home, { recursive: true, force: true });
+});
+
+async function doctor(...args: string[]): Promise<{ code: number; findings: Finding[]; table: string; all: string; calls: string[] }> {
+  const before = world.runner.calls.length;
+  const json = captureIo({ env });
+  const code = await runCli(['doctor', '--json', ...args], json, factory);
+  const table = captureIo({ env });
+  expect(await runCli(['doctor', ...args], table, factory)).toBe(code);
+  const report = JSON.parse(json.stdout.join('\n')) as { cluster: string; healthy: boolean; findings: Finding[] };
+  expect(report.cluster).toBe('devreg');
+  expect(report.healthy).toBe(code === 0);
+  const all = `${json.all()}\n${table.all()}`;
+  for (const secret of [PASSWORD, Buffer.from(`devreg:${PASSWORD}`).toString('base64')]) expect(all).not.toContain(secret);
+  return { code, findings: report.findings, table: table.stdout.join('\n'), all, calls: world.runner.lines().slice(before) };
+}
+
+const only = (findings: Finding[], check: string, where?: string) => {
+  const found = findings.filter((f) => f.check === check && (where === undefined || f.where === where));
+  expect(found, `${check} ${where ?? ''}`).toHaveLength(1);
+  return found[0]!;
+};
+
+describe('doctor through runCli on the fake world', () => {
+  it('a healthy cluster: every finding ok, exit 0; the kubectl and docker calls it adds, exactly', async () => {
+    const { code, findings, table, calls } = await doctor();
+    expect(findings.filter((f) => f.status !== 'ok')).toEqual([]);
+    expect(code).toBe(0);
+    expect(findings.map((f) => `${f.check} ${f.where}`)).toEqual(
+      expect.arrayContaining([
+        'cluster cluster',
+        'registry service cluster',
+        `hosts entry ${SERVER}`,
+        `hosts entry ${AGENT}`,
+        `CA ${AGENT}`,
+        `registry pod ${SERVER}`,
+        `disk pressure ${SERVER}`,
+        `disk pressure ${AGENT}`,
+        'docker login laptop',
+        'registry port laptop',
+      ]),
+    );
+    expect(only(findings, 'registry pod').summary).toBe(`pod registry-5f6d8c9b7-x2x4q is ready on ${SERVER}, no restarts`);
+    expect(only(findings, 'docker login').summary).toBe(`docker is logged in to localhost:${port} as devreg`);
+    expect(only(findings, 'registry port').summary).toBe(`https://localhost:${port}/v2/ answers 401 without and 200 with the credentials`);
+    expect(table.split('\n')[0]).toMatch(/^CHECK +WHERE +STATUS +FINDING$/);
+    expect(table.split('\n').at(-1)).toBe('no problem found: cluster devreg');
+    for (const call of [
+      `${NS} get service registry --ignore-not-found --output json`,
+      `${NS} get pods --selector app.kubernetes.io/name=registry,app.kubernetes.io/part-of=k3s-devreg --output json`,
+      'kubectl --context k3d-devreg get nodes --ignore-not-found --output json',
+    ]) expect(calls, call).toContain(call);
+    // One exec per node and run (the table run and the JSON run), and nothing but reads.
+    expect(calls.filter((l) => l.startsWith(`docker exec ${AGENT} sh -c `))).toHaveLength(2);
+    const reads = [/^docker (version|container inspect) /, /^docker exec k3d-devreg-(server|agent)-0 sh -c /, /^k3d cluster list --output json$/, /^kubectl --context k3d-devreg (--namespace \S+ )?get /];
+    expect(calls.filter((l) => !reads.some((re) => re.test(l)))).toEqual([]);
+  });
+
+  it('no registry pod (its Deployment gone): the registry pod fails with up as the fix, exit 1', async () => {
+    world.applied.delete('deployment/registry');
+    const { code, findings, calls } = await doctor();
+    expect(code).toBe(1);
+    expect(only(findings, 'registry pod')).toEqual({
+      check: 'registry pod',
+      where: 'cluster',
+      status: 'fail',
+      summary: 'deployment/registry is missing in namespace container-registry',
+      fix: 'run k3s-devreg up, which deploys the registry again (pushed images are kept in its volume)',
+    });
+    expect(calls).toContain(`${NS} get deployment registry --ignore-not-found --output json`);
+  });
+
+  it('a registry that restarted after running out of memory: OOMKilled with its exit code, exit 1', async () => {
+    world.registryPod = { name: 'registry-5f6d8c9b7-x2x4q', ready: true, restarts: 3, lastTermination: { reason: 'OOMKilled', exitCode: 137 } };
+    const { code, findings, table } = await doctor();
+    expect(code).toBe(1);
+    const pod = only(findings, 'registry pod', SERVER);
+    expect(pod).toMatchObject({ status: 'fail', summary: 'pod registry-5f6d8c9b7-x2x4q restarted 3 time(s), last ended OOMKilled (exit 137): the registry ran out of memory (its limit is 512Mi)' });
+    expect(pod.fix).toContain('logs registry-5f6d8c9b7-x2x4q --previous');
+    expect(table).toMatch(/^registry pod +k3d-devreg-server-0 +FAIL +pod registry-5f6d8c9b7-x2x4q restarted 3 time\(s\), last ended OOMKilled/m);
+    // Restarts for another reason while it serves: worth a look, not a failure.
+    world.registryPod = { name: 'registry-5f6d8c9b7-x2x4q', ready: true, restarts: 1, lastTermination: { reason: 'Unknown', exitCode: 255 } };
+    const again = await doctor();
+    expect(only(again.findings, 'registry pod')).toMatchObject({ status: 'warn', summary: 'pod registry-5f6d8c9b7-x2x4q is ready, but restarted 1 time(s), last ended Unknown (exit 255)' });
+    expect(again.code).toBe(0);
+  });
+
+  it('DiskPressure on a node, and a registry pod no node takes: both fail with how to free space, exit 1', async () => {
+    world.nodeConditions[SERVER] = [{ type: 'DiskPressure', status: 'True', reason: 'KubeletHasDiskPressure', message: 'kubelet has disk pressure' }];
+    world.registryPod = { name: 'registry-5f6d8c9b7-x2x4q', ready: false, restarts: 0, unschedulable: "0/2 nodes are available: 2 node(s) had untolerated taint {node.kubernetes.io/disk-pressure: }. preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling." };
+    const { code, findings } = await doctor();
+    expect(code).toBe(1);
+    expect(only(findings, 'disk pressure', SERVER)).toEqual({
+      check: 'disk pressure',
+      where: SERVER,
+      status: 'fail',
+      summary: 'the node reports DiskPressure: the kubelet evicts pods and the scheduler places no new ones there',
+      evidence: 'DiskPressure=True (KubeletHasDiskPressure: kubelet has disk pressure)',
+      fix: 'free disk space where docker keeps its data: docker system df, docker image prune, k3s-devreg images prune; on Docker Desktop raise the disk size (Settings, Resources)',
+    });
+    expect(only(findings, 'disk pressure', AGENT).status).toBe('ok');
+    expect(only(findings, 'registry pod')).toMatchObject({ where: 'cluster', status: 'fail', summary: 'pod registry-5f6d8c9b7-x2x4q is not scheduled on any node', evidence: expect.stringContaining('node.kubernetes.io/disk-pressure') as unknown });
+    expect(only(findings, 'registry pod').fix).toMatch(/^free disk space/);
+  });
+
+  it('--pod with an x509 pull event: quoted, classified, and explained by the failing CA on the pod\'s node, exit 1', async () => {
+    const x509 = `Failed to pull image "localhost:${port}/app:1": rpc error: code = Unknown desc = failed to pull and unpack image "localhost:${port}/app:1": failed to resolve reference "localhost:${port}/app:1": failed to do request: Head "https://container-registry.local:5000/v2/app/manifests/1?ns=localhost%3A${port}": tls: failed to verify certificate: x509: certificate signed by unknown authority`;
+    world.pods['default/web'] = { metadata: { name: 'web', namespace: 'default' }, spec: { nodeName: AGENT }, status: { phase: 'Pending', containerStatuses: [{ name: 'web', restartCount: 0, state: { waiting: { reason: 'ImagePullBackOff', message: `Back-off pulling image "localhost:${port}/app:1"` } } }] } };
+    world.events['default/web'] = [
+      { type: 'Normal', reason: 'Scheduled', message: `Successfully assigned default/web to ${AGENT}`, lastTimestamp: '2026-12-02T08:00:00Z' },
+      { type: 'Warning', reason: 'Failed', message: x509, count: 3, lastTimestamp: '2026-12-02T08:00:05Z' },
+      { type: 'Normal', reason: 'BackOff', message: `Back-off pulling image "localhost:${port}/app:1"`, count: 5, lastTimestamp: '2026-12-02T08:00:09Z' },
+    ];
+    // The agent's CA file is not the CA that signed the registry's certificate.
+    world.override(`docker exec ${AGENT} sh -c`, () => ({ stdout: nodeOutput({ [`file ${NODE_CA_FILE}`]: readFileSync(join(stateDir, 'pki', 'tls.crt'), 'utf8') }) }));
+    const { code, findings, table, calls } = await doctor('--pod', 'web');
+    expect(code).toBe(1);
+    const ca = only(findings, 'CA', AGENT);
+    expect(ca.status).toBe('fail');
+    expect(only(findings, 'CA', SERVER).status).toBe('ok');
+    const pod = only(findings, 'pod events', 'default/web');
+    expect(pod.status).toBe('fail');
+    expect(pod.summary).toMatch(/^ImagePullBackOff on k3d-devreg-agent-0: x509: containerd on the node does not trust the registry's certificate/);
+    expect(pod.summary).toMatch(/; explained by: CA on k3d-devreg-agent-0$/);
+    expect(pod.evidence).toBe(x509);
+    expect(pod.fix).toBe(ca.fix);
+    expect(table).toMatch(/^pod events +default\/web +FAIL +ImagePullBackOff on k3d-devreg-agent-0: x509: /m);
+    expect(table).toContain(`evidence: ${x509}`);
+    expect(calls).toContain('kubectl --context k3d-devreg --namespace default get pod web --ignore-not-found --output json');
+    expect(calls).toContain('kubectl --context k3d-devreg --namespace default get events --field-selector involvedObject.kind=Pod,involvedObject.name=web --output json');
+    // The pod finding comes last: it speaks of the others.
+    expect(findings.at(-1)).toBe(findings.find((f) => f.check === 'pod events'));
+  });
+
+  it('--pod for a pod that does not exist fails with how to find it; a malformed --pod is exit 2 before any call', async () => {
+    const { code, findings } = await doctor('--pod', 'shop/gone');
+    expect(code).toBe(1);
+    expect(only(findings, 'pod events')).toEqual({
+      check: 'pod events',
+      where: 'shop/gone',
+      status: 'fail',
+      summary: 'there is no pod gone in namespace shop',
+      fix: 'find its name and namespace with kubectl --context k3d-devreg get pods --all-namespaces, then run doctor --pod NAMESPACE/POD',
+    });
+    const before = world.runner.calls.length;
+    const io = captureIo({ env });
+    expect(await runCli(['doctor', '--pod', 'shop/Web/x'], io, factory)).toBe(2);
+    expect(io.stderr.at(-1)).toBe('error: --pod "shop/Web/x" is not a pod name: give --pod POD (namespace default) or --pod NAMESPACE/POD, lower-case as kubectl get pods shows them');
+    expect(world.runner.calls.length).toBe(before);
+  });
+
+  it('docker not logged in to localhost:PORT: the docker login finding fails with how to log in, exit 1', async () => {
+    writeFileSync(join(home, 'docker', 'config.json'), JSON.stringify({ auths: { 'localhost:5000': { auth: Buffer.from(`devreg:${PASSWORD}`).toString('base64') } } }));
+    const { code, findings } = await doctor();
+    expect(code).toBe(1);
+    expect(only(findings, 'docker login')).toMatchObject({
+      where: 'laptop',
+      status: 'fail',
+      summary: `docker is not logged in to localhost:${port}: docker push to it is refused`,
+      fix: expect.stringContaining(`run k3s-devreg verify --name devreg (it logs docker in to localhost:${port})`) as unknown,
+    });
+    expect(findings.filter((f) => f.status === 'fail').map((f) => f.check)).toEqual(['docker login']);
+  });
+
+  it('the port not answering: the registry port fails (the nodes\' TLS check can only warn), exit 1', async () => {
+    await new Promise((resolve) => registry!.close(resolve));
+    registry = undefined;
+    const { code, findings } = await doctor();
+    expect(code).toBe(1);
+    const portFinding = only(findings, 'registry port');
+    expect(portFinding).toMatchObject({ where: 'laptop', status: 'fail', fix: 'run k3s-devreg up' });
+    expect(portFinding.summary).toBe(`the registry does not answer on https://127.0.0.1:${port}/v2/ (ECONNREFUSED)`);
+    expect(only(findings, 'CA', AGENT).status).toBe('warn');
+  });
+
+  it('no cluster: the cluster finding fails with up as the fix, the checks inside it are skipped, exit 1', async () => {
+    expect(await runCli(['down'], captureIo({ env }), factory)).toBe(0);
+    const { code, findings, calls } = await doctor();
+    expect(code).toBe(1);
+    expect(findings.map((f) => [f.check, f.status])).toEqual([
+      ['cluster', 'fail'],
+      ['nodes', 'skip'],
+      ['registry port', 'skip'],
+    ]);
+    expect(findings[0]).toMatchObject({ summary: 'no k3d cluster named devreg', fix: 'run k3s-devreg up' });
+    expect(calls.some((l) => l.startsWith('kubectl'))).toBe(false);
+  });
+});
