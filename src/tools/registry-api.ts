@@ -134,6 +134,11 @@ export async function getBlob(endpoint: RegistryEndpoint, repository: string, di
 export async function deleteManifest(endpoint: RegistryEndpoint, repository: string, digest: string): Promise<'deleted' | 'absent'> {
   const action = `delete ${repository}@${digest}`;
   const reply = await send(endpoint, 'DELETE', `/v2/${repository}/manifests/${digest}`);
-  if (reply.status === 405) throw new ToolError(`the registry refused to ${action} (405: deletes are off, or it is read-only)`, 'run k3s-devreg up to re-apply the registry (it enables deletes), then try again');
+  if (reply.status === 405) {
+    throw new ToolError(
+      `the registry refused to ${action} (405: it is read-only, or deletes are off)`,
+      'if a k3s-devreg images prune was interrupted, run it again (it makes the registry writable first); otherwise k3s-devreg up re-applies the registry with deletes on',
+    );
+  }
   return expect(reply, action, [202, 404]).status === 404 ? 'absent' : 'deleted';
 }

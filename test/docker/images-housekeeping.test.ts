@@ -22,7 +22,7 @@ import { imagesDu, imagesLs, imagesRm } from '../../src/steps/images-commands.js
 import { registryVolumeUse } from '../../src/steps/images-du.js';
 import { pruneImages } from '../../src/steps/images-prune.js';
 import { listImages, type RegistryTarget } from '../../src/steps/images-registry.js';
-import { deleteManifest } from '../../src/tools/registry-api.js';
+import { catalogPage, deleteManifest, tagsPage } from '../../src/tools/registry-api.js';
 import { setDeploymentEnv } from '../../src/tools/kubectl-workloads.js';
 import { dockerAvailable } from '../helpers/docker.js';
 import { ensureRegistryImage } from '../helpers/images.js';
@@ -152,6 +152,19 @@ describe.skipIf(!dockerAvailable)('images ls | rm | prune | du against the real 
     expect(table.split('\n')[0]).toMatch(/^REPOSITORY\s+TAG\s+DIGEST\s+SIZE\s+CREATED$/);
     expect(table).toMatch(new RegExp(`\\napp-a\\s+v2\\s+${pushed['app-a:v2']!.digest.slice(7, 19)}\\s+\\d`));
     expect(table).not.toContain(PASSWORD);
+  });
+
+  it('pages follow the registry\'s Link headers; a foreign certificate or a wrong password is one line with its fix', async () => {
+    const first = await catalogPage(target.endpoint, '/v2/_catalog?n=2');
+    expect(first).toEqual({ repositories: ['app-a', 'app-b'], next: '/v2/_catalog?last=app-b&n=2' });
+    expect(await catalogPage(target.endpoint, first.next)).toEqual({ repositories: ['tool'] });
+    // v2.8 sends every tag at once, whatever n says (v3 pages them with the same Link header, which tagsPage follows).
+    expect(await tagsPage(target.endpoint, 'app-a', '/v2/app-a/tags/list?n=2')).toEqual({ tags: ['v1', 'v2', 'v3'] });
+    expect(await tagsPage(target.endpoint, 'nothing-here')).toBeUndefined();
+    const other = ensurePki({}, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], now: new Date() }).pki;
+    await expect(catalogPage({ ...target.endpoint, caCert: other.caCert })).rejects.toThrow("does not present a certificate signed by the state folder's CA");
+    const wrong = await catalogPage({ ...target.endpoint, credentials: { username: USER, password: 'not-the-password' } }).catch((e: Error) => e.message);
+    expect(wrong).toBe('the registry refused the saved credentials when asked to list its repositories: run k3s-devreg up to re-apply them');
   });
 
   it('rm REPO:TAG deletes the digest, names the tags sharing it, and refuses unknown names with the fix', async () => {
