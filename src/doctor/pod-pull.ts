@@ -56,7 +56,10 @@ export interface PodPullInput {
 /** The failing findings that explain this kind of error for a pod on `node`, most telling first. */
 export function explainers(kind: PullErrorKind, node: string | undefined, findings: readonly Finding[], nodes: readonly string[]): Finding[] {
   const relevant = (f: Finding) => f.status === 'fail' && (!nodes.includes(f.where) || f.where === node || f.check === 'registry pod');
-  const direct = EXPLAINED_BY[kind].flatMap((check) => findings.filter((f) => f.check === check && relevant(f)));
+  const checks = EXPLAINED_BY[kind];
+  // A missing tag needs no other finding: the registry itself answered.
+  if (checks.length === 0) return [];
+  const direct = checks.flatMap((check) => findings.filter((f) => f.check === check && relevant(f)));
   // containerd's own log on the pod's node names the endpoint the event leaves out.
   return direct.length > 0 ? direct : findings.filter((f) => f.check === 'pull errors' && f.status === 'fail' && f.where === node);
 }

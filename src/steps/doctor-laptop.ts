@@ -88,10 +88,10 @@ export async function dockerLoginFinding(request: LaptopRequest & { port: number
  * docker's login (whenever the cluster publishes a port, running or not) and the port answering
  * (only while the cluster runs: a stopped one is the cluster finding's to report).
  */
-export async function laptopFindings(request: LaptopRequest & { running: boolean }): Promise<Finding[]> {
+export async function laptopFindings(request: LaptopRequest & { running: boolean; why: string }): Promise<Finding[]> {
   const findings: Finding[] = [];
   if (request.port !== undefined) findings.push(await dockerLoginFinding({ ...request, port: request.port }));
-  if (!request.running) return [...findings, { check: 'registry port', where: WHERE, status: 'skip', summary: 'the cluster is not running' }];
+  if (!request.running) return [...findings, { check: 'registry port', where: WHERE, status: 'skip', summary: request.why }];
   const port = await registryPortOutcome(request.stateDir, request.port, request.probe);
   return [...findings, { check: 'registry port', where: WHERE, status: port.status, summary: port.detail, ...(port.fix ? { fix: port.fix } : {}) }];
 }

@@ -15,7 +15,7 @@ import type { Runner } from '../tools/run.js';
 import { podFinding, pressureFindings, registryPodFinding } from './doctor-cluster.js';
 import { laptopFindings } from './doctor-laptop.js';
 import { diagnoseNode } from './doctor-node.js';
-import { checkDocker, inspectCluster, publishedRegistryPort, type ClusterFacts } from './preflight.js';
+import { checkDocker, inspectCluster, isOurs, publishedRegistryPort, type ClusterFacts } from './preflight.js';
 import { k3sNodes } from './readiness.js';
 import type { probeRegistry } from './registry-probe.js';
 import { clusterOutcome } from './status.js';
@@ -79,6 +79,7 @@ export async function runDoctor(request: DoctorRequest): Promise<DoctorReport> {
   const running = cluster.finding.status === 'ok' && facts !== undefined;
   const port = facts ? publishedRegistryPort(facts) : undefined;
   const nodes = running ? k3sNodes(facts.cluster) : [];
+  const why = !facts ? 'the cluster could not be checked' : !facts.cluster ? 'there is no cluster' : !isOurs(facts) ? 'the cluster is not ours' : 'the cluster is not running';
 
   if (running) {
     const service = await serviceFinding(run, context);
@@ -91,17 +92,17 @@ export async function runDoctor(request: DoctorRequest): Promise<DoctorReport> {
     ]);
     findings.push(...inNodes.flat(), ...pod, ...pressure);
   } else {
-    findings.push(skipped('nodes', 'cluster', 'the cluster is not running'));
+    findings.push(skipped('nodes', 'cluster', why));
   }
 
-  const laptop = { run, name, stateDir, env: request.env, running, ...(port !== undefined ? { port } : {}), ...(request.probe ? { probe: request.probe } : {}) };
+  const laptop = { run, name, stateDir, env: request.env, running, why, ...(port !== undefined ? { port } : {}), ...(request.probe ? { probe: request.probe } : {}) };
   findings.push(...(await guarded('docker login', 'laptop', () => laptopFindings(laptop))));
 
   if (request.pod) {
     const ref = request.pod;
     const where = `${ref.namespace}/${ref.name}`;
     const earlier = [...findings];
-    findings.push(...(running ? await guarded('pod events', where, () => podFinding(run, context, ref, earlier, nodes)) : [skipped('pod events', where, 'the cluster is not running')]));
+    findings.push(...(running ? await guarded('pod events', where, () => podFinding(run, context, ref, earlier, nodes)) : [skipped('pod events', where, why)]));
   }
   return { cluster: name, healthy: !hasProblem(findings), findings };
 }

@@ -275,6 +275,7 @@ describe('doctor through runCli on the fake world', () => {
       ['registry port', 'skip'],
     ]);
     expect(findings[0]).toMatchObject({ summary: 'no k3d cluster named devreg', fix: 'run k3s-devreg up' });
+    expect(findings[1]!.summary).toBe('there is no cluster');
     expect(calls.some((l) => l.startsWith('kubectl'))).toBe(false);
   });
 });

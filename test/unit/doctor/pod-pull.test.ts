@@ -53,7 +53,9 @@ describe('a pod\'s failed pull, explained by the other findings', () => {
   });
 
   it('without a finding that explains it, the classifier\'s cause and fix; manifest unknown names no other finding', () => {
-    const finding = podPullFinding({ ref, context: 'k3d-x', pod: pod('ErrImagePull', NOT_FOUND.replace(/^Failed to pull image "[^"]+": /, '')), events: [], findings: [caFail], nodes: NODES });
+    // containerd's log on the node holds the same error: a quote of it, not its cause.
+    const logged: Finding = { check: 'pull errors', where: 'k3d-x-agent-0', status: 'fail', summary: 'manifest-unknown', fix: 'from the log' };
+    const finding = podPullFinding({ ref, context: 'k3d-x', pod: pod('ErrImagePull', NOT_FOUND.replace(/^Failed to pull image "[^"]+": /, '')), events: [], findings: [caFail, logged], nodes: NODES });
     expect(finding.status).toBe('fail');
     expect(finding.summary).toBe('ErrImagePull on k3d-x-agent-0: manifest-unknown: the registry answered, but holds no image of that repository and tag');
     expect(finding.fix).toMatch(/^push it first/);
@@ -64,6 +66,9 @@ describe('a pod\'s failed pull, explained by the other findings', () => {
     const registryDown: Finding = { check: 'registry pod', where: 'k3d-x-server-0', status: 'fail', summary: 'pod registry-1 is CrashLoopBackOff', fix: 'look at the registry' };
     expect(explainers('connection-refused', 'k3d-x-agent-0', [registryDown], NODES)).toEqual([registryDown]);
     expect(explainers('no-such-host', 'k3d-x-agent-0', [{ check: 'hosts entry', where: 'k3d-x-server-0', status: 'fail', summary: '' }], NODES)).toEqual([]);
+    // Nothing else explains it: containerd's log on the pod's node, which names the endpoint the event leaves out.
+    const logged: Finding = { check: 'pull errors', where: 'k3d-x-agent-0', status: 'fail', summary: 'x509 for https://container-registry.local:5000/v2/' };
+    expect(explainers('x509', 'k3d-x-agent-0', [logged, { ...logged, where: 'k3d-x-server-0' }], NODES)).toEqual([logged]);
   });
 
   it('a pod that pulled (even after a failure) is ok; one waiting for another reason is a warning; a missing pod fails with how to find it', () => {
