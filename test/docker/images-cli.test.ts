@@ -131,4 +131,14 @@ describe.skipIf(!dockerAvailable)('images ls | rm | prune | du through the CLI, 
     expect(du.out.split('\n')[0]).toBe('k3s-devreg-devreg-registry: 1.5MB on disk');
     expect(JSON.parse((await cli(['images', 'du', '--json'])).out)).toMatchObject({ volume: 'k3s-devreg-devreg-registry', bytes: 1_500_000, repositories: [{ name: 'demo', tags: 1 }] });
   });
+
+  it('rm REPO without a tag: every tag of it goes, and ls then says the registry is empty', async () => {
+    pushImage('demo:5');
+    const removed = await cli(['images', 'rm', 'demo', '--yes', '--json']);
+    expect(removed.code).toBe(0);
+    expect(JSON.parse(removed.out)).toEqual({ registry: `localhost:${port}`, deleted: ['demo:4', 'demo:5'] });
+    expect((await cli(['images', 'ls'])).out).toBe(`localhost:${port} holds no images. Push one: docker push localhost:${port}/NAME:TAG`);
+    const gone = await cli(['images', 'rm', 'demo', '--yes']);
+    expect([gone.code, gone.err]).toEqual([2, 'error: the registry has no repository demo: see what the registry holds with k3s-devreg images ls']);
+  });
 });
