@@ -265,6 +265,18 @@ describe('doctor through runCli on the fake world', () => {
     expect(only(findings, 'CA', AGENT).status).toBe('warn');
   });
 
+  it('a node docker cannot exec into: one failed finding for it, the other node and the rest still checked, exit 1', async () => {
+    world.override(`docker exec ${AGENT} sh -c`, { exitCode: 1, stderr: `Error response from daemon: Container ${AGENT}-id is restarting, wait until the container is running` });
+    const { code, findings } = await doctor();
+    expect(code).toBe(1);
+    const node = only(findings, 'node', AGENT);
+    expect(node).toMatchObject({ status: 'fail', fix: `check that ${AGENT} runs and answers: docker exec ${AGENT} true` });
+    expect(node.summary).toContain('is restarting, wait until the container is running');
+    expect(findings.filter((f) => f.where === AGENT)).toEqual([node, only(findings, 'disk pressure', AGENT)]);
+    expect(only(findings, 'hosts entry', SERVER).status).toBe('ok');
+    expect(only(findings, 'registry port').status).toBe('ok');
+  });
+
   it('no cluster: the cluster finding fails with up as the fix, the checks inside it are skipped, exit 1', async () => {
     expect(await runCli(['down'], captureIo({ env }), factory)).toBe(0);
     const { code, findings, calls } = await doctor();
