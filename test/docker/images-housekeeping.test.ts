@@ -269,7 +269,9 @@ describe.skipIf(!dockerAvailable)('images ls | rm | prune | du against the real 
   });
 
   it('a manifest list whose platform images have no tag of their own: listed with its platforms, and prune keeps them (no --delete-untagged)', async () => {
-    const children = [build('multi:amd64', 60), build('multi:arm64', 70)].map((_, i) => push(i === 0 ? 'multi:amd64' : 'multi:arm64'));
+    build('multi:amd64', 60);
+    build('multi:arm64', 70);
+    const children = [push('multi:amd64'), push('multi:arm64')];
     const LIST = 'application/vnd.docker.distribution.manifest.list.v2+json';
     const platforms = [{ architecture: 'amd64', os: 'linux' }, { architecture: 'arm64', os: 'linux' }];
     const list = JSON.stringify({ schemaVersion: 2, mediaType: LIST, manifests: children.map((c, i) => ({ mediaType: MANIFEST, size: c.manifestSize, digest: c.digest, platform: platforms[i] })) });
@@ -283,12 +285,10 @@ describe.skipIf(!dockerAvailable)('images ls | rm | prune | du against the real 
     expect(both.platforms).toEqual(['linux/amd64', 'linux/arm64']);
     const served = await Promise.all(children.map((c) => servedSize('multi', c.digest, c.manifestSize)));
     expect(both.size).toBe(Buffer.byteLength(list) + served[0]!.size + served[1]!.size);
-    const before = registry.calls.length;
     const report = await pruneImages({ run: registry.runner, target, keep: 3, confirm: yes, say });
     expect(report.deletedTags).toEqual([]);
     expect(report.deletedUntagged).toBe(false);
     expect(registry.kubectlLines().slice(-4)[1]).toBe(`${ns} exec deployment/registry --container registry -- /bin/registry garbage-collect /etc/docker/registry/config.yml`);
-    expect(registry.calls.length).toBeGreaterThan(before);
     for (const c of children) expect((await get(`/v2/multi/manifests/${c.digest}`, { Accept: MANIFEST })).status).toBe(200);
     for (const layer of served.flatMap((s) => s.layers)) expect((await get(`/v2/multi/blobs/${layer}`)).status).toBe(200);
   });
