@@ -7,7 +7,7 @@
  * `up` does not undo a leftover read-only setting (client-side apply keeps env entries it never
  * applied), so every prune first looks for one and always removes it.
  */
-import { Interrupted, UserError } from '../errors.js';
+import { Interrupted, isKnownError, ToolError, UserError } from '../errors.js';
 import { READ_ONLY_ENV, READ_ONLY_VALUE, garbageCollectArgv, parseGcSummary, type GcSummary } from '../images/registry-gc.js';
 import { NAMESPACE, SERVICE_NAME } from '../spec.js';
 import { rolloutStatus } from '../tools/kubectl.js';
@@ -40,9 +40,15 @@ async function setReadOnly(request: MaintenanceRequest, on: boolean): Promise<vo
   await rolloutStatus(run, context, NAMESPACE, `deployment/${SERVICE_NAME}`, ROLLOUT_SECONDS);
 }
 
+/** A failure here leaves pushes refused: the error says so, and how to finish the job. */
 export async function makeWritable(request: MaintenanceRequest): Promise<void> {
   request.say('Making the registry writable again (it restarts)...');
-  await setReadOnly(request, false);
+  try {
+    await setReadOnly(request, false);
+  } catch (error) {
+    if (!isKnownError(error)) throw error;
+    throw new ToolError(`the registry may still be read-only, refusing pushes: ${error.problem}`, 'run k3s-devreg images prune again once the cluster answers: it makes the registry writable first', error instanceof ToolError ? error.detail : '');
+  }
 }
 
 /** Read-only, garbage-collect, writable again (always, once the read-only change was attempted). */

@@ -37,6 +37,13 @@ describe('collectGarbage', () => {
     expect(stuck.lines()).toEqual([READ_ONLY, ROLLOUT, WRITABLE, ROLLOUT]);
   });
 
+  it('when making it writable fails, the error says pushes are refused and how to finish', async () => {
+    const run = recordingRunner((c) => (line(c) === WRITABLE ? { exitCode: 1, stderr: 'The connection to the server 127.0.0.1:6443 was refused' } : {}));
+    await expect(collectGarbage({ run, context: 'k3d-devreg', say: () => {} }, true)).rejects.toThrow(
+      'the registry may still be read-only, refusing pushes: kubectl could not change the env of deployment/registry in namespace container-registry (exit 1: The connection to the server 127.0.0.1:6443 was refused): run k3s-devreg images prune again once the cluster answers: it makes the registry writable first',
+    );
+  });
+
   it('Ctrl-C during the read-only rollout: no garbage collection, writable again, then Interrupted', async () => {
     const abort = new AbortController();
     const run = recordingRunner((c) => (line(c) === ROLLOUT && !abort.signal.aborted ? (abort.abort(), {}) : {}));
