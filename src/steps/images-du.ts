@@ -2,6 +2,7 @@
  * Disk used by a cluster's registry volume (`images du`, `status`, and `images prune` before and
  * after): docker sizes it, with the rest of its volumes, in `docker system df --verbose`.
  */
+import { isKnownError } from '../errors.js';
 import { registryVolumeName } from '../spec.js';
 import { volumeDiskUse, type VolumeUse } from '../tools/docker-labelled.js';
 import type { Runner } from '../tools/run.js';
@@ -15,4 +16,9 @@ export async function registryVolumeUse(run: Runner, cluster: string): Promise<R
   const name = registryVolumeName(cluster);
   const use = (await volumeDiskUse(run)).get(name);
   return use && { name, ...use };
+}
+
+/** The same, as information only: undefined too when docker fails to answer (busy, or gone). */
+export function registryVolumeUseIfKnown(run: Runner, cluster: string): Promise<RegistryVolumeUse | undefined> {
+  return registryVolumeUse(run, cluster).catch((error: unknown) => (isKnownError(error) ? undefined : Promise.reject(error)));
 }

@@ -2,13 +2,13 @@
  * `images prune --keep N`: delete all but the newest N tags of each repository through the
  * registry's API, then its garbage collection in a read-only window (images-maintenance.ts), and
  * the volume's disk use before and after. A registry left read-only by an interrupted prune is
- * made writable again whatever happens next.
+ * made writable first, whatever the user then answers.
  */
 import { describePrune, planPrune, PRUNE_ORDER, removedTags, type RepositoryPrune } from '../images/prune-plan.js';
 import { canDeleteUntagged, type GcSummary } from '../images/registry-gc.js';
 import type { RepositoryInfo } from '../images/registry-catalog.js';
 import type { Runner } from '../tools/run.js';
-import { registryVolumeUse } from './images-du.js';
+import { registryVolumeUseIfKnown } from './images-du.js';
 import { collectGarbage, isReadOnly, makeWritable } from './images-maintenance.js';
 import { listImages, type RegistryTarget } from './images-registry.js';
 import { deleteRemovals, type Confirm } from './images-remove.js';
@@ -46,32 +46,28 @@ const remainingAfter = (repos: readonly RepositoryInfo[], plan: readonly Reposit
 export async function pruneImages(request: PruneRequest): Promise<PruneReport> {
   const { run, target, keep, say } = request;
   const maintenance = { run, context: target.context, say, ...(request.signal ? { signal: request.signal } : {}) };
-  const leftOver = await isReadOnly(run, target.context);
-  if (leftOver) say('The registry was left read-only by an interrupted k3s-devreg images prune: it is made writable again at the end.');
-  let gcStarted = false;
-  try {
-    const repos = await listImages(target.endpoint);
-    const plan = planPrune(repos, keep);
-    const report: PruneReport = { registry: target.registry, keep, plan, deletedTags: [], deletedUntagged: false, done: false };
-    const count = removedTags(plan);
-    for (const line of describePrune(plan)) say(`  ${line}`);
-    say(`Newest tags are ${PRUNE_ORDER}. The registry then restarts twice for its garbage collection: no pushes meanwhile, and a few seconds without pulls at each restart.`);
-    const question = count > 0 ? `Delete ${count} tag(s) from ${target.registry} and collect its garbage?` : `No tag to delete (at most ${keep} per repository): collect ${target.registry}'s garbage anyway?`;
-    if (!(await request.confirm(question))) return report;
-    const before = await registryVolumeUse(run, target.cluster);
-    for (const entry of plan) report.deletedTags.push(...(await deleteRemovals(target.endpoint, entry.repository, entry.remove)));
-    report.deletedUntagged = canDeleteUntagged(remainingAfter(repos, plan));
-    gcStarted = true;
-    const gc = await collectGarbage(maintenance, report.deletedUntagged);
-    if (gc) report.gc = gc;
-    const after = await registryVolumeUse(run, target.cluster);
-    if (before?.bytes !== undefined) report.bytesBefore = before.bytes;
-    if (after?.bytes !== undefined) report.bytesAfter = after.bytes;
-    if (before?.bytes !== undefined && after?.bytes !== undefined) report.freedBytes = Math.max(0, before.bytes - after.bytes);
-    report.done = true;
-    return report;
-  } finally {
-    // collectGarbage restores on its own; a leftover is restored here when the prune stopped earlier.
-    if (leftOver && !gcStarted) await makeWritable(maintenance);
+  // Deletes need a writable registry, and whatever the user answers, a leftover must not stay.
+  if (await isReadOnly(run, target.context)) {
+    say('The registry was left read-only by an interrupted k3s-devreg images prune.');
+    await makeWritable(maintenance);
   }
+  const repos = await listImages(target.endpoint);
+  const plan = planPrune(repos, keep);
+  const report: PruneReport = { registry: target.registry, keep, plan, deletedTags: [], deletedUntagged: false, done: false };
+  const count = removedTags(plan);
+  for (const line of describePrune(plan)) say(`  ${line}`);
+  say(`Newest tags are ${PRUNE_ORDER}. The registry then restarts twice for its garbage collection: no pushes meanwhile, and a few seconds without pulls at each restart.`);
+  const question = count > 0 ? `Delete ${count} tag(s) from ${target.registry} and collect its garbage?` : `No tag to delete (at most ${keep} per repository): collect ${target.registry}'s garbage anyway?`;
+  if (!(await request.confirm(question))) return report;
+  const before = await registryVolumeUseIfKnown(run, target.cluster);
+  for (const entry of plan) report.deletedTags.push(...(await deleteRemovals(target.endpoint, entry.repository, entry.remove)));
+  report.deletedUntagged = canDeleteUntagged(remainingAfter(repos, plan));
+  const gc = await collectGarbage(maintenance, report.deletedUntagged);
+  if (gc) report.gc = gc;
+  const after = await registryVolumeUseIfKnown(run, target.cluster);
+  if (before?.bytes !== undefined) report.bytesBefore = before.bytes;
+  if (after?.bytes !== undefined) report.bytesAfter = after.bytes;
+  if (before?.bytes !== undefined && after?.bytes !== undefined) report.freedBytes = Math.max(0, before.bytes - after.bytes);
+  report.done = true;
+  return report;
 }

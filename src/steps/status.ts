@@ -16,7 +16,7 @@ import { checkDocker, inspectCluster, isOurs, isRunning, nodesDown, publishedReg
 import { nodeStartTimes, restartedSince } from './node-restarts.js';
 import { checkHostsEntries, k3sNodes, selectorOf, stuckPodReason } from './readiness.js';
 import { probeProblem, probeRegistry } from './registry-probe.js';
-import { registryVolumeUse } from './images-du.js';
+import { registryVolumeUseIfKnown } from './images-du.js';
 import { cacheCheck } from './status-cache.js';
 import { readUpState } from './up-state.js';
 
@@ -213,7 +213,7 @@ export async function collectStatus(request: StatusRequest): Promise<StatusRepor
   };
   if (port !== undefined) report.registry = `localhost:${port}`;
   // Information, not a check: a daemon too busy to size its volumes leaves it out.
-  const disk = facts ? await registryVolumeUse(run, name).catch((error: unknown) => (isKnownError(error) ? undefined : Promise.reject(error))) : undefined;
+  const disk = facts ? await registryVolumeUseIfKnown(run, name) : undefined;
   if (disk?.bytes !== undefined) report.registryDiskBytes = disk.bytes;
   return report;
 }

@@ -257,15 +257,22 @@ describe.skipIf(!dockerAvailable)('images ls | rm | prune | du against the real 
     expect((await imagesDu(registry.runner, target, false)).out![0]).toMatch(new RegExp(`^${volume}: [0-9.]+[kM]B on disk`));
   });
 
-  it('a registry left read-only by an interrupted prune is made writable by the next prune, even when it is declined', async () => {
-    await setDeploymentEnv(registry.runner, { context: target.context, namespace: 'container-registry', deployment: 'registry', container: 'registry' }, { set: { [READ_ONLY_ENV]: READ_ONLY_VALUE } });
+  it('a registry left read-only by an interrupted prune is made writable first by the next prune, whatever the answer', async () => {
+    const rw = { context: target.context, namespace: 'container-registry', deployment: 'registry', container: 'registry' };
+    await setDeploymentEnv(registry.runner, rw, { set: { [READ_ONLY_ENV]: READ_ONLY_VALUE } });
     expect(cli(['push', ref('app-a:v1')]).status).not.toBe(0);
-    const report = await pruneImages({ run: registry.runner, target, keep: 1, confirm: async () => false, say });
-    expect(report.done).toBe(false);
+    const declined = await pruneImages({ run: registry.runner, target, keep: 1, confirm: async () => false, say });
+    expect(declined.done).toBe(false);
     expect(registry.env).toEqual({});
     build('late:2', 40);
     expect(push('late:2').digest).toMatch(/^sha256:/);
-    expect((await listImages(target.endpoint)).find((r) => r.name === 'app-a')!.tags.map((t) => t.tag)).toEqual(['v1', 'v3']);
+    await setDeploymentEnv(registry.runner, rw, { set: { [READ_ONLY_ENV]: READ_ONLY_VALUE } });
+    const before = registry.calls.length;
+    const accepted = await pruneImages({ run: registry.runner, target, keep: 1, confirm: yes, say });
+    expect([...accepted.deletedTags].sort()).toEqual(['app-a:v1', 'late:1']);
+    expect(registry.calls.slice(before).filter((c) => c.file === 'kubectl').map((c) => c.args.slice(4, 6).join(' '))).toEqual(['get deployment', 'set env', 'rollout status', 'set env', 'rollout status', 'exec deployment/registry', 'set env', 'rollout status']);
+    expect(registry.env).toEqual({});
+    expect((await listImages(target.endpoint)).map((r) => [r.name, r.tags.map((t) => t.tag)])).toEqual([['app-a', ['v3']], ['app-b', ['1.0']], ['late', ['2']], ['tool', ['only']]]);
   });
 
   it('a manifest list whose platform images have no tag of their own: listed with its platforms, and prune keeps them (no --delete-untagged)', async () => {
