@@ -11,7 +11,7 @@ describe('cli', () => {
     expect(await runCli(['--help'], io)).toBe(0);
     const lines = io.stdout.join('\n').split('\n');
     // Every command of the table, and the table holds every command the README documents.
-    expect(COMMANDS.map((c) => c.name)).toEqual(['up', 'down', 'reset', 'status', 'verify', 'render', 'registries', 'cache', 'images']);
+    expect(COMMANDS.map((c) => c.name)).toEqual(['up', 'down', 'reset', 'status', 'verify', 'render', 'registries', 'cache', 'images', 'doctor']);
     for (const command of COMMANDS) {
       // One line per command: its name, then its summary.
       const listed = lines.filter((l) => l.startsWith(`  ${command.name} `));
