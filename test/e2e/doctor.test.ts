@@ -31,12 +31,18 @@ const doctorJson = (...args: string[]): { code: number | null; report: Report; a
   return { code: result.status, report: JSON.parse(result.stdout) as Report, all: result.all };
 };
 
-/** The hosts DaemonSet placed on no node (its pods go), or back on every node. */
-function pauseHostsDaemonSet(paused: boolean): void {
+/** The hosts DaemonSet placed on no node (a nodeSelector none matches: its pods go), or back on every node. */
+async function pauseHostsDaemonSet(paused: boolean): Promise<void> {
   const patch = { spec: { template: { spec: { nodeSelector: { [PAUSE_LABEL]: paused ? 'true' : null } } } } };
   kubectl('--namespace', 'container-registry', 'patch', 'daemonset', 'registry-hosts', '--patch', JSON.stringify(patch));
-  if (paused) kubectl('--namespace', 'container-registry', 'wait', '--for=delete', 'pod', '--selector', 'app.kubernetes.io/name=registry-hosts', '--timeout=120s');
-  else kubectl('--namespace', 'container-registry', 'rollout', 'status', 'daemonset/registry-hosts', '--timeout=180s');
+  if (!paused) {
+    kubectl('--namespace', 'container-registry', 'rollout', 'status', 'daemonset/registry-hosts', '--timeout=180s');
+    return;
+  }
+  await eventually('the registry-hosts pods to be gone', 120_000, () => {
+    const left = kubectl('--namespace', 'container-registry', 'get', 'pods', '--selector', 'app.kubernetes.io/name=registry-hosts', '--output', 'name').trim();
+    if (left !== '') throw new Error(`still there: ${left}`);
+  });
 }
 
 describe('doctor on a real k3d cluster', () => {
@@ -71,7 +77,7 @@ describe('doctor on a real k3d cluster', () => {
   });
 
   it('a node without the container-registry.local line: doctor exits 1 naming that node and the hosts entry', async () => {
-    pauseHostsDaemonSet(true);
+    await pauseHostsDaemonSet(true);
     try {
       // In place: docker bind-mounts the file, so a rename onto it fails (FACTS.md).
       toolOk(tool('docker', ['exec', agent, 'sh', '-c', 'grep -v container-registry.local /etc/hosts > /tmp/hosts.doctor; cat /tmp/hosts.doctor > /etc/hosts']), 'rewrite /etc/hosts');
@@ -86,7 +92,7 @@ describe('doctor on a real k3d cluster', () => {
       expect(`${hosts[0]!.summary} ${hosts[0]!.evidence ?? ''}`).toContain('container-registry.local');
       expect(hosts[0]!.fix).toBeTruthy();
     } finally {
-      pauseHostsDaemonSet(false);
+      await pauseHostsDaemonSet(false);
     }
     // The DaemonSet writes the line again: healthy once more.
     await eventually('doctor to find the hosts line back', 120_000, () => {
