@@ -18,7 +18,7 @@ const LAYERS: readonly { name: string; holds: (file: string) => boolean }[] = [
   { name: 'base', holds: (f) => !f.includes('/') && !INPUTS.has(f) && !CLI.has(f) && f !== 'config-file.ts' && f !== 'command-types.ts' },
   { name: 'tools', holds: (f) => f.startsWith('tools/') },
   { name: 'render', holds: (f) => f.startsWith('render/') },
-  { name: 'state and registries', holds: (f) => f.startsWith('state/') || f.startsWith('registries/') || f.startsWith('cache/') || f.startsWith('images/') || f === 'config-file.ts' },
+  { name: 'state and registries', holds: (f) => f.startsWith('state/') || f.startsWith('registries/') || f.startsWith('cache/') || f.startsWith('images/') || f.startsWith('doctor/') || f === 'config-file.ts' },
   { name: 'inputs and progress', holds: (f) => INPUTS.has(f) },
   { name: 'steps', holds: (f) => f.startsWith('steps/') },
   // The contract's types name the runner, clock and probes below, and only commands and the cli use them.
@@ -201,7 +201,7 @@ const commands = commandModules(text('command-table.ts'));
 
 describe('the command contract (command-types.ts)', () => {
   it('knows every command module from the table', () => {
-    expect(commands).toEqual(['commands/up.ts', 'commands/down.ts', 'commands/reset.ts', 'commands/status.ts', 'commands/verify.ts', 'commands/render.ts', 'commands/registries.ts', 'commands/cache.ts', 'commands/images.ts']);
+    expect(commands).toEqual(['commands/up.ts', 'commands/down.ts', 'commands/reset.ts', 'commands/status.ts', 'commands/verify.ts', 'commands/render.ts', 'commands/registries.ts', 'commands/cache.ts', 'commands/images.ts', 'commands/doctor.ts']);
     expect(commandToCommand([{ from: 'commands/reset.ts', to: 'commands/up.ts', line: 4 }], commands)).toEqual(['src/commands/reset.ts:4 imports the command src/commands/up.ts']);
   });
 
