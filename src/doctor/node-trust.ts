@@ -112,7 +112,7 @@ export function pullErrorsFinding(node: string, read: NodeRead, hosts: readonly 
   const last = errors.at(-1);
   if (!last) return check({ status: 'ok', summary: `no failed pull from ${hosts.join(' or ')} in the last ${LOG_LINES} lines of containerd.log` });
   const earlier = errors.slice(0, -1).map((e) => e.explanation?.kind ?? 'unexplained');
-  const more = earlier.length > 0 ? ` (before it: ${earlier.join(', ')})` : '';
+  const more = earlier.length > 0 ? ` (earlier failed pulls: ${earlier.join(', ')})` : '';
   const what = `${last.image ? `the pull of ${last.image}` : 'a pull'} failed${last.time ? ` at ${last.time}` : ''}`;
   if (!last.explanation) {
     return check({ status: 'warn', summary: `${what}, for a reason doctor does not know${more}`, evidence: last.quote, fix: `read the lines around it: docker exec ${node} tail -n 50 ${NODE_PATHS.containerdLog}` });

@@ -124,6 +124,7 @@ describe.skipIf(!nodeTierAvailable)('containerd.log lines of failed pulls (real 
       expect(f.CA).toMatchObject({ status: 'fail', summary: expect.stringContaining("/etc/k3s-devreg/ca.crt in the node is not the state folder's CA") });
       expect(f['pull errors']).toMatchObject({ status: 'fail', summary: expect.stringContaining(`the pull of localhost:31113/${repository}:1 failed at `) });
       expect(f['pull errors']!.summary).toContain('(x509): containerd on the node does not trust');
+      expect(f['pull errors']!.summary).toMatch(/\(earlier failed pulls: x509\)$/);
       for (const check of ['hosts entry', 'registries.yaml', 'hosts.toml', 'credentials', 'certificate', 'clock']) expect(f[check], JSON.stringify(f[check])).toMatchObject({ status: 'ok' });
     } finally {
       writeFileSync(caFile, ours);
@@ -133,7 +134,7 @@ describe.skipIf(!nodeTierAvailable)('containerd.log lines of failed pulls (real 
     const f = await diagnose();
     expect(f.CA!.status).toBe('ok');
     expect(f['pull errors']!.summary).toContain(`the pull of localhost:31113/${repository}:1 failed`);
-    expect(f['pull errors']!.summary).not.toContain('(before it');
+    expect(f['pull errors']!.summary).not.toContain('(earlier failed pulls');
   });
 
   it('a name the certificate does not cover: x509 valid for ..., not ...', async () => {
