@@ -4,14 +4,17 @@
  *
  * distribution v2.8 reads `storage.maintenance.readonly` from the environment only as a whole map:
  * `REGISTRY_STORAGE_MAINTENANCE_READONLY={"enabled":true}` (YAML of the map) refuses pushes and
- * deletes with 405 and serves pulls; `REGISTRY_STORAGE_MAINTENANCE_READONLY_ENABLED=true` makes it
+ * deletes with 405 and serves pulls (`{"enabled":false}`, which the Deployment renders, is writable); `REGISTRY_STORAGE_MAINTENANCE_READONLY_ENABLED=true` makes it
  * panic at start ("readonly config key must contain additional keys"). Tested in
  * test/docker/images-housekeeping.test.ts.
  */
 import type { RepositoryInfo } from './registry-catalog.js';
 
-export const READ_ONLY_ENV = 'REGISTRY_STORAGE_MAINTENANCE_READONLY';
-export const READ_ONLY_VALUE = '{"enabled":true}';
+export { READ_ONLY_ENV, READ_ONLY_VALUE, WRITABLE_VALUE } from '../render/manifests/registry.js';
+
+/** Whether the variable's value (YAML of the map) switches read-only on; absent means writable. */
+export const isReadOnlyValue = (value: string | undefined): boolean => value !== undefined && /(^|[{,\s])"?enabled"?\s*:\s*true\b/.test(value);
+
 /** The configuration file of registry:2 (and of our test stand-in); the env adds to it, in exec too. */
 export const REGISTRY_CONFIG = '/etc/docker/registry/config.yml';
 

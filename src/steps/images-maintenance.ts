@@ -1,14 +1,14 @@
 /**
  * The registry's garbage collection, run safely: the Deployment is made read-only first (an env
  * variable; its Recreate strategy stops the old pod before the new one starts, so no writable
- * registry is left), then `registry garbage-collect` runs in its pod, and the variable is removed
- * again in a finally. That second restart also empties the registry's in-memory blob-descriptor
+ * registry is left), then `registry garbage-collect` runs in its pod, and the variable is set back
+ * to writable in a finally. That second restart also empties the registry's in-memory blob-descriptor
  * cache, which would otherwise claim the deleted layers still exist and skip their next upload.
- * `up` does not undo a leftover read-only setting (client-side apply keeps env entries it never
- * applied), so every prune first looks for one and always removes it.
+ * The variable is part of the rendered Deployment, so `up` sets a leftover read-only back too
+ * (steps/manifests.ts); every prune also looks for one first and makes the registry writable.
  */
 import { Interrupted, isKnownError, ToolError, UserError } from '../errors.js';
-import { READ_ONLY_ENV, READ_ONLY_VALUE, garbageCollectArgv, parseGcSummary, type GcSummary } from '../images/registry-gc.js';
+import { READ_ONLY_ENV, READ_ONLY_VALUE, WRITABLE_VALUE, garbageCollectArgv, isReadOnlyValue, parseGcSummary, type GcSummary } from '../images/registry-gc.js';
 import { NAMESPACE, SERVICE_NAME } from '../spec.js';
 import { rolloutStatus } from '../tools/kubectl.js';
 import { deploymentEnv, execInDeployment, setDeploymentEnv } from '../tools/kubectl-workloads.js';
@@ -31,12 +31,12 @@ const target = (context: string) => ({ context, namespace: NAMESPACE, deployment
 export async function isReadOnly(run: Runner, context: string): Promise<boolean> {
   const env = await deploymentEnv(run, context, NAMESPACE, SERVICE_NAME, SERVICE_NAME);
   if (!env) throw new UserError(`deployment/${SERVICE_NAME} is missing in namespace ${NAMESPACE}`, 'run k3s-devreg up');
-  return env[READ_ONLY_ENV] !== undefined;
+  return isReadOnlyValue(env[READ_ONLY_ENV]);
 }
 
 async function setReadOnly(request: MaintenanceRequest, on: boolean): Promise<void> {
   const { run, context } = request;
-  await setDeploymentEnv(run, target(context), on ? { set: { [READ_ONLY_ENV]: READ_ONLY_VALUE } } : { unset: [READ_ONLY_ENV] });
+  await setDeploymentEnv(run, target(context), { set: { [READ_ONLY_ENV]: on ? READ_ONLY_VALUE : WRITABLE_VALUE } });
   await rolloutStatus(run, context, NAMESPACE, `deployment/${SERVICE_NAME}`, ROLLOUT_SECONDS);
 }
 

@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { parseAllDocuments } from 'yaml';
 import { ToolError } from '../errors.js';
 import { NAMESPACE, NODE_PORT, SERVICE_NAME } from '../spec.js';
+import { READ_ONLY_ENV, isReadOnlyValue } from '../images/registry-gc.js';
 import { applyYaml, getObjects, type LiveObject } from '../tools/kubectl.js';
 import { servicesWithNodePort } from '../tools/kubectl-objects.js';
 import { yamlStream } from '../render/yaml-stream.js';
@@ -46,10 +47,20 @@ export async function applyManifests(request: ApplyRequest): Promise<ApplyResult
   const fingerprint = sha256Of(request.clusterId, yaml);
   if (fingerprint === request.lastApplied) {
     const live = await getObjects(request.run, request.context, yaml);
-    if (live.length === objectCount(yaml)) return { applied: false, fingerprint, lines: [], live };
+    if (live.length === objectCount(yaml) && !leftReadOnly(live)) return { applied: false, fingerprint, lines: [], live };
   }
   const lines = await applyYaml(request.run, request.context, yaml).catch((error: unknown) => explainNodePortTaken(error, request));
   return { applied: true, fingerprint, lines };
+}
+
+/**
+ * A registry an interrupted `images prune` left read-only (pushes refused): the apply sets the
+ * rendered (writable) value back, since the variable is in the manifests kubectl apply owns.
+ */
+function leftReadOnly(live: readonly LiveObject[]): boolean {
+  const registry = live.find((o) => o.kind === 'Deployment' && o.metadata.name === SERVICE_NAME && o.metadata.namespace === NAMESPACE);
+  const env = registry?.spec?.template?.spec?.containers?.find((c) => c.name === SERVICE_NAME)?.env ?? [];
+  return isReadOnlyValue(env.find((e) => e.name === READ_ONLY_ENV)?.value);
 }
 
 /**

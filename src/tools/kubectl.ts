@@ -67,7 +67,7 @@ export async function createYaml(run: Runner, context: string, yaml: string): Pr
 export interface LiveObject {
   kind: string;
   metadata: { name: string; namespace?: string; generation?: number };
-  spec?: { replicas?: number; clusterIP?: string };
+  spec?: { replicas?: number; clusterIP?: string; template?: { spec?: { containers?: { name?: string; env?: { name?: string; value?: string }[] }[] } } };
   status?: {
     observedGeneration?: number;
     replicas?: number;

@@ -120,7 +120,7 @@ describe.skipIf(!dockerAvailable)('images ls | rm | prune | du through the CLI, 
     expect(world.runner.lines().filter((l) => l.startsWith(`${ns} set env`) || l.startsWith(`${ns} exec`))).toEqual([
       `${ns} set env deployment/registry --containers=registry REGISTRY_STORAGE_MAINTENANCE_READONLY={"enabled":true}`,
       `${ns} exec deployment/registry --container registry -- /bin/registry garbage-collect --delete-untagged /etc/docker/registry/config.yml`,
-      `${ns} set env deployment/registry --containers=registry REGISTRY_STORAGE_MAINTENANCE_READONLY-`,
+      `${ns} set env deployment/registry --containers=registry REGISTRY_STORAGE_MAINTENANCE_READONLY={"enabled":false}`,
     ]);
     expect(JSON.parse((await cli(['images', 'ls', '--json'])).out).repositories[0].tags.map((t: { tag: string }) => t.tag)).toEqual(['4']);
   });

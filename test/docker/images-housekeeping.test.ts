@@ -12,7 +12,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { READ_ONLY_ENV, READ_ONLY_VALUE } from '../../src/images/registry-gc.js';
+import { READ_ONLY_ENV, READ_ONLY_VALUE, WRITABLE_VALUE } from '../../src/images/registry-gc.js';
 import { forgetSecretsForTests, registerSecret } from '../../src/redact.js';
 import { htpasswdEntry } from '../../src/render/htpasswd.js';
 import { renderManifests } from '../../src/render/manifests.js';
@@ -192,11 +192,11 @@ describe.skipIf(!dockerAvailable)('images ls | rm | prune | du against the real 
     expect(refused.status).not.toBe(0);
     expect(refused.out).toMatch(/405|Method not allowed/i);
     await expect(deleteManifest(target.endpoint, 'tool', pushed['tool:only']!.digest)).rejects.toThrow('405');
-    await setDeploymentEnv(registry.runner, rw, { unset: [READ_ONLY_ENV] });
+    await setDeploymentEnv(registry.runner, rw, { set: { [READ_ONLY_ENV]: WRITABLE_VALUE } });
     expect(push('late:1').digest).toMatch(/^sha256:/);
     expect(registry.kubectlLines()).toEqual([
       `${ns} set env deployment/registry --containers=registry ${READ_ONLY_ENV}=${READ_ONLY_VALUE}`,
-      `${ns} set env deployment/registry --containers=registry ${READ_ONLY_ENV}-`,
+      `${ns} set env deployment/registry --containers=registry ${READ_ONLY_ENV}=${WRITABLE_VALUE}`,
     ]);
   });
 
@@ -229,10 +229,10 @@ describe.skipIf(!dockerAvailable)('images ls | rm | prune | du against the real 
       `${ns} set env deployment/registry --containers=registry ${READ_ONLY_ENV}=${READ_ONLY_VALUE}`,
       `${ns} rollout status deployment/registry --timeout=180s`,
       `${ns} exec deployment/registry --container registry -- /bin/registry garbage-collect --delete-untagged /etc/docker/registry/config.yml`,
-      `${ns} set env deployment/registry --containers=registry ${READ_ONLY_ENV}-`,
+      `${ns} set env deployment/registry --containers=registry ${READ_ONLY_ENV}=${WRITABLE_VALUE}`,
       `${ns} rollout status deployment/registry --timeout=180s`,
     ]);
-    expect(registry.env).toEqual({});
+    expect(registry.env).toEqual({ [READ_ONLY_ENV]: WRITABLE_VALUE });
     expect((await get(`/v2/tool/manifests/${oldTool.digest}`, { Accept: MANIFEST })).status).toBe(404);
     for (const layer of doomedA) expect((await get(`/v2/app-a/blobs/${layer}`)).status).toBe(404);
     for (const layer of oldToolLayers) expect((await get(`/v2/tool/blobs/${layer}`)).status).toBe(404);
@@ -263,7 +263,7 @@ describe.skipIf(!dockerAvailable)('images ls | rm | prune | du against the real 
     expect(cli(['push', ref('app-a:v1')]).status).not.toBe(0);
     const declined = await pruneImages({ run: registry.runner, target, keep: 1, confirm: async () => false, say });
     expect(declined.done).toBe(false);
-    expect(registry.env).toEqual({});
+    expect(registry.env).toEqual({ [READ_ONLY_ENV]: WRITABLE_VALUE });
     build('late:2', 40);
     expect(push('late:2').digest).toMatch(/^sha256:/);
     await setDeploymentEnv(registry.runner, rw, { set: { [READ_ONLY_ENV]: READ_ONLY_VALUE } });
@@ -271,7 +271,7 @@ describe.skipIf(!dockerAvailable)('images ls | rm | prune | du against the real 
     const accepted = await pruneImages({ run: registry.runner, target, keep: 1, confirm: yes, say });
     expect([...accepted.deletedTags].sort()).toEqual(['app-a:v1', 'late:1']);
     expect(registry.calls.slice(before).filter((c) => c.file === 'kubectl').map((c) => c.args.slice(4, 6).join(' '))).toEqual(['get deployment', 'set env', 'rollout status', 'set env', 'rollout status', 'exec deployment/registry', 'set env', 'rollout status']);
-    expect(registry.env).toEqual({});
+    expect(registry.env).toEqual({ [READ_ONLY_ENV]: WRITABLE_VALUE });
     expect((await listImages(target.endpoint)).map((r) => [r.name, r.tags.map((t) => t.tag)])).toEqual([['app-a', ['v3']], ['app-b', ['1.0']], ['late', ['2']], ['tool', ['only']]]);
   });
 

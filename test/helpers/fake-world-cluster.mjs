@@ -150,7 +150,8 @@ export class ClusterModel {
     }
     if (restLine === 'get --filename - --ignore-not-found --output json') {
       // What the API server returns for applied objects: rolled out, the Service with its ClusterIP.
-      const items = objectsOf(input ?? '').filter((o) => this.applied.has(keyOf(o))).map((o) => this.live(o));
+      // The stored object, as changed since its apply (e.g. by `kubectl set env`), not the one asked about.
+      const items = objectsOf(input ?? '').filter((o) => this.applied.has(keyOf(o))).map((o) => this.live(/** @type {any} */ (this.applied.get(keyOf(o)))));
       return { stdout: JSON.stringify(items.length === 1 ? items[0] : { kind: 'List', items }) };
     }
     if (restLine === 'get --filename - --ignore-not-found --output name') {

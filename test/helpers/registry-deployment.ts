@@ -35,7 +35,7 @@ export function registryDeployment(options: { container: string; dir: string; de
     const rest = args.slice(4); // after --context C --namespace N
     if (rest[0] === 'get' && rest[1] === 'deployment') {
       const rendered = options.deployment.spec.template.spec.containers[0].env as { name: string; value: string }[];
-      const live = { ...options.deployment, spec: { ...options.deployment.spec, template: { spec: { containers: [{ name: 'registry', env: [...rendered, ...Object.entries(env).map(([name, value]) => ({ name, value }))] }] } } } };
+      const live = { ...options.deployment, spec: { ...options.deployment.spec, template: { spec: { containers: [{ name: 'registry', env: [...rendered.filter((e) => !(e.name in env)), ...Object.entries(env).map(([name, value]) => ({ name, value }))] }] } } } };
       return { stdout: JSON.stringify(live) };
     }
     if (rest[0] === 'set' && rest[1] === 'env') {

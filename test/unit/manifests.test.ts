@@ -91,6 +91,7 @@ describe('renderManifests', () => {
       { name: 'REGISTRY_AUTH_HTPASSWD_REALM', value: 'k3s-devreg registry' },
       { name: 'REGISTRY_AUTH_HTPASSWD_PATH', value: `${dir}/htpasswd` },
       { name: 'REGISTRY_STORAGE_DELETE_ENABLED', value: 'true' },
+      { name: 'REGISTRY_STORAGE_MAINTENANCE_READONLY', value: '{"enabled":false}' },
     ]);
     expect(pod.enableServiceLinks).toBe(false);
     expect(c.volumeMounts).toEqual([

@@ -12,6 +12,7 @@ import { ensureKubeContext, kubeconfigFiles, removeKubeContext } from '../../src
 import { applyManifests, manifestStream, objectCount } from '../../src/steps/manifests.js';
 import { inspectCluster } from '../../src/steps/preflight.js';
 import { FakeWorld } from '../helpers/fake-cluster.js';
+import type { Obj } from '../helpers/registry-container.js';
 import { schemaErrors } from '../helpers/schemas.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'k3s-devreg-cluster-'));
@@ -212,5 +213,26 @@ describe('applyManifests', () => {
     const third = await applyManifests({ run: world.runner, context: 'k3d-devreg', manifestFiles: files, clusterId: 'id-2', lastApplied: first.fingerprint });
     expect(third.applied).toBe(true);
     expect(world.runner.lines().at(-1)).toBe('kubectl --context k3d-devreg apply --filename -');
+  });
+
+  it('applies again when an interrupted images prune left the registry read-only: the rendered value sets it back', async () => {
+    const world = new FakeWorld({ cluster: FakeWorld.ourCluster('devreg', 31113) });
+    const first = await applyManifests({ run: world.runner, context: 'k3d-devreg', manifestFiles: files, clusterId: 'id-1' });
+    const rendered = manifests.find((m) => m.object.kind === 'Deployment' && (m.object.metadata as { name: string }).name === 'registry')!.object as Obj;
+    const env = rendered.spec.template.spec.containers[0].env as { name: string; value: string }[];
+    // Rendered, so kubectl apply owns it (an entry only `kubectl set env` added would survive every apply).
+    expect(env).toContainEqual({ name: 'REGISTRY_STORAGE_MAINTENANCE_READONLY', value: '{"enabled":false}' });
+    const key = 'deployment/registry';
+    expect(world.applied.has(key)).toBe(true);
+    // What `kubectl set env ... REGISTRY_STORAGE_MAINTENANCE_READONLY={"enabled":true}` leaves behind.
+    const live = structuredClone(world.applied.get(key)) as Obj;
+    live.spec.template.spec.containers[0].env = env.map((e) => (e.name === 'REGISTRY_STORAGE_MAINTENANCE_READONLY' ? { ...e, value: '{"enabled":true}' } : e));
+    world.applied.set(key, live);
+    const second = await applyManifests({ run: world.runner, context: 'k3d-devreg', manifestFiles: files, clusterId: 'id-1', lastApplied: first.fingerprint });
+    expect(second.applied).toBe(true);
+    expect(world.runner.lines().slice(-2)).toEqual(['kubectl --context k3d-devreg get --filename - --ignore-not-found --output json', 'kubectl --context k3d-devreg apply --filename -']);
+    // Once writable again, the next run reads and changes nothing.
+    const third = await applyManifests({ run: world.runner, context: 'k3d-devreg', manifestFiles: files, clusterId: 'id-1', lastApplied: first.fingerprint });
+    expect(third.applied).toBe(false);
   });
 });

@@ -31,6 +31,15 @@ export function secret(input: RegistrySecrets): KubeObject {
   };
 }
 
+/**
+ * distribution's read-only mode (pulls served, pushes and deletes refused with 405), which `images
+ * prune` switches on around the garbage collection. v2.8 reads it from the environment only as a
+ * whole map (`..._READONLY_ENABLED=true` panics at start).
+ */
+export const READ_ONLY_ENV = 'REGISTRY_STORAGE_MAINTENANCE_READONLY';
+export const READ_ONLY_VALUE = '{"enabled":true}';
+export const WRITABLE_VALUE = '{"enabled":false}';
+
 export function registryEnv(): { name: string; value: string }[] {
   return [
     { name: 'REGISTRY_HTTP_ADDR', value: `:${REGISTRY_PORT}` },
@@ -40,6 +49,9 @@ export function registryEnv(): { name: string; value: string }[] {
     { name: 'REGISTRY_AUTH_HTPASSWD_REALM', value: 'k3s-devreg registry' },
     { name: 'REGISTRY_AUTH_HTPASSWD_PATH', value: `${SECRET_MOUNT_PATH}/htpasswd` },
     { name: 'REGISTRY_STORAGE_DELETE_ENABLED', value: 'true' },
+    // Rendered (not just absent) so that `kubectl apply` owns it: an apply after an interrupted
+    // prune sets it back, whereas a variable only `kubectl set env` added would outlive every apply.
+    { name: READ_ONLY_ENV, value: WRITABLE_VALUE },
   ];
 }
 

@@ -11,6 +11,7 @@ import { caFinding, certificateFinding, clockFinding, pullErrorsFinding } from '
 import { ensurePki } from '../../../src/render/pki.js';
 import { ourRegistries, renderRegistriesYaml } from '../../../src/render/registries-yaml.js';
 import { issueCertificate, subjectDer } from '../../../src/render/x509.js';
+import type { RegistriesConfig } from '../../../src/registries/types.js';
 import { k3sHostsFiles, registryConfigToml } from '../../helpers/k3s-containerd.js';
 
 const REGISTRY = 'container-registry.local:5000';
@@ -51,7 +52,7 @@ describe('the node read script and its output', () => {
 
 describe("k3s's TOML read back", () => {
   it.each(PASSWORDS)('config.toml credentials through Go quoting: %s', (password) => {
-    const toml = registryConfigToml(ourRegistries({ username: 'team-user', password }, 31113), '/certs.d');
+    const toml = registryConfigToml(ourRegistries({ username: 'team-user', password }, 31113) as RegistriesConfig, '/certs.d');
     expect(configTomlAuth(toml, REGISTRY)).toEqual({ username: 'team-user', password });
     expect(configTomlAuth(toml, 'localhost:31113')).toBeUndefined();
   });
@@ -98,7 +99,7 @@ describe('registries.yaml', () => {
   const generated = read({
     registriesYaml: text,
     hostsToml: k3sHostsFiles(ourRegistries(credentials, 31113) as never),
-    configToml: registryConfigToml(ourRegistries(credentials, 31113), '/certs.d'),
+    configToml: registryConfigToml(ourRegistries(credentials, 31113) as RegistriesConfig, '/certs.d'),
   });
   const facts = { stateText: text, stateMtime: new Date('2026-12-01T10:00:00Z'), startedAt: '2026-12-01T10:00:05.123Z', port: 31113, stateDir: '/s' };
   it('ok when the node reads the state folder\'s file and k3s generated from it', () => {

@@ -8,7 +8,7 @@ const ns = 'kubectl --context k3d-devreg --namespace container-registry';
 const READ_ONLY = `${ns} set env deployment/registry --containers=registry REGISTRY_STORAGE_MAINTENANCE_READONLY={"enabled":true}`;
 const ROLLOUT = `${ns} rollout status deployment/registry --timeout=180s`;
 const GC = `${ns} exec deployment/registry --container registry -- /bin/registry garbage-collect --delete-untagged /etc/docker/registry/config.yml`;
-const WRITABLE = `${ns} set env deployment/registry --containers=registry REGISTRY_STORAGE_MAINTENANCE_READONLY-`;
+const WRITABLE = `${ns} set env deployment/registry --containers=registry REGISTRY_STORAGE_MAINTENANCE_READONLY={"enabled":false}`;
 const line = (c: RecordedCall) => [c.file, ...c.args].join(' ');
 
 describe('collectGarbage', () => {
@@ -60,6 +60,9 @@ describe('isReadOnly', () => {
     expect(await isReadOnly(left, 'k3d-devreg')).toBe(true);
     expect(left.lines()).toEqual([`${ns} get deployment registry --ignore-not-found --output json`]);
     expect(await isReadOnly(recordingRunner(() => deployment([{ name: 'REGISTRY_HTTP_ADDR', value: ':5000' }])), 'k3d-devreg')).toBe(false);
+    // The rendered value (what up applies and prune restores) is writable.
+    expect(await isReadOnly(recordingRunner(() => deployment([{ name: 'REGISTRY_STORAGE_MAINTENANCE_READONLY', value: '{"enabled":false}' }])), 'k3d-devreg')).toBe(false);
+    expect(await isReadOnly(recordingRunner(() => deployment([{ name: 'REGISTRY_STORAGE_MAINTENANCE_READONLY', value: '{enabled: true}' }])), 'k3d-devreg')).toBe(true);
   });
 
   it('no Deployment: a UserError that says to run up', async () => {
