@@ -6,6 +6,7 @@
 import type { Finding } from '../doctor/finding.js';
 import { podPullFinding, type PodRef } from '../doctor/pod-pull.js';
 import { explainPullError } from '../doctor/pull-errors.js';
+import { READ_ONLY_ENV, isReadOnlyValue } from '../images/registry-gc.js';
 import { NAMESPACE, SERVICE_NAME } from '../spec.js';
 import { getDeployment, getNodeConditions, getPodSummary, listPods, podEvents, type PodSummary } from '../tools/kubectl-objects.js';
 import type { Runner } from '../tools/run.js';
@@ -64,17 +65,31 @@ function podState(pod: PodSummary, context: string): Omit<Finding, 'check' | 'wh
   return { status: 'ok', summary: `pod ${pod.name} is ready on ${pod.node ?? 'a node'}, no restarts` };
 }
 
-/** The registry pod: one finding, at the node it runs on (or 'cluster' while it has none). */
-export async function registryPodFinding(run: Runner, context: string): Promise<Finding> {
+/** Pushes get 405 while the registry is read-only, which only an `images prune` cut short leaves behind. */
+function writableFinding(pod: PodSummary): Finding {
+  const value = pod.env[SERVICE_NAME]?.[READ_ONLY_ENV];
+  if (!isReadOnlyValue(value)) return { check: 'registry writable', where: pod.node ?? 'cluster', status: 'ok', summary: 'the registry accepts pushes (not in read-only mode)' };
+  return {
+    check: 'registry writable',
+    where: pod.node ?? 'cluster',
+    status: 'fail',
+    summary: 'the registry is read-only, as an interrupted images prune leaves it: pulls work, pushes and deletes get 405',
+    evidence: `${READ_ONLY_ENV}=${value}`,
+    fix: 'run k3s-devreg up (it applies the writable setting again), or k3s-devreg images prune to finish the job',
+  };
+}
+
+/** The registry pod at the node it runs on (or 'cluster' while it has none), and whether it takes pushes. */
+export async function registryPodFinding(run: Runner, context: string): Promise<Finding[]> {
   const pods = (await listPods(run, context, NAMESPACE, selectorOf(SERVICE_NAME))).filter((p) => !p.terminating);
   const [pod] = pods;
   if (!pod) {
     const deployment = await getDeployment(run, context, NAMESPACE, SERVICE_NAME);
     const summary = deployment ? `deployment/${SERVICE_NAME} has no pod (${deployment.ready}/${deployment.desired} ready)` : `deployment/${SERVICE_NAME} is missing in namespace ${NAMESPACE}`;
     const fix = deployment ? `kubectl --context ${context} --namespace ${NAMESPACE} describe deployment/${SERVICE_NAME}` : 'run k3s-devreg up, which deploys the registry again (pushed images are kept in its volume)';
-    return { check: 'registry pod', where: 'cluster', status: 'fail', summary, fix };
+    return [{ check: 'registry pod', where: 'cluster', status: 'fail', summary, fix }];
   }
-  return { check: 'registry pod', where: pod.node ?? 'cluster', ...podState(pod, context) };
+  return [{ check: 'registry pod', where: pod.node ?? 'cluster', ...podState(pod, context) }, writableFinding(pod)];
 }
 
 /** `--pod`: the pod, its events, and which of `findings` explains a failed pull. */

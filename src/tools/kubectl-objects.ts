@@ -74,7 +74,7 @@ export interface PodState {
 
 export async function getPod(run: Runner, context: string, namespace: string, name: string): Promise<PodState | undefined> {
   const pod = await getJson<{
-    spec?: { nodeName?: string };
+    spec?: { nodeName?: string; containers?: { name?: string; env?: { name?: string; value?: string }[] }[] };
     status?: {
       phase?: string;
       message?: string;
@@ -171,6 +171,8 @@ export interface PodSummary {
   /** Init containers and containers by name: how each ended, or what it waits for. */
   init: Record<string, ContainerOutcome>;
   containers: Record<string, ContainerOutcome>;
+  /** Each container's literal env values from the pod spec, by container name. */
+  env: Record<string, Record<string, string>>;
 }
 
 interface ContainerJson {
@@ -182,7 +184,7 @@ interface ContainerJson {
 
 type PodJson = {
   metadata?: { name?: string; annotations?: Record<string, string>; deletionTimestamp?: string };
-  spec?: { nodeName?: string };
+  spec?: { nodeName?: string; containers?: { name?: string; env?: { name?: string; value?: string }[] }[] };
   status?: { phase?: string; conditions?: { type?: string; status?: string; reason?: string; message?: string }[]; initContainerStatuses?: ContainerJson[]; containerStatuses?: ContainerJson[] };
 };
 
@@ -231,6 +233,7 @@ function podSummary(pod: PodJson): PodSummary {
     ...(unschedulable ? { unschedulable } : {}),
     init: outcomes(pod.status?.initContainerStatuses),
     containers: outcomes(pod.status?.containerStatuses),
+    env: Object.fromEntries((pod.spec?.containers ?? []).map((c) => [c.name ?? '', Object.fromEntries((c.env ?? []).filter((e) => e.name && e.value !== undefined).map((e) => [e.name!, e.value!]))])),
   };
 }
 

@@ -206,7 +206,8 @@ export class ClusterModel {
     const lastState = p.lastTermination ? { terminated: p.lastTermination } : {};
     return {
       metadata: { name: p.name, namespace: 'container-registry' },
-      spec: p.unschedulable ? {} : { nodeName: p.node ?? `k3d-${cluster}-server-0` },
+      // The pod's containers are its Deployment's template as it stands (env changes included).
+      spec: { ...(p.unschedulable ? {} : { nodeName: p.node ?? `k3d-${cluster}-server-0` }), containers: /** @type {any} */ (this.applied.get('deployment/registry'))?.spec?.template?.spec?.containers ?? [] },
       status: {
         phase: p.ready ? 'Running' : 'Pending',
         conditions: [scheduled, { type: 'Ready', status: p.ready ? 'True' : 'False' }],

@@ -162,6 +162,22 @@ describe('doctor through runCli on the fake world', () => {
     expect(calls).toContain(`${NS} get deployment registry --ignore-not-found --output json`);
   });
 
+  it('a registry left read-only by an interrupted images prune: pushes would get 405, up is the fix, exit 1', async () => {
+    expect(only((await doctor()).findings, 'registry writable')).toMatchObject({ where: SERVER, status: 'ok' });
+    const deployment = world.applied.get('deployment/registry') as { spec: { template: { spec: { containers: { env: { name: string; value: string }[] }[] } } } };
+    for (const e of deployment.spec.template.spec.containers[0]!.env) if (e.name === 'REGISTRY_STORAGE_MAINTENANCE_READONLY') e.value = '{"enabled":true}';
+    const { code, findings } = await doctor();
+    expect(code).toBe(1);
+    expect(only(findings, 'registry writable')).toEqual({
+      check: 'registry writable',
+      where: SERVER,
+      status: 'fail',
+      summary: 'the registry is read-only, as an interrupted images prune leaves it: pulls work, pushes and deletes get 405',
+      evidence: 'REGISTRY_STORAGE_MAINTENANCE_READONLY={"enabled":true}',
+      fix: 'run k3s-devreg up (it applies the writable setting again), or k3s-devreg images prune to finish the job',
+    });
+  });
+
   it('a registry that restarted after running out of memory: OOMKilled with its exit code, exit 1', async () => {
     world.registryPod = { name: 'registry-5f6d8c9b7-x2x4q', ready: true, restarts: 3, lastTermination: { reason: 'OOMKilled', exitCode: 137 } };
     const { code, findings, table } = await doctor();

@@ -41,6 +41,7 @@ describe('kubectl reads for doctor', () => {
       terminating: false,
       init: {},
       containers: { registry: { running: true, restarts: 2, lastTermination: { reason: 'OOMKilled', exitCode: 137 } } },
+      env: {},
     });
     expect(await getPodSummary(run, 'k3d-x', 'default', 'gone')).toBeUndefined();
     expect(run.lines()).toEqual([

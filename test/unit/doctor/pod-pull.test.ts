@@ -21,6 +21,7 @@ const pod = (waitingReason?: string, waitingMessage?: string): PodSummary => ({
   terminating: false,
   init: {},
   containers: { web: { running: false, ...(waitingReason ? { waitingReason } : {}), ...(waitingMessage ? { waitingMessage } : {}) } },
+  env: {},
 });
 const caFail: Finding = { check: 'CA', where: 'k3d-x-agent-0', status: 'fail', summary: 'the CA on the node does not verify the registry certificate', fix: 'run k3s-devreg up --name x' };
 const caFailElsewhere: Finding = { ...caFail, where: 'k3d-x-server-0', fix: 'elsewhere' };
