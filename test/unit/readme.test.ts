@@ -26,7 +26,7 @@ describe('README', () => {
   it('shows every command of the tool through npx (there is no k3s-devreg on PATH in a clone)', () => {
     const shLines = blocks('sh').flatMap((b) => b.split('\n')).map((l) => l.replace(/#.*$/, ''));
     const inline = [...readme.matchAll(/`([^`\n]+)`/g)].map((m) => m[1]!);
-    const bare = [...shLines, ...inline].filter((text) => /(^|[|;&(]\s*)k3s-devreg\s+(up|down|reset|status|verify|render|registries|cache)\b/.test(text.trim()));
+    const bare = [...shLines, ...inline].filter((text) => /(^|[|;&(]\s*)k3s-devreg\s+(up|down|reset|status|verify|render|registries|cache|images|doctor)\b/.test(text.trim()));
     expect(bare).toEqual([]);
   });
 
