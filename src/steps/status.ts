@@ -212,8 +212,9 @@ export async function collectStatus(request: StatusRequest): Promise<StatusRepor
     checks,
   };
   if (port !== undefined) report.registry = `localhost:${port}`;
-  // Information, not a check: a daemon too busy to size its volumes leaves it out.
-  const disk = facts ? await registryVolumeUseIfKnown(run, name) : undefined;
+  // Information, not a check: a daemon too busy to size its volumes leaves it out. `docker system df`
+  // walks every volume (seconds on a big daemon): only worth it when there is a running cluster.
+  const disk = clusterOk ? await registryVolumeUseIfKnown(run, name) : undefined;
   if (disk?.bytes !== undefined) report.registryDiskBytes = disk.bytes;
   return report;
 }

@@ -40,4 +40,13 @@ describe('status: registry disk use', () => {
     expect(failed).not.toHaveProperty('registryDiskBytes');
     expect(failed.checks.map((c) => c.status)).toEqual(report.checks.map((c) => c.status));
   });
+
+  it('no running cluster: docker system df (which walks every volume) is not run at all', async () => {
+    const world = new FakeWorld();
+    world.volumes.set('k3s-devreg-devreg-registry', {});
+    const report = await collectStatus({ run: world.runner, name: 'devreg', stateDir: spec.stateDir, now, probe });
+    expect(report.checks[0]).toMatchObject({ name: 'cluster', status: 'fail' });
+    expect(report).not.toHaveProperty('registryDiskBytes');
+    expect(world.runner.lines().filter((l) => l.startsWith('docker system df'))).toEqual([]);
+  });
 });
