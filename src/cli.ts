@@ -1,6 +1,6 @@
 /**
  * Argument parsing, the one SIGINT handler, the one catch, and exit codes: 0 success, 1 an external
- * tool failed, 2 bad input or a missing prerequisite, 130 interrupted (Ctrl-C), 141 the output pipe
+ * tool failed (or status, doctor found a problem), 2 bad input or a missing prerequisite, 130 interrupted (Ctrl-C), 141 the output pipe
  * was closed (bin.cts).
  */
 import { parseArgs } from 'node:util';
