@@ -40,6 +40,23 @@ function keepOf(options: ParsedOptions): number {
 }
 
 const REGISTRY_COMMANDS = new Set(['ls', 'rm', 'prune', 'du']);
+
+/** Options that mean something to some subcommands only (the others: --name, --config, --json, --verbose). */
+const ONLY_FOR: Record<string, { flag: string; subcommands: string[] }> = {
+  keep: { flag: '--keep', subcommands: ['prune'] },
+  yes: { flag: '--yes', subcommands: ['rm', 'prune'] },
+  output: { flag: '--output (-o)', subcommands: ['save'] },
+  with: { flag: '--with', subcommands: ['save'] },
+  'k3s-image': { flag: '--k3s-image', subcommands: ['save'] },
+};
+
+/** An option given where it means nothing is refused rather than ignored: `images ls --keep 1` deletes nothing. */
+function refuseForeignOptions(sub: string, options: ParsedOptions): void {
+  for (const [key, { flag, subcommands }] of Object.entries(ONLY_FOR)) {
+    if (options[key] === undefined || subcommands.includes(sub)) continue;
+    throw new UserError(`${flag} does not apply to images ${sub} (only to images ${subcommands.join(', ')})`, `leave it out, or see k3s-devreg images --help`);
+  }
+}
 export const DEFAULT_BUNDLE = 'k3s-devreg-images.tar';
 
 const megabytes = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
@@ -48,10 +65,15 @@ export const main: CommandMain = async ({ options, positionals }, io, deps) => {
   const [sub, ...rest] = positionals;
   const run = deps.runner(isSet(options, 'verbose'));
   const say = (line: string) => io.err(line);
+  if (sub !== undefined && (REGISTRY_COMMANDS.has(sub) || sub === 'save' || sub === 'load')) refuseForeignOptions(sub, options);
+  if (sub === 'rm' && rest.length !== 1) {
+    throw new UserError(rest.length === 0 ? 'images rm needs the image to delete, as REPO[:TAG]' : `images rm takes one REPO[:TAG], not ${rest.length}`, 'name it as k3s-devreg images ls shows it, e.g. k3s-devreg images rm app:1');
+  }
   if (sub !== undefined && REGISTRY_COMMANDS.has(sub) && rest.length === (sub === 'rm' ? 1 : 0)) {
     // Flags (and who answers the question) are checked before anything is asked of docker or the registry.
     const keep = keepOf(options);
-    if (sub === 'rm') parseRemoveTarget(rest[0]!);
+    // The port is not known yet: any localhost port passes here, and planRemoval checks it.
+    if (sub === 'rm') parseRemoveTarget(rest[0]!, undefined);
     const confirmDelete = sub === 'rm' || sub === 'prune' ? confirmer(options, io, deps, sub) : async () => false;
     const { name, stateDir } = await resolveTarget(targetFlags(options), io);
     const target = await findRegistry(run, name, stateDir);

@@ -70,6 +70,8 @@ export interface TagInfo {
   created?: string;
   /** A list's platforms, e.g. linux/amd64. */
   platforms?: string[];
+  /** A list's platform images by digest: what it needs kept to pull (prune, rm). */
+  children?: string[];
   /** Every blob and manifest the tag holds, with its size: what `du` counts once per repository. */
   blobs: Blob[];
 }
@@ -87,10 +89,10 @@ export function imageBlobs(manifest: Blob, parsed: ParsedManifest): Blob[] {
 }
 
 /** A tag's record from its manifest's blobs (for a list: the children's blobs and times too). */
-export function tagInfo(tag: string, mediaType: string, blobs: Blob[], created: (string | undefined)[], platforms?: string[]): TagInfo {
+export function tagInfo(tag: string, mediaType: string, blobs: Blob[], created: (string | undefined)[], list?: { platforms: string[]; children: string[] }): TagInfo {
   const unique = uniqueBlobs(blobs);
   const newest = created.filter((c): c is string => c !== undefined).sort((a, b) => Date.parse(b) - Date.parse(a))[0];
-  return { tag, digest: blobs[0]?.digest ?? '', mediaType, size: sum(unique), ...(newest ? { created: newest } : {}), ...(platforms ? { platforms } : {}), blobs: unique };
+  return { tag, digest: blobs[0]?.digest ?? '', mediaType, size: sum(unique), ...(newest ? { created: newest } : {}), ...(list ? { platforms: list.platforms, children: list.children } : {}), blobs: unique };
 }
 
 export function uniqueBlobs(blobs: readonly Blob[]): Blob[] {
@@ -133,7 +135,7 @@ export function imagesTable(repos: readonly RepositoryInfo[]): string {
 
 /** `images ls --json`: the same without the blob lists. */
 export function imagesJson(registry: string, repos: readonly RepositoryInfo[]): object {
-  return { registry, repositories: repos.map((r) => ({ name: r.name, bytes: repositoryBytes(r), tags: r.tags.map(({ blobs: _blobs, ...t }) => t) })) };
+  return { registry, repositories: repos.map((r) => ({ name: r.name, bytes: repositoryBytes(r), tags: r.tags.map(({ blobs: _blobs, children: _children, ...t }) => t) })) };
 }
 
 /** `images du` for people: the volume, then each repository's unique bytes. */

@@ -41,7 +41,7 @@ export async function imagesDu(run: Runner, target: RegistryTarget, json: boolea
 export async function imagesRm(request: { target: RegistryTarget; what: string; json: boolean; confirm: Confirm; say: (line: string) => void }): Promise<ImagesOutcome> {
   const { target, what } = request;
   const plan = await planRemoval(target.endpoint, what);
-  const lines = describeRemoval(plan, what);
+  const lines = describeRemoval(plan);
   for (const line of lines) request.say(`  ${line}`);
   if (!(await request.confirm(`Delete ${lines.length === 1 ? 'this image' : `these ${lines.length} images`} from ${target.registry}?`))) return NOT_DONE;
   const deleted = await deleteRemovals(target.endpoint, plan.repository, plan.removals);
@@ -51,7 +51,10 @@ export async function imagesRm(request: { target: RegistryTarget; what: string; 
 
 export async function imagesPrune(request: PruneRequest & { json: boolean }): Promise<ImagesOutcome> {
   const report = await pruneImages(request);
-  if (!report.done) return NOT_DONE;
+  if (!report.done) {
+    if (!report.madeWritable) return NOT_DONE;
+    return { code: 1, ...(request.json ? { json: report } : {}), notes: ['Nothing was deleted; the registry, left read-only by an interrupted prune, was made writable again (it restarted) and takes pushes.'] };
+  }
   if (request.json) return { code: 0, json: report };
   const kept = report.plan.map((p) => `${p.repository}: ${p.keep.join(', ')}`);
   const freed = report.freedBytes !== undefined ? `Freed ${humanBytes(report.freedBytes)} (${humanBytes(report.bytesBefore!)} -> ${humanBytes(report.bytesAfter!)} on disk).` : 'docker could not size the registry volume, so the space freed is unknown.';
@@ -60,6 +63,7 @@ export async function imagesPrune(request: PruneRequest & { json: boolean }): Pr
     out: [
       report.deletedTags.length > 0 ? `Deleted ${report.deletedTags.length} tag(s): ${report.deletedTags.join(', ')}.` : 'Deleted no tags.',
       ...(kept.length > 0 ? [`Kept (${PRUNE_ORDER}):`, ...kept.map((k) => `  ${k}`)] : []),
+      ...(report.orderNote ? [report.orderNote] : []),
       ...(report.gc ? [`Garbage collection removed ${report.gc.blobsDeleted} blob(s) and ${report.gc.manifestsDeleted} untagged manifest(s).`] : []),
       ...(report.deletedUntagged ? [] : ['Untagged manifests were kept: a remaining tag is a manifest list, whose platform images distribution v2.8 would delete with them.']),
       freed,

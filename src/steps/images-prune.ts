@@ -4,7 +4,7 @@
  * the volume's disk use before and after. A registry left read-only by an interrupted prune is
  * made writable first, whatever the user then answers.
  */
-import { describePrune, planPrune, PRUNE_ORDER, removedTags, type RepositoryPrune } from '../images/prune-plan.js';
+import { describePrune, orderNote, planPrune, PRUNE_ORDER, removedTags, type RepositoryPrune } from '../images/prune-plan.js';
 import { canDeleteUntagged, type GcSummary } from '../images/registry-gc.js';
 import type { RepositoryInfo } from '../images/registry-catalog.js';
 import type { Runner } from '../tools/run.js';
@@ -33,7 +33,11 @@ export interface PruneReport {
   bytesBefore?: number;
   bytesAfter?: number;
   freedBytes?: number;
-  /** False when the user said no: nothing was changed (but a leftover read-only setting was removed). */
+  /** True when a leftover read-only setting (an interrupted prune's) was removed first: the registry restarted. */
+  madeWritable: boolean;
+  /** How the newest were told apart where created times were missing (or 1970) or equal. */
+  orderNote?: string;
+  /** False when the user said no: nothing was deleted (madeWritable says whether the registry was repaired). */
   done: boolean;
 }
 
@@ -47,17 +51,20 @@ export async function pruneImages(request: PruneRequest): Promise<PruneReport> {
   const { run, target, keep, say } = request;
   const maintenance = { run, context: target.context, say, ...(request.signal ? { signal: request.signal } : {}) };
   // Deletes need a writable registry, and whatever the user answers, a leftover must not stay.
-  if (await isReadOnly(run, target.context)) {
+  const madeWritable = await isReadOnly(run, target.context);
+  if (madeWritable) {
     say('The registry was left read-only by an interrupted k3s-devreg images prune.');
     await makeWritable(maintenance);
   }
   const repos = await listImages(target.endpoint);
   const plan = planPrune(repos, keep);
-  const report: PruneReport = { registry: target.registry, keep, plan, deletedTags: [], deletedUntagged: false, done: false };
+  const note = orderNote(repos, keep);
+  const report: PruneReport = { registry: target.registry, keep, plan, deletedTags: [], deletedUntagged: false, madeWritable, ...(note ? { orderNote: note } : {}), done: false };
   const count = removedTags(plan);
   for (const line of describePrune(plan)) say(`  ${line}`);
-  say(`Newest tags are ${PRUNE_ORDER}. The registry then restarts twice for its garbage collection: no pushes meanwhile, and a few seconds without pulls at each restart.`);
-  const question = count > 0 ? `Delete ${count} tag(s) from ${target.registry} and collect its garbage?` : `No tag to delete (at most ${keep} per repository): collect ${target.registry}'s garbage anyway?`;
+  if (note) say(note);
+  say(`--keep ${keep} keeps the ${keep} newest image(s) of each repository (tags on one image share its place, and a kept list's platform images stay): ${PRUNE_ORDER}. The registry then restarts twice for its garbage collection: no pushes meanwhile, and a few seconds without pulls at each restart.`);
+  const question = count > 0 ? `Delete ${count} tag(s) from ${target.registry} and collect its garbage?` : `No tag to delete (at most ${keep} image(s) per repository): collect ${target.registry}'s garbage anyway?`;
   if (!(await request.confirm(question))) return report;
   const before = await registryVolumeUseIfKnown(run, target.cluster);
   for (const entry of plan) report.deletedTags.push(...(await deleteRemovals(target.endpoint, entry.repository, entry.remove)));

@@ -8,7 +8,7 @@ import { configCreated, imageBlobs, parseManifest, tagInfo, type Blob, type Repo
 import { kubeContext } from '../spec.js';
 import { statePath } from '../state/layout.js';
 import { readIfExists } from '../state/write-files.js';
-import { catalogPage, getBlob, getManifest, headManifest, tagsPage, type RegistryEndpoint } from '../tools/registry-api.js';
+import { catalogPage, getBlob, getManifest, tagsPage, type RegistryEndpoint } from '../tools/registry-api.js';
 import type { Runner } from '../tools/run.js';
 import { findVerifyTarget } from './verify-target.js';
 
@@ -49,7 +49,7 @@ export async function tagNames(endpoint: RegistryEndpoint, repository: string): 
 }
 
 /** One image manifest's blobs and created time; a list's children the same way, one level down. */
-async function readImage(endpoint: RegistryEndpoint, repository: string, reference: string): Promise<{ head: Blob; mediaType: string; blobs: Blob[]; created: (string | undefined)[]; platforms?: string[] } | undefined> {
+async function readImage(endpoint: RegistryEndpoint, repository: string, reference: string): Promise<{ head: Blob; mediaType: string; blobs: Blob[]; created: (string | undefined)[]; list?: { platforms: string[]; children: string[] } } | undefined> {
   const manifest = await getManifest(endpoint, repository, reference);
   if (!manifest) return undefined;
   const head = { digest: manifest.digest, size: Buffer.byteLength(manifest.body, 'utf8') };
@@ -65,7 +65,7 @@ async function readImage(endpoint: RegistryEndpoint, repository: string, referen
       mediaType: manifest.mediaType,
       blobs: [head, ...present.flatMap((c) => c.blobs)],
       created: present.flatMap((c) => c.created),
-      platforms: parsed.manifests.map((m) => m.platform ?? m.digest.slice(0, 19)),
+      list: { platforms: parsed.manifests.map((m) => m.platform ?? m.digest.slice(0, 19)), children: parsed.manifests.map((m) => m.digest) },
     };
   }
   return { head, mediaType: manifest.mediaType, blobs: [head], created: [] };
@@ -73,7 +73,7 @@ async function readImage(endpoint: RegistryEndpoint, repository: string, referen
 
 export async function describeTag(endpoint: RegistryEndpoint, repository: string, tag: string): Promise<TagInfo | undefined> {
   const image = await readImage(endpoint, repository, tag);
-  return image && tagInfo(tag, image.mediaType, image.blobs, image.created, image.platforms);
+  return image && tagInfo(tag, image.mediaType, image.blobs, image.created, image.list);
 }
 
 /** A few requests at a time: enough to hide the round trips, few enough for a small registry pod. */
@@ -83,23 +83,21 @@ async function inBatches<T, R>(items: readonly T[], size: number, work: (item: T
   return results;
 }
 
-/** Every repository with its tags described; a tag deleted meanwhile is left out. */
+/** A repository's tags described, in name order; undefined when the registry does not know it, and a tag deleted meanwhile left out. */
+export async function repositoryTags(endpoint: RegistryEndpoint, repository: string): Promise<TagInfo[] | undefined> {
+  const tags = await tagNames(endpoint, repository);
+  if (!tags) return undefined;
+  const described = await inBatches(tags.sort(), 8, (tag) => describeTag(endpoint, repository, tag));
+  return described.filter((t) => t !== undefined);
+}
+
+/** Every repository with its tags described. */
 export async function listImages(endpoint: RegistryEndpoint): Promise<RepositoryInfo[]> {
   const repos: RepositoryInfo[] = [];
   for (const name of await repositoryNames(endpoint)) {
-    const tags = ((await tagNames(endpoint, name)) ?? []).sort();
-    const described = await inBatches(tags, 8, (tag) => describeTag(endpoint, name, tag));
+    const present = (await repositoryTags(endpoint, name)) ?? [];
     // A repository whose every tag was deleted stays in the catalog (v2.8 never forgets one): not shown.
-    const present = described.filter((t) => t !== undefined);
     if (present.length > 0) repos.push({ name, tags: present });
   }
   return repos;
-}
-
-/** Each tag of a repository and the digest it points at (HEAD only: what `rm` needs). */
-export async function tagDigests(endpoint: RegistryEndpoint, repository: string): Promise<{ tag: string; digest: string }[] | undefined> {
-  const tags = await tagNames(endpoint, repository);
-  if (!tags) return undefined;
-  const heads = await inBatches(tags.sort(), 8, async (tag) => ({ tag, head: await headManifest(endpoint, repository, tag) }));
-  return heads.flatMap(({ tag, head }) => (head ? [{ tag, digest: head.digest }] : []));
 }

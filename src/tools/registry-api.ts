@@ -2,6 +2,7 @@
  * Our registry's HTTP API (distribution v2.8), from this machine: one tiny function per call.
  * TLS is verified against the state folder's CA for the name `localhost` (what the certificate
  * carries) while connecting to 127.0.0.1; the password travels only in the Authorization header.
+ * `registryRequest` is the one HTTPS request (steps/registry-probe.ts's GET /v2/ uses it too).
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { request } from 'node:https';
@@ -26,21 +27,48 @@ export const MEDIA = {
 const ACCEPT = Object.values(MEDIA).join(', ');
 const PAGE = 100;
 
-interface Reply {
+export interface Reply {
   status: number;
   headers: IncomingHttpHeaders;
   body: Buffer;
 }
 
 const FIX = 'check that the cluster runs (k3s-devreg status); k3s-devreg up repairs the registry';
+const CERT_FIX = 'run k3s-devreg up to re-apply the registry certificate, or k3s-devreg reset to start over';
 
-function send(endpoint: RegistryEndpoint, method: string, path: string, headers: Record<string, string> = {}): Promise<Reply> {
-  const { username, password } = endpoint.credentials;
-  const authorization = `Basic ${Buffer.from(`${username}:${password}`, 'utf8').toString('base64')}`;
-  const timeoutMs = endpoint.timeoutMs ?? 30_000;
+export interface HttpsCall {
+  /** Where to connect. */
+  host: string;
+  /** The name the certificate must carry, when it is not the host (the registry's: localhost). */
+  servername?: string;
+  port: number;
+  method: string;
+  path: string;
+  /** PEM of the only CA trusted: the state folder's. */
+  caCert: string;
+  timeoutMs: number;
+  headers?: Record<string, string>;
+  /** The fix when nothing answers. */
+  unreachableFix: string;
+}
+
+/** Why a TLS handshake failed, as the user can act on it; undefined when it was not the certificate. */
+function certificateProblem(code: string, at: string, name: string): string | undefined {
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return `the registry's certificate at ${at} does not name ${name} (${code})`;
+  if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code)) return `the registry at ${at} does not present a certificate signed by the state folder's CA (${code})`;
+  return undefined;
+}
+
+/**
+ * One HTTPS request to our registry, the one way this program makes one: only the given CA trusted,
+ * no connection pool (agent: false, so nothing keeps the process alive), a timeout that destroys
+ * the socket, and a failure as a one-line ToolError (the certificate's, or no answer) with its fix.
+ */
+export function registryRequest(call: HttpsCall): Promise<Reply> {
+  const name = call.servername ?? call.host;
   return new Promise<Reply>((resolve, reject) => {
     const req = request(
-      { host: '127.0.0.1', servername: 'localhost', port: endpoint.port, path, method, ca: endpoint.caCert, timeout: timeoutMs, agent: false, headers: { ...headers, authorization } },
+      { host: call.host, ...(call.servername ? { servername: call.servername } : {}), port: call.port, path: call.path, method: call.method, ca: call.caCert, timeout: call.timeoutMs, agent: false, headers: call.headers ?? {} },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -48,16 +76,31 @@ function send(endpoint: RegistryEndpoint, method: string, path: string, headers:
         res.on('error', reject);
       },
     );
-    req.on('timeout', () => req.destroy(Object.assign(new Error(`no answer within ${timeoutMs / 1000}s`), { code: 'ETIMEDOUT' })));
+    req.on('timeout', () => req.destroy(Object.assign(new Error(`no answer within ${call.timeoutMs / 1000}s`), { code: 'ETIMEDOUT' })));
     req.on('error', reject);
     req.end();
   }).catch((error: NodeJS.ErrnoException) => {
-    const code = error.code ?? error.message;
-    const tls = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code);
-    throw new ToolError(
-      tls ? `the registry on port ${endpoint.port} does not present a certificate signed by the state folder's CA (${code})` : `the registry does not answer on https://localhost:${endpoint.port}/v2/ (${code})`,
-      tls ? 'run k3s-devreg up to re-apply the registry certificate' : FIX,
-    );
+    const code = error.code ?? '';
+    const at = `${name}:${call.port}`;
+    const tls = certificateProblem(code, at, name);
+    if (tls) throw new ToolError(tls, CERT_FIX);
+    throw new ToolError(`the registry does not answer on https://${at}/v2/ (${code || error.message})`, call.unreachableFix);
+  });
+}
+
+function send(endpoint: RegistryEndpoint, method: string, path: string, headers: Record<string, string> = {}): Promise<Reply> {
+  const { username, password } = endpoint.credentials;
+  const authorization = `Basic ${Buffer.from(`${username}:${password}`, 'utf8').toString('base64')}`;
+  return registryRequest({
+    host: '127.0.0.1',
+    servername: 'localhost',
+    port: endpoint.port,
+    method,
+    path,
+    caCert: endpoint.caCert,
+    timeoutMs: endpoint.timeoutMs ?? 30_000,
+    headers: { ...headers, authorization },
+    unreachableFix: FIX,
   });
 }
 

@@ -1,12 +1,13 @@
 /** Which tags prune deletes and keeps, what rm's argument names, and when garbage collection may drop untagged manifests. */
 import { describe, expect, it } from 'vitest';
-import { describePrune, newestFirst, parseRemoveTarget, planPrune, removedTags } from '../../../src/images/prune-plan.js';
+import { describePrune, listsNeeding, newestFirst, orderNote, parseRemoveTarget, planPrune, removedTags } from '../../../src/images/prune-plan.js';
 import type { RepositoryInfo, TagInfo } from '../../../src/images/registry-catalog.js';
 import { canDeleteUntagged, garbageCollectArgv, parseGcSummary, READ_ONLY_ENV, READ_ONLY_VALUE } from '../../../src/images/registry-gc.js';
 import { MEDIA } from '../../../src/tools/registry-api.js';
 
 const digest = (c: string) => `sha256:${c.repeat(64)}`;
 const tag = (name: string, d: string, created?: string, mediaType: string = MEDIA.dockerManifest): TagInfo => ({ tag: name, digest: digest(d), mediaType, size: 1, blobs: [], ...(created ? { created } : {}) });
+const index = (name: string, d: string, created: string, children: string[]): TagInfo => ({ ...tag(name, d, created, MEDIA.ociIndex), platforms: children.map((_, i) => `linux/arch${i}`), children: children.map(digest) });
 
 describe('planPrune', () => {
   it('keeps the newest N by created time, deletes the rest digest by digest', () => {
@@ -30,6 +31,42 @@ describe('planPrune', () => {
     expect(order).toEqual(['old', 'v10', 'v9', 'v2']);
   });
 
+  it('a kept manifest list keeps its platform images, even one tagged on its own that would fall out', () => {
+    // v2 is an index over A and B; A is also tagged amd64-v2 (older by its config): deleting A breaks v2 on amd64.
+    const repos: RepositoryInfo[] = [{ name: 'app', tags: [index('v2', '9', '2024-03-01T00:00:00Z', ['a', 'b']), tag('amd64-v2', 'a', '2024-02-01T00:00:00Z'), tag('v1', '1', '2024-01-01T00:00:00Z')] }];
+    const [plan] = planPrune(repos, 1);
+    expect(plan!.keep.sort()).toEqual(['amd64-v2', 'v2']);
+    expect(plan!.remove).toEqual([{ digest: digest('1'), tags: ['v1'] }]);
+    // A list that goes frees its platform images too.
+    expect(planPrune([{ name: 'app', tags: [tag('v3', '3', '2024-04-01T00:00:00Z'), ...repos[0]!.tags] }], 1)[0]!.remove.map((r) => r.tags)).toEqual([['v2'], ['amd64-v2'], ['v1']]);
+  });
+
+  it('--keep N counts images (digests), not tags: latest and v3 on one digest take one place', () => {
+    const repos: RepositoryInfo[] = [{ name: 'api', tags: [tag('latest', '3', '2024-03-01T00:00:00Z'), tag('v3', '3', '2024-03-01T00:00:00Z'), tag('v2', '2', '2024-02-01T00:00:00Z'), tag('v1', '1', '2024-01-01T00:00:00Z')] }];
+    const [plan] = planPrune(repos, 2);
+    expect(plan!.keep.sort()).toEqual(['latest', 'v2', 'v3']);
+    expect(plan!.remove).toEqual([{ digest: digest('1'), tags: ['v1'] }]);
+  });
+
+  it('ko/jib/bazel images (created 1970 or none): ordered by tag name, and the note says so; distinct times need no note', () => {
+    const ko: RepositoryInfo = { name: 'ko-app', tags: [tag('v9', '1', '1970-01-01T00:00:00Z'), tag('v10', '2', '1970-01-01T00:00:00Z'), tag('v2', '3')] };
+    expect(planPrune([ko], 1)[0]!.keep).toEqual(['v10']);
+    expect(orderNote([ko], 1)).toBe('ko-app: created times missing (or 1970, as ko, jib and bazel write them) or equal, so those images were ordered by tag name, highest (v10 before v9) newest.');
+    const same: RepositoryInfo = { name: 'same', tags: [tag('a', '1', '2024-01-01T00:00:00Z'), tag('b', '2', '2024-01-01T00:00:00Z')] };
+    expect(orderNote([same], 1)).toMatch(/^same: /);
+    const dated: RepositoryInfo = { name: 'dated', tags: [tag('a', '1', '2024-01-01T00:00:00Z'), tag('b', '2', '2024-01-02T00:00:00Z'), tag('latest', '2', '2024-01-02T00:00:00Z')] };
+    expect(orderNote([dated], 1)).toBeUndefined();
+    // Nothing to choose between: no note.
+    expect(orderNote([ko], 3)).toBeUndefined();
+  });
+
+  it('rm: the tags of remaining lists that name a digest about to go', () => {
+    const tags = [index('v2', '9', '2024-03-01T00:00:00Z', ['a', 'b']), tag('amd64-v2', 'a'), tag('v1', '1')];
+    expect(listsNeeding(tags, new Set([digest('a')]))).toEqual(['v2']);
+    expect(listsNeeding(tags, new Set([digest('a'), digest('9')]))).toEqual([]);
+    expect(listsNeeding(tags, new Set([digest('1')]))).toEqual([]);
+  });
+
   it('repositories are planned one by one', () => {
     const plan = planPrune([{ name: 'a', tags: [tag('1', '1', '2024-01-01T00:00:00Z')] }, { name: 'b', tags: [tag('1', '1', '2024-01-01T00:00:00Z'), tag('2', '2', '2024-01-02T00:00:00Z')] }], 1);
     expect(plan.map((p) => [p.repository, p.keep, p.remove.map((r) => r.tags)])).toEqual([['a', ['1'], []], ['b', ['2'], [['1']]]]);
@@ -39,18 +76,30 @@ describe('planPrune', () => {
 
 describe('parseRemoveTarget', () => {
   it('REPO, REPO:TAG, REPO@DIGEST, with or without the registry host docker pushed to', () => {
-    expect(parseRemoveTarget('api')).toEqual({ repository: 'api' });
-    expect(parseRemoveTarget('team/api:v1.2')).toEqual({ repository: 'team/api', tag: 'v1.2' });
-    expect(parseRemoveTarget('localhost:31113/team/api:v1')).toEqual({ repository: 'team/api', tag: 'v1' });
-    expect(parseRemoveTarget('container-registry.local:5000/api')).toEqual({ repository: 'api' });
-    expect(parseRemoveTarget(`api@${digest('a')}`)).toEqual({ repository: 'api', digest: digest('a') });
+    expect(parseRemoveTarget('api', 31113)).toEqual({ repository: 'api' });
+    expect(parseRemoveTarget('team/api:v1.2', 31113)).toEqual({ repository: 'team/api', tag: 'v1.2' });
+    expect(parseRemoveTarget('localhost:31113/team/api:v1', 31113)).toEqual({ repository: 'team/api', tag: 'v1' });
+    expect(parseRemoveTarget('container-registry.local:5000/api', 31113)).toEqual({ repository: 'api' });
+    expect(parseRemoveTarget(`api@${digest('a')}`, 31113)).toEqual({ repository: 'api', digest: digest('a') });
+    expect(parseRemoveTarget('127.0.0.1:31113/api:2', 31113)).toEqual({ repository: 'api', tag: '2' });
+  });
+
+  it('another host in front is part of the repository name (ghcr.io/org/app is a repository in our registry)', () => {
+    expect(parseRemoveTarget('ghcr.io/org/app:1', 31113)).toEqual({ repository: 'ghcr.io/org/app', tag: '1' });
+    expect(parseRemoveTarget('docker.io/library/busybox', 31113)).toEqual({ repository: 'docker.io/library/busybox' });
+    expect(parseRemoveTarget('registry.example.com/app@' + digest('b'), 31113)).toEqual({ repository: 'registry.example.com/app', digest: digest('b') });
+  });
+
+  it('localhost with another port is not our registry: one line naming ours; before the port is known, any localhost port passes', () => {
+    expect(() => parseRemoveTarget('localhost:5001/api:1', 31113)).toThrow('localhost:5001 is not this cluster\'s registry (localhost:31113)');
+    expect(parseRemoveTarget('localhost:5001/api:1', undefined)).toEqual({ repository: 'api', tag: '1' });
   });
 
   it('anything else is a one-line UserError with the fix', () => {
-    expect(() => parseRemoveTarget('API:v1')).toThrow('"API:v1" is not a repository name: name it as k3s-devreg images ls shows it');
-    expect(() => parseRemoveTarget('api:-x')).toThrow('"-x" is not a valid tag');
-    expect(() => parseRemoveTarget('api@sha256:abc')).toThrow('"api@sha256:abc" is not REPO@sha256:<64 hex digits>');
-    expect(() => parseRemoveTarget('')).toThrow('is not a repository name');
+    expect(() => parseRemoveTarget('API:v1', 31113)).toThrow('"API:v1" is not a repository name: name it as k3s-devreg images ls shows it');
+    expect(() => parseRemoveTarget('api:-x', 31113)).toThrow('"-x" is not a valid tag');
+    expect(() => parseRemoveTarget('api@sha256:abc', 31113)).toThrow('"api@sha256:abc" is not REPO@sha256:<64 hex digits>');
+    expect(() => parseRemoveTarget('', 31113)).toThrow('is not a repository name');
   });
 });
 

@@ -43,7 +43,7 @@ describe('sizes and times', () => {
   });
 
   it('a list is as new as its newest platform image', () => {
-    expect(tagInfo('multi', MEDIA.ociIndex, [{ digest: d(7), size: 300 }], ['2024-01-01T00:00:00Z', undefined, '2024-03-01T00:00:00.5Z'], ['linux/amd64']).created).toBe('2024-03-01T00:00:00.5Z');
+    expect(tagInfo('multi', MEDIA.ociIndex, [{ digest: d(7), size: 300 }], ['2024-01-01T00:00:00Z', undefined, '2024-03-01T00:00:00.5Z'], { platforms: ['linux/amd64'], children: [d(8)] }).created).toBe('2024-03-01T00:00:00.5Z');
   });
 
   it('created comes from the config JSON, when it is a time', () => {
