@@ -1,8 +1,8 @@
 /**
  * Whether docker on this machine holds a login for our registry, read from its config.json as the
  * docker CLI reads it: `credHelpers` for that server first, then `credsStore`, then the file's own
- * `auths`. Pure: the file's text and a helper's `list` answer come in; no value of an `auth` field
- * ever goes out (only whether it matches the saved credentials).
+ * `auths`. Pure: the file's text, a helper's `list` and `get` answers come in; no password ever goes
+ * out (only whether it matches the saved credentials).
  */
 import { registerSecret } from '../redact.js';
 
@@ -57,17 +57,17 @@ export function fileLogin(config: DockerConfig, server: string, saved: { usernam
   const decoded = Buffer.from(entry.auth, 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   if (colon <= 0) return { state: 'unreadable' };
-  const username = decoded.slice(0, colon);
   const password = decoded.slice(colon + 1);
   registerSecret(password);
+  return compareLogin(decoded.slice(0, colon), password, saved);
+}
+
+/** A login docker holds (from its file or a helper's `get`), compared with the saved credentials in memory. */
+export function compareLogin(username: string, password: string, saved: { username: string; password: string }): LoginVerdict {
   if (username !== saved.username) return { state: 'other-user', username };
   if (password !== saved.password) return { state: 'stale-password', username };
   return { state: 'ok', username };
 }
 
-/** What a helper's `list` (server -> username) says about this server. */
-export function helperLogin(listed: Record<string, string>, server: string, saved: { username: string }): LoginVerdict {
-  const username = Object.entries(listed).find(([key]) => serverKey(key) === server)?.[1];
-  if (username === undefined) return { state: 'missing' };
-  return username === saved.username ? { state: 'ok', username } : { state: 'other-user', username };
-}
+/** The key a helper's `list` (server -> username) holds this server under, as docker compares them. */
+export const listedServer = (listed: Record<string, string>, server: string): string | undefined => Object.keys(listed).find((key) => serverKey(key) === server);

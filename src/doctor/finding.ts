@@ -22,3 +22,9 @@ export interface Finding {
 
 /** Exit 0 only when nothing is wrong: a warning is worth reading, a failure explains a failed pull. */
 export const hasProblem = (findings: readonly Finding[]): boolean => findings.some((f) => f.status === 'fail');
+
+/** The fix most findings give: up writes every file and object doctor compares again. */
+export const UP = 'run k3s-devreg up';
+
+/** One finding of `check` at `where`. */
+export const finding = (check: string, where: string, rest: Omit<Finding, 'check' | 'where'>): Finding => ({ check, where, ...rest });

@@ -9,10 +9,9 @@ import { DEFAULT_K3S_IMAGE, REGISTRY_HOST, registryAddress } from '../spec.js';
 import type { RegistryCredentials } from '../render/registries-yaml.js';
 import { parseRegistriesYaml } from '../registries/load.js';
 import type { RegistriesConfig } from '../registries/types.js';
-import type { Finding } from './finding.js';
+import { finding, UP, type Finding } from './finding.js';
 import { configTomlAuth, hostsTomlPath, NODE_PATHS, tomlTables, type NodeRead } from './node-read.js';
 
-const UP = 'run k3s-devreg up';
 const restartFix = (node: string) =>
   `${UP} (it restarts the nodes when registries.yaml changed since they started); if this stays, restart the node: docker restart ${node}`;
 const ADDRESS = registryAddress();
@@ -22,7 +21,6 @@ export const localHost = (port: number) => `localhost:${port}`;
 /** The hosts doctor looks for in a node: the registry's own name and, when the port is known, the name docker pushes to. */
 export const ourHosts = (port?: number): string[] => [ADDRESS, ...(port !== undefined ? [localHost(port)] : [])];
 
-const finding = (check: string, where: string, rest: Omit<Finding, 'check' | 'where'>): Finding => ({ check, where, ...rest });
 
 export function hostsEntryFinding(node: string, read: NodeRead, address: string | undefined, serviceIp: string | undefined): Finding {
   const check = (rest: Omit<Finding, 'check' | 'where'>) => finding('hosts entry', node, rest);

@@ -50,6 +50,6 @@ export function nodeFindings(facts: NodeFacts): Finding[] {
     caFinding(node, read, caPathsOf(read), state.caCert, facts.tls),
     certificateFinding(node, read, facts.tls, state.tlsCert, facts.now),
     clockFinding(node, read, facts.now),
-    pullErrorsFinding(node, read, ourHosts(port)),
+    pullErrorsFinding(node, read, ourHosts(port), facts.startedAt, facts.now),
   ];
 }

@@ -7,7 +7,7 @@
 import { X509Certificate } from 'node:crypto';
 import { certificateSummary } from '../render/pki.js';
 import { NODE_CA_FILE, REGISTRY_HOST } from '../spec.js';
-import type { Finding } from './finding.js';
+import { finding, UP, type Finding } from './finding.js';
 import { LOG_LINES, NODE_PATHS, type NodeRead } from './node-read.js';
 import { pullErrorsFor } from './pull-errors.js';
 
@@ -24,10 +24,8 @@ export interface TlsCheck {
   unreachable?: string;
 }
 
-const UP = 'run k3s-devreg up';
 const WARN_DAYS = 30;
 const DAY_MS = 86_400_000;
-const finding = (check: string, where: string, rest: Omit<Finding, 'check' | 'where'>): Finding => ({ check, where, ...rest });
 
 const certificateOf = (pem: string | undefined): X509Certificate | undefined => {
   try {
@@ -105,17 +103,51 @@ export function clockFinding(node: string, read: NodeRead, now: Date): Finding {
   return check({ status: 'ok', summary: `the node's clock is within ${SKEW_SECONDS}s of this machine's`, evidence });
 }
 
-export function pullErrorsFinding(node: string, read: NodeRead, hosts: readonly string[]): Finding {
+/**
+ * How long a pull error counts as current. The kubelet retries a failing pull with a back-off capped
+ * at 5 minutes, and a repeated error counts at its last time, so a pod that still fails keeps its
+ * error minutes old; one not repeated for an hour is a pull nobody retries (a deleted pod's typo'd
+ * tag): worth a word, not a failure.
+ */
+export const PULL_ERROR_WINDOW_MS = 3_600_000;
+
+type Status = Finding['status'];
+const RANK: Record<Status, number> = { skip: 0, ok: 1, warn: 2, fail: 3 };
+
+/**
+ * containerd's failed pulls of our hosts since the node container last started (`startedAt`; earlier
+ * ones are from before a restart that rewrote its files). An explained error within the window fails;
+ * an older or unexplained one warns. The finding speaks of the worst error (the latest of equals).
+ */
+export function pullErrorsFinding(node: string, read: NodeRead, hosts: readonly string[], startedAt: string | undefined, now: Date): Finding {
   const check = (rest: Omit<Finding, 'check' | 'where'>) => finding('pull errors', node, rest);
   if (read.containerdLog === undefined) return check({ status: 'skip', summary: `no ${NODE_PATHS.containerdLog} in the node to read` });
-  const errors = pullErrorsFor(read.containerdLog, hosts);
-  const last = errors.at(-1);
-  if (!last) return check({ status: 'ok', summary: `no failed pull from ${hosts.join(' or ')} in the last ${LOG_LINES} lines of containerd.log` });
-  const earlier = errors.slice(0, -1).map((e) => e.explanation?.kind ?? 'unexplained');
-  const more = earlier.length > 0 ? ` (earlier failed pulls: ${earlier.join(', ')})` : '';
-  const what = `${last.image ? `the pull of ${last.image}` : 'a pull'} failed${last.time ? ` at ${last.time}` : ''}`;
+  const since = startedAt ? Date.parse(startedAt) : NaN;
+  const errors = pullErrorsFor(read.containerdLog, hosts, 3, Number.isNaN(since) ? undefined : since);
+  const sinceWords = Number.isNaN(since) ? '' : ' since the node started';
+  if (errors.length === 0) return check({ status: 'ok', summary: `no failed pull from ${hosts.join(' or ')}${sinceWords} in the last ${LOG_LINES} lines of containerd.log` });
+  // Log times are the node's clock: compare them with the node's clock too.
+  const clock = read.clock !== undefined ? read.clock * 1000 : now.getTime();
+  const rated = errors.map((error) => {
+    const at = error.time === undefined ? NaN : Date.parse(error.time);
+    const minutes = Number.isNaN(at) ? undefined : Math.max(0, Math.round((clock - at) / 60_000));
+    const old = minutes !== undefined && clock - at > PULL_ERROR_WINDOW_MS;
+    const status: Status = error.explanation && !old ? 'fail' : 'warn';
+    return { error, minutes, old, status };
+  });
+  const worst = rated.reduce((a, b) => (RANK[b.status] >= RANK[a.status] ? b : a));
+  const others = rated.filter((r) => r !== worst).map((r) => r.error.explanation?.kind ?? 'unexplained');
+  const more = others.length > 0 ? ` (${worst === rated.at(-1) ? 'earlier' : 'other'} failed pulls: ${others.join(', ')})` : '';
+  const { error: last, minutes, old } = worst;
+  const ago = minutes !== undefined ? `, ${minutes} min ago` : '';
+  const what = `${last.image ? `the pull of ${last.image}` : 'a pull'} failed${last.time ? ` at ${last.time}${ago}` : ''}`;
   if (!last.explanation) {
     return check({ status: 'warn', summary: `${what}, for a reason doctor does not know${more}`, evidence: last.quote, fix: `read the lines around it: docker exec ${node} tail -n 50 ${NODE_PATHS.containerdLog}` });
   }
-  return check({ status: 'fail', summary: `${what} (${last.explanation.kind}): ${last.explanation.cause}${more}`, evidence: last.quote, fix: last.explanation.fix });
+  const summary = `${what} (${last.explanation.kind}): ${last.explanation.cause}${more}`;
+  if (old) {
+    const hours = PULL_ERROR_WINDOW_MS / 3_600_000;
+    return check({ status: 'warn', summary: `${summary}; not repeated for over ${hours} h, so likely a pull no pod retries`, evidence: last.quote, fix: `if a pod still waits for that image: ${last.explanation.fix}; errors from before the node last started are not counted (docker restart ${node} drops this one)` });
+  }
+  return check({ status: 'fail', summary, evidence: last.quote, fix: last.explanation.fix });
 }

@@ -6,6 +6,7 @@
  * what it means in our setup and what to do. Pure: no I/O.
  */
 import { NODE_CA_FILE, REGISTRY_HOST, REGISTRY_PORT } from '../spec.js';
+import { UP } from './finding.js';
 import { readGoQuoted } from './go-string.js';
 
 export type PullErrorKind =
@@ -26,7 +27,7 @@ export interface PullErrorExplanation {
 }
 
 const ADDRESS = `${REGISTRY_HOST}:${REGISTRY_PORT}`;
-const UP = 'run k3s-devreg up, which writes the node files again and restarts the nodes whose registries.yaml changed';
+const UP_NODES = `${UP}, which writes the node files again and restarts the nodes whose registries.yaml changed`;
 const HOSTS_FIX = `run k3s-devreg up (it waits until every node's /etc/hosts maps ${REGISTRY_HOST} to the registry Service again); if that line keeps missing, read kubectl --namespace container-registry logs daemonset/registry-hosts`;
 
 interface Rule {
@@ -82,7 +83,7 @@ const RULES: readonly Rule[] = [
     test: /401 Unauthorized|unauthorized: authentication required|no basic auth credentials/,
     explain: () => ({
       cause: "the registry refused the node's credentials: the username/password in the node's registries.yaml (configs auth, which k3s copies into containerd's config.toml) differ from the registry's htpasswd, or are missing",
-      fix: `${UP}; it rewrites the htpasswd Secret and registries.yaml from the same credentials.json`,
+      fix: `${UP_NODES}; it rewrites the htpasswd Secret and registries.yaml from the same credentials.json`,
     }),
   },
   {
@@ -193,15 +194,16 @@ export interface PullErrorLine {
 
 const QUOTE_MAX = 600;
 /** A long line keeps its start (time, level, image) and its end, where Go's error chain names the cause. */
-const quoteOf = (line: string) => (line.length > QUOTE_MAX ? `${line.slice(0, 150)} … ${line.slice(line.length - (QUOTE_MAX - 153))}` : line);
+export const quoteOf = (line: string): string => (line.length > QUOTE_MAX ? `${line.slice(0, 150)} … ${line.slice(line.length - (QUOTE_MAX - 153))}` : line);
 
 /**
  * The last `limit` error lines of a containerd log that concern one of `hosts` (e.g.
  * container-registry.local:5000, localhost:31113), oldest first; a repeated error (the kubelet's
  * back-off retries) counts once, at its last time, and one followed by a successful pull of the same
- * image (`PullImage "..." returns image reference`) not at all.
+ * image (`PullImage "..." returns image reference`) not at all, nor one logged before `since` (ms
+ * since the epoch, e.g. when the node container last started; a line without a readable time is kept).
  */
-export function pullErrorsFor(logText: string, hosts: readonly string[], limit = 3): PullErrorLine[] {
+export function pullErrorsFor(logText: string, hosts: readonly string[], limit = 3, since?: number): PullErrorLine[] {
   const found = new Map<string, PullErrorLine>();
   for (const raw of logText.split('\n')) {
     const line = raw.trim();
@@ -211,6 +213,7 @@ export function pullErrorsFor(logText: string, hosts: readonly string[], limit =
     // A later successful pull of the same image: that failure is over.
     if (pulled) for (const [key, seen] of found) if (seen.image === pulled) found.delete(key);
     if (!parsed?.error || !/^(error|warning|fatal)$/.test(parsed.level ?? '')) continue;
+    if (since !== undefined && parsed.time !== undefined && Date.parse(parsed.time) < since) continue;
     const image = /^PullImage "([^"]+)"/.exec(parsed.msg ?? '')?.[1];
     const key = `${image ?? ''}\n${parsed.error}`;
     const explanation = explainPullError(parsed.error);

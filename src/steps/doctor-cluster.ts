@@ -7,6 +7,7 @@ import type { Finding } from '../doctor/finding.js';
 import { podPullFinding, type PodRef } from '../doctor/pod-pull.js';
 import { explainPullError } from '../doctor/pull-errors.js';
 import { READ_ONLY_ENV, isReadOnlyValue } from '../images/registry-gc.js';
+import { REGISTRY_MEMORY_LIMIT } from '../render/manifests/registry.js';
 import { NAMESPACE, SERVICE_NAME } from '../spec.js';
 import { getDeployment, getNodeConditions, getPodSummary, listPods, podEvents, type PodSummary } from '../tools/kubectl-objects.js';
 import type { Runner } from '../tools/run.js';
@@ -46,9 +47,14 @@ function podState(pod: PodSummary, context: string): Omit<Finding, 'check' | 'wh
   const [name, c] = Object.entries(pod.containers)[0] ?? ['registry', undefined];
   const last = c?.lastTermination;
   const restarted = c?.restarts ? `restarted ${c.restarts} time(s)${last ? `, last ended ${last.reason}${last.exitCode !== undefined ? ` (exit ${last.exitCode})` : ''}` : ''}` : '';
-  if (last?.reason === 'OOMKilled') {
-    return { status: 'fail', summary: `pod ${pod.name} ${restarted}: the registry ran out of memory (its limit is 512Mi)`, evidence: `lastState.terminated.reason=OOMKilled`, fix: `look at what it was doing with kubectl --context ${context} --namespace ${NAMESPACE} logs ${pod.name} --previous; very large layers pushed at once are the usual cause` };
+  const oom = last?.reason === 'OOMKilled';
+  const oomWords = `the registry ran out of memory (its limit is ${REGISTRY_MEMORY_LIMIT})`;
+  const oomFix = `look at what it was doing with kubectl --context ${context} --namespace ${NAMESPACE} logs ${pod.name} --previous; very large layers pushed at once are the usual cause`;
+  // A past OOMKilled stays in lastState for the pod's life: only a pod that does not serve now fails for it.
+  if (oom && !pod.ready) {
+    return { status: 'fail', summary: `pod ${pod.name} is not ready and ${restarted}: ${oomWords}`, evidence: 'lastState.terminated.reason=OOMKilled', fix: oomFix };
   }
+  if (oom) return { status: 'warn', summary: `pod ${pod.name} is ready, but ${restarted}: ${oomWords}`, evidence: 'lastState.terminated.reason=OOMKilled', fix: oomFix };
   if (!pod.ready) {
     const waits = c?.waitingReason ? `container ${name} waits: ${c.waitingReason}` : `${pod.phase} and not ready`;
     const pull = c?.waitingMessage ? explainPullError(c.waitingMessage) : undefined;

@@ -3,14 +3,14 @@
  * credentials (its config.json, or the credential helper it names), and the port answers as our
  * registry does (status's probe: 401 without, 200 with the credentials, TLS through the saved CA).
  */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isKnownError } from '../errors.js';
 import type { Finding } from '../doctor/finding.js';
-import { fileLogin, helperFor, helperLogin, isHelperName, parseDockerConfig, type LoginVerdict } from '../doctor/docker-login.js';
+import { compareLogin, fileLogin, helperFor, isHelperName, listedServer, parseDockerConfig, type LoginVerdict } from '../doctor/docker-login.js';
 import { readCredentials } from '../state/credentials.js';
 import { statePath } from '../state/layout.js';
-import { credentialHelperLogins, credentialHelperProgram } from '../tools/docker-credentials.js';
+import { readIfExists } from '../state/write-files.js';
+import { credentialHelperLogins, credentialHelperProgram, credentialHelperSecret } from '../tools/docker-credentials.js';
 import type { Runner } from '../tools/run.js';
 import { dockerConfigDir } from './docker-local.js';
 import type { probeRegistry } from './registry-probe.js';
@@ -28,15 +28,6 @@ export interface LaptopRequest {
 
 const WHERE = 'laptop';
 
-async function readText(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
-}
-
 export async function dockerLoginFinding(request: LaptopRequest & { port: number }): Promise<Finding> {
   const server = `localhost:${request.port}`;
   const check = 'docker login';
@@ -44,7 +35,7 @@ export async function dockerLoginFinding(request: LaptopRequest & { port: number
   if (!saved) return { check, where: WHERE, status: 'fail', summary: `no credentials in ${request.stateDir} to compare docker's login with`, fix: `run k3s-devreg up --name ${request.name}` };
   const login = `run k3s-devreg verify --name ${request.name} (it logs docker in to ${server}), or \`docker login ${server} --username ${saved.username} --password-stdin\` with the password from ${statePath(request.stateDir, 'credentials')}`;
   const file = join(dockerConfigDir(request.env), 'config.json');
-  const text = await readText(file);
+  const text = await readIfExists(file);
   const config = text === undefined ? undefined : parseDockerConfig(text);
   if (!config) {
     const summary = text === undefined ? `docker holds no login for ${server}: there is no ${file}` : `${file} is not a JSON object, so docker reads no login from it`;
@@ -57,11 +48,25 @@ export async function dockerLoginFinding(request: LaptopRequest & { port: number
     const program = credentialHelperProgram(helper);
     source = `docker's credential helper ${program}`;
     if (!isHelperName(helper)) return { check, where: WHERE, status: 'fail', summary: `${file} names a credential helper that is not a plain name`, evidence: `"${helper}"`, fix: `repair "credsStore"/"credHelpers" in ${file}` };
+    let listed: Record<string, string>;
     try {
-      verdict = helperLogin(await credentialHelperLogins(request.run, helper), server, saved);
+      listed = await credentialHelperLogins(request.run, helper);
     } catch (error) {
       if (!isKnownError(error)) throw error;
       return { check, where: WHERE, status: 'fail', summary: `docker cannot read its logins: ${error.problem}`, evidence: `${file} names the helper ${helper}`, fix: error.fix };
+    }
+    const key = listedServer(listed, server);
+    const username = key === undefined ? undefined : listed[key]!;
+    if (key === undefined || username !== saved.username) verdict = username === undefined ? { state: 'missing' } : { state: 'other-user', username };
+    else {
+      // `list` names only the user: the password (Docker Desktop keeps every login in a helper) is compared through `get`.
+      try {
+        const held = await credentialHelperSecret(request.run, helper, key);
+        verdict = compareLogin(held.username, held.secret, saved);
+      } catch (error) {
+        if (!isKnownError(error)) throw error;
+        return { check, where: WHERE, status: 'warn', summary: `docker is logged in to ${server} as ${username}, but its password was not compared: ${error.problem}`, evidence: `read from ${source}`, fix: `${error.fix}; or log in again: ${login}` };
+      }
     }
   } else {
     source = file;
@@ -84,14 +89,9 @@ export async function dockerLoginFinding(request: LaptopRequest & { port: number
   }
 }
 
-/**
- * docker's login (whenever the cluster publishes a port, running or not) and the port answering
- * (only while the cluster runs: a stopped one is the cluster finding's to report).
- */
-export async function laptopFindings(request: LaptopRequest & { running: boolean; why: string }): Promise<Finding[]> {
-  const findings: Finding[] = [];
-  if (request.port !== undefined) findings.push(await dockerLoginFinding({ ...request, port: request.port }));
-  if (!request.running) return [...findings, { check: 'registry port', where: WHERE, status: 'skip', summary: request.why }];
+/** The port answering as our registry: only while the cluster runs (a stopped one is the cluster finding's to report). */
+export async function registryPortFinding(request: Pick<LaptopRequest, 'stateDir' | 'port' | 'probe'> & { running: boolean; why: string }): Promise<Finding> {
+  if (!request.running) return { check: 'registry port', where: WHERE, status: 'skip', summary: request.why };
   const port = await registryPortOutcome(request.stateDir, request.port, request.probe);
-  return [...findings, { check: 'registry port', where: WHERE, status: port.status, summary: port.detail, ...(port.fix ? { fix: port.fix } : {}) }];
+  return { check: 'registry port', where: WHERE, status: port.status, summary: port.detail, ...(port.fix ? { fix: port.fix } : {}) };
 }

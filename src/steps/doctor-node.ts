@@ -23,7 +23,6 @@ import { hostsAddressOf } from './readiness.js';
 export interface NodeDiagnosisRequest {
   run: Runner;
   node: string;
-  stateDir: string;
   /** The registry Service's ClusterIP, when known: the hosts line must name it. */
   serviceIp?: string;
   /** The registry's port on this machine (published by the loadbalancer), when known. */
@@ -53,7 +52,8 @@ export async function readStateFacts(stateDir: string): Promise<StateFacts> {
   };
 }
 
-async function diagnose(request: NodeDiagnosisRequest, state: StateFacts): Promise<Finding[]> {
+/** One node's findings, compared with the state folder read once (readStateFacts); a node that is not running gives one 'skip' finding. */
+export async function diagnoseNode(request: NodeDiagnosisRequest, state: StateFacts): Promise<Finding[]> {
   const { run, node, port } = request;
   const info = await inspectContainer(run, node);
   if (!info?.running) {
@@ -71,16 +71,4 @@ async function diagnose(request: NodeDiagnosisRequest, state: StateFacts): Promi
     ...(info.startedAt ? { startedAt: info.startedAt } : {}),
     ...(tls ? { tls } : {}),
   });
-}
-
-/** One node's findings; a node that is not running gives one 'skip' finding. */
-export async function diagnoseNode(request: NodeDiagnosisRequest): Promise<Finding[]> {
-  return diagnose(request, await readStateFacts(request.stateDir));
-}
-
-/** Every node's findings, the nodes read at once and the state folder once. */
-export async function diagnoseNodes(request: Omit<NodeDiagnosisRequest, 'node'> & { nodes: readonly string[] }): Promise<Finding[]> {
-  const { nodes, ...rest } = request;
-  const state = await readStateFacts(request.stateDir);
-  return (await Promise.all(nodes.map((node) => diagnose({ ...rest, node }, state)))).flat();
 }

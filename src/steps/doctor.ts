@@ -13,8 +13,8 @@ import { NAMESPACE, SERVICE_NAME, kubeContext } from '../spec.js';
 import { getServiceClusterIp } from '../tools/kubectl-objects.js';
 import type { Runner } from '../tools/run.js';
 import { podFinding, pressureFindings, registryPodFinding } from './doctor-cluster.js';
-import { laptopFindings } from './doctor-laptop.js';
-import { diagnoseNode } from './doctor-node.js';
+import { dockerLoginFinding, registryPortFinding } from './doctor-laptop.js';
+import { diagnoseNode, readStateFacts } from './doctor-node.js';
 import { checkDocker, inspectCluster, isOurs, publishedRegistryPort, type ClusterFacts } from './preflight.js';
 import { k3sNodes } from './readiness.js';
 import type { probeRegistry } from './registry-probe.js';
@@ -85,8 +85,10 @@ export async function runDoctor(request: DoctorRequest): Promise<DoctorReport> {
     const service = await serviceFinding(run, context);
     findings.push(service.finding);
     const ip = service.ip;
+    // The state folder once for every node; each node guarded on its own, so one docker cannot exec into leaves the others checked.
+    const state = await readStateFacts(stateDir);
     const [inNodes, pod, pressure] = await Promise.all([
-      Promise.all(nodes.map((node) => guarded('node', node, () => diagnoseNode({ run, node, stateDir, now, ...(ip ? { serviceIp: ip } : {}), ...(port !== undefined ? { port } : {}) })))),
+      Promise.all(nodes.map((node) => guarded('node', node, () => diagnoseNode({ run, node, now, ...(ip ? { serviceIp: ip } : {}), ...(port !== undefined ? { port } : {}) }, state)))),
       guarded('registry pod', 'cluster', () => registryPodFinding(run, context)),
       guarded('disk pressure', 'cluster', () => pressureFindings(run, context, nodes)),
     ]);
@@ -95,8 +97,9 @@ export async function runDoctor(request: DoctorRequest): Promise<DoctorReport> {
     findings.push(skipped('nodes', 'cluster', why));
   }
 
-  const laptop = { run, name, stateDir, env: request.env, running, why, ...(port !== undefined ? { port } : {}), ...(request.probe ? { probe: request.probe } : {}) };
-  findings.push(...(await guarded('docker login', 'laptop', () => laptopFindings(laptop))));
+  // docker's login whenever the cluster publishes a port, running or not; each check guarded on its own (a broken credentials.json fails the login, and the port is still asked).
+  if (port !== undefined) findings.push(...(await guarded('docker login', 'laptop', () => dockerLoginFinding({ run, name, stateDir, env: request.env, port }))));
+  findings.push(...(await guarded('registry port', 'laptop', () => registryPortFinding({ stateDir, running, why, port, ...(request.probe ? { probe: request.probe } : {}) }))));
 
   if (request.pod) {
     const ref = request.pod;

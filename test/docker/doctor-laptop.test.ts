@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Finding } from '../../src/doctor/finding.js';
-import { dockerLoginFinding, laptopFindings } from '../../src/steps/doctor-laptop.js';
+import { dockerLoginFinding, registryPortFinding } from '../../src/steps/doctor-laptop.js';
 import { createRunner } from '../../src/tools/run.js';
 import { DoctorNodeBed } from '../helpers/doctor-node-bed.js';
 import { docker, dockerAvailable } from '../helpers/docker.js';
@@ -39,7 +39,7 @@ describe.skipIf(!dockerAvailable)('doctor on this machine (the real docker CLI a
   it('after docker login: logged in as the saved user, and the port answers as our registry', async () => {
     docker(['--config', config, 'login', `localhost:${bed.port}`, '--username', 'team-user', '--password-stdin'], bed.password);
     expect(await login()).toMatchObject({ check: 'docker login', where: 'laptop', status: 'ok', summary: `docker is logged in to localhost:${bed.port} as team-user` });
-    const findings = await laptopFindings({ run, name: 'devreg', stateDir: bed.stateDir, env, port: bed.port, running: true, why: '' });
+    const findings = [await login(), await registryPortFinding({ stateDir: bed.stateDir, port: bed.port, running: true, why: '' })];
     seen.push(...findings);
     expect(findings.map((f) => [f.check, f.status, f.summary])).toEqual([
       ['docker login', 'ok', `docker is logged in to localhost:${bed.port} as team-user`],

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { explainPullError, parseContainerdLogLine, pullErrorsFor } from '../../src/doctor/pull-errors.js';
 import { ensurePki } from '../../src/render/pki.js';
-import { diagnoseNode } from '../../src/steps/doctor-node.js';
+import { diagnoseNode, readStateFacts } from '../../src/steps/doctor-node.js';
 import { createRunner } from '../../src/tools/run.js';
 import { issueCertificate, subjectDer } from '../../src/render/x509.js';
 import { docker } from '../helpers/docker.js';
@@ -114,7 +114,7 @@ describe.skipIf(!nodeTierAvailable)('containerd.log lines of failed pulls (real 
     const caFile = bed.render.files.nodeCaCert;
     const ours = readFileSync(caFile, 'utf8');
     const diagnose = async () => Object.fromEntries(
-      (await diagnoseNode({ run: createRunner(), node: node.options.name, stateDir: bed.stateDir, serviceIp: bed.registryIp(), now: new Date() })).map((f) => [f.check, f]),
+      (await diagnoseNode({ run: createRunner(), node: node.options.name, serviceIp: bed.registryIp(), now: new Date() }, await readStateFacts(bed.stateDir))).map((f) => [f.check, f]),
     );
     writeFileSync(caFile, ensurePki({}, { dnsNames: ['container-registry.local'], ipAddresses: [], now: new Date() }).pki.caCert);
     try {

@@ -8,6 +8,8 @@ export const SECRET_NAME = 'registry-tls-auth';
 export const SECRET_MOUNT_PATH = '/etc/k3s-devreg-registry';
 export const DATA_MOUNT_PATH = '/var/lib/registry';
 const COMPONENT = SERVICE_NAME;
+/** The registry container's memory limit: what it holds while it serves a push of very large layers. */
+export const REGISTRY_MEMORY_LIMIT = '512Mi';
 
 const SECRET_KEYS = ['tls.crt', 'tls.key', 'htpasswd'] as const;
 
@@ -102,7 +104,7 @@ export function deployment(spec: ClusterSpec, input: RegistrySecrets): KubeObjec
               ],
               readinessProbe: probe(5, 3),
               livenessProbe: { ...probe(10, 6), initialDelaySeconds: 5 },
-              resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '512Mi' } },
+              resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: REGISTRY_MEMORY_LIMIT } },
               // The registry writes only its data volume and binds an unprivileged port; as root it
               // still reads its root-owned 0400 Secret files without any capability.
               securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },

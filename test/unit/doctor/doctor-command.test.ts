@@ -13,8 +13,9 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from '../../../src/cli.js';
 import type { Finding } from '../../../src/doctor/finding.js';
-import { NODE_PATHS } from '../../../src/doctor/node-read.js';
+import { NODE_PATHS, nodeReadScript } from '../../../src/doctor/node-read.js';
 import { forgetSecretsForTests } from '../../../src/redact.js';
+import { formatCommand, type Runner } from '../../../src/tools/run.js';
 import { NODE_CA_FILE } from '../../../src/spec.js';
 import { probeRegistry } from '../../../src/steps/registry-probe.js';
 import { fakeFactory } from '../../helpers/commands.js';
@@ -178,14 +179,19 @@ describe('doctor through runCli on the fake world', () => {
     });
   });
 
-  it('a registry that restarted after running out of memory: OOMKilled with its exit code, exit 1', async () => {
-    world.registryPod = { name: 'registry-5f6d8c9b7-x2x4q', ready: true, restarts: 3, lastTermination: { reason: 'OOMKilled', exitCode: 137 } };
+  it('a registry that ran out of memory: not ready since, a failure with its exit code (exit 1); ready again, a warning (exit 0)', async () => {
+    world.registryPod = { name: 'registry-5f6d8c9b7-x2x4q', ready: false, restarts: 3, lastTermination: { reason: 'OOMKilled', exitCode: 137 } };
     const { code, findings, table } = await doctor();
     expect(code).toBe(1);
     const pod = only(findings, 'registry pod', SERVER);
-    expect(pod).toMatchObject({ status: 'fail', summary: 'pod registry-5f6d8c9b7-x2x4q restarted 3 time(s), last ended OOMKilled (exit 137): the registry ran out of memory (its limit is 512Mi)' });
+    expect(pod).toMatchObject({ status: 'fail', summary: 'pod registry-5f6d8c9b7-x2x4q is not ready and restarted 3 time(s), last ended OOMKilled (exit 137): the registry ran out of memory (its limit is 512Mi)' });
     expect(pod.fix).toContain('logs registry-5f6d8c9b7-x2x4q --previous');
-    expect(table).toMatch(/^registry pod +k3d-devreg-server-0 +FAIL +pod registry-5f6d8c9b7-x2x4q restarted 3 time\(s\), last ended OOMKilled/m);
+    expect(table).toMatch(/^registry pod +k3d-devreg-server-0 +FAIL +pod registry-5f6d8c9b7-x2x4q is not ready and restarted 3 time\(s\), last ended OOMKilled/m);
+    // One old OOMKilled stays in lastState for the pod's life: while the pod serves, worth a word, not a failure.
+    world.registryPod = { name: 'registry-5f6d8c9b7-x2x4q', ready: true, restarts: 1, lastTermination: { reason: 'OOMKilled', exitCode: 137 } };
+    const served = await doctor();
+    expect(only(served.findings, 'registry pod')).toMatchObject({ status: 'warn', summary: 'pod registry-5f6d8c9b7-x2x4q is ready, but restarted 1 time(s), last ended OOMKilled (exit 137): the registry ran out of memory (its limit is 512Mi)', fix: expect.stringContaining('--previous') });
+    expect(served.code).toBe(0);
     // Restarts for another reason while it serves: worth a look, not a failure.
     world.registryPod = { name: 'registry-5f6d8c9b7-x2x4q', ready: true, restarts: 1, lastTermination: { reason: 'Unknown', exitCode: 255 } };
     const again = await doctor();
@@ -268,6 +274,35 @@ describe('doctor through runCli on the fake world', () => {
       fix: expect.stringContaining(`run k3s-devreg verify --name devreg (it logs docker in to localhost:${port})`) as unknown,
     });
     expect(findings.filter((f) => f.status === 'fail').map((f) => f.check)).toEqual(['docker login']);
+  });
+
+  it("a broken credentials.json: docker login fails on its own, and the registry port is still reported", async () => {
+    writeFileSync(join(stateDir, 'credentials.json'), '{ "username": "devreg", ');
+    const { code, findings } = await doctor();
+    expect(code).toBe(1);
+    expect(only(findings, 'docker login')).toMatchObject({ where: 'laptop', status: 'fail' });
+    expect(only(findings, 'docker login').summary).toContain('credentials.json');
+    // Its own finding: the probe needs the credentials too, so it names the same file.
+    expect(only(findings, 'registry port', 'laptop')).toMatchObject({ status: 'fail', summary: expect.stringContaining('credentials.json') });
+    expect(findings.slice(-2).map((f) => f.check)).toEqual(['docker login', 'registry port']);
+  });
+
+  it('doctor --verbose: every command shown on stderr (the node script\'s docker exec too), no password, bcrypt hash or config.toml credentials', async () => {
+    const io = captureIo({ env });
+    // As src/factory.ts does with the real runner: --verbose echoes each command through redact().
+    const logged = (log: (line: string) => void): Runner => async (file, args, options) => {
+      log(`$ ${formatCommand(file, args)}${options?.input === undefined ? '' : ' <stdin>'}`);
+      return world.runner(file, args, options);
+    };
+    const verbose = { ...factory, runner: (on: boolean) => (on ? logged((line) => io.err(line)) : world.runner) };
+    expect(await runCli(['doctor', '--verbose'], io, verbose)).toBe(0);
+    const all = io.all();
+    expect(all).toContain(`$ ${formatCommand('docker', ['exec', AGENT, 'sh', '-c', nodeReadScript(['container-registry.local:5000', `localhost:${port}`])])}`);
+    const hash = readFileSync(join(stateDir, 'auth', 'htpasswd'), 'utf8').trim().split(':')[1]!;
+    expect(hash).toMatch(/^\$2[aby]\$/);
+    const configToml = /password = .*/.exec(registryConfigToml(parseRegistriesYaml(readFileSync(join(stateDir, 'node', 'registries.yaml'), 'utf8')), NODE_PATHS.certsDir))![0];
+    expect(configToml).toContain(PASSWORD);
+    for (const secret of [PASSWORD, hash, configToml, Buffer.from(`devreg:${PASSWORD}`).toString('base64')]) expect(all).not.toContain(secret);
   });
 
   it('the port not answering: the registry port fails (the nodes\' TLS check can only warn), exit 1', async () => {

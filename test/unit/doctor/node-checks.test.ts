@@ -162,9 +162,37 @@ describe('certificate, clock, CA and pull errors', () => {
     expect(caFinding('n', node, ['/etc/k3s-devreg/ca.crt'], pki.caCert, { port: 1, authorized: false, unreachable: 'ECONNREFUSED' })).toMatchObject({ status: 'warn', summary: expect.stringContaining('ECONNREFUSED') });
   });
   it('pull errors: none, unknown, no log', () => {
-    expect(pullErrorsFinding('n', read({ containerdLog: 'time="t" level=info msg="hello"' }), [REGISTRY]).status).toBe('ok');
+    expect(pullErrorsFinding('n', read({ containerdLog: 'time="t" level=info msg="hello"' }), [REGISTRY], undefined, new Date()).status).toBe('ok');
     const unknown = `time="t" level=error msg="PullImage \\"${REGISTRY}/a:1\\" failed" error="something new"`;
-    expect(pullErrorsFinding('n', read({ containerdLog: unknown }), [REGISTRY])).toMatchObject({ status: 'warn', evidence: unknown });
-    expect(pullErrorsFinding('n', read(), [REGISTRY]).status).toBe('skip');
+    expect(pullErrorsFinding('n', read({ containerdLog: unknown }), [REGISTRY], undefined, new Date())).toMatchObject({ status: 'warn', evidence: unknown });
+    expect(pullErrorsFinding('n', read(), [REGISTRY], undefined, new Date()).status).toBe('skip');
+  });
+
+  describe('pull errors in time: the node started at 10:00, its clock says 12:00', () => {
+    const started = '2026-12-01T10:00:00Z';
+    const clock = Date.parse('2026-12-01T12:00:00Z') / 1000;
+    // Far from the node's clock: only the node's clock may date its log lines.
+    const now = new Date('2030-01-01T00:00:00Z');
+    const line = (time: string, image: string, error: string) => `time="${time}" level=error msg="PullImage \\"${REGISTRY}/${image}\\" failed" error="${error}"`;
+    const at = (...lines: string[]) => pullErrorsFinding('k3d-x-agent-0', read({ clock, containerdLog: lines.join('\n') }), [REGISTRY], started, now);
+
+    it('an error from before the node last started is not counted: ok', () => {
+      expect(at(line('2026-12-01T09:59:59.5Z', 'typo:1', 'x: manifest unknown'))).toMatchObject({ status: 'ok', summary: expect.stringContaining('since the node started') });
+    });
+    it('an explained error older than the window warns, saying how long ago, with a fix', () => {
+      const f = at(line('2026-12-01T10:45:00.123456789Z', 'typo:1', 'x: manifest unknown'));
+      expect(f).toMatchObject({ status: 'warn', summary: expect.stringContaining(`the pull of ${REGISTRY}/typo:1 failed at 2026-12-01T10:45:00.123456789Z, 75 min ago (manifest-unknown)`) });
+      expect(f.summary).toContain('not repeated for over 1 h');
+      expect(f.fix).toContain('docker restart k3d-x-agent-0');
+    });
+    it('an explained error within the window fails', () => {
+      expect(at(line('2026-12-01T11:30:00Z', 'a:1', 'x: 401 Unauthorized'))).toMatchObject({ status: 'fail', summary: expect.stringContaining('30 min ago (unauthorized)') });
+    });
+    it('the worst kept error speaks, not the last: a recent failure then a later unknown one fails', () => {
+      const f = at(line('2026-12-01T11:50:00Z', 'a:1', 'x: 401 Unauthorized'), line('2026-12-01T11:55:00Z', 'b:1', 'something new'));
+      expect(f).toMatchObject({ status: 'fail', summary: expect.stringMatching(/^the pull of .*\/a:1 failed .*\(unauthorized\).*\(other failed pulls: unexplained\)$/) });
+      // An old failure and a later unknown one: neither fails.
+      expect(at(line('2026-12-01T10:30:00Z', 'typo:1', 'x: manifest unknown'), line('2026-12-01T11:55:00Z', 'c:1', 'something new'))).toMatchObject({ status: 'warn' });
+    });
   });
 });

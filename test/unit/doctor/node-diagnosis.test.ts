@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { nodeReadScript } from '../../../src/doctor/node-read.js';
-import { diagnoseNode } from '../../../src/steps/doctor-node.js';
+import { diagnoseNode, readStateFacts } from '../../../src/steps/doctor-node.js';
 import { readWithScript } from '../../../src/tools/docker-exec.js';
 import { recordingRunner } from '../../helpers/recording-runner.js';
 
@@ -19,7 +19,7 @@ const inspect = (running: boolean) => JSON.stringify([{ Name: '/k3d-devreg-agent
 describe('diagnoseNode', () => {
   it('one inspect, one exec of the read script', async () => {
     const run = recordingRunner((c) => (c.args[0] === 'container' ? { stdout: inspect(true) } : { stdout: '' }));
-    const findings = await diagnoseNode({ run, node: 'k3d-devreg-agent-0', stateDir: dir, port: 31113, now: new Date() });
+    const findings = await diagnoseNode({ run, node: 'k3d-devreg-agent-0', port: 31113, now: new Date() }, await readStateFacts(dir));
     expect(run.calls.map((c) => c.args)).toEqual([
       ['container', 'inspect', 'k3d-devreg-agent-0'],
       ['exec', 'k3d-devreg-agent-0', 'sh', '-c', nodeReadScript(['container-registry.local:5000', 'localhost:31113'])],
@@ -32,7 +32,7 @@ describe('diagnoseNode', () => {
 
   it('a stopped node: one skip finding, nothing run inside it', async () => {
     const run = recordingRunner(() => ({ stdout: inspect(false) }));
-    expect(await diagnoseNode({ run, node: 'k3d-devreg-agent-0', stateDir: dir, now: new Date() })).toEqual([
+    expect(await diagnoseNode({ run, node: 'k3d-devreg-agent-0', now: new Date() }, await readStateFacts(dir))).toEqual([
       { check: 'node', where: 'k3d-devreg-agent-0', status: 'skip', summary: 'the node container is exited: nothing inside it was checked' },
     ]);
     expect(run.calls).toHaveLength(1);
