@@ -6,7 +6,7 @@
 import { UserError } from '../errors.js';
 import type { PodEvent, PodSummary } from '../tools/kubectl-objects.js';
 import type { Finding } from './finding.js';
-import { explainPullError, type PullErrorKind } from './pull-errors.js';
+import { explainPullError, quoteOf, type PullErrorKind } from './pull-errors.js';
 
 export interface PodRef {
   namespace: string;
@@ -40,8 +40,6 @@ const EXPLAINED_BY: Record<PullErrorKind, readonly string[]> = {
 };
 
 const PULL_WAITS = new Set(['ErrImagePull', 'ImagePullBackOff', 'ErrImageNeverPull', 'InvalidImageName']);
-const QUOTE_MAX = 600;
-const quote = (text: string) => (text.length > QUOTE_MAX ? `${text.slice(0, QUOTE_MAX - 1)}…` : text);
 
 export interface PodPullInput {
   ref: PodRef;
@@ -82,7 +80,7 @@ export function podPullFinding(input: PodPullInput): Finding {
     const other = containers.find(([, c]) => c.waitingReason && c.waitingReason !== 'ContainerCreating' && c.waitingReason !== 'PodInitializing');
     if (other) {
       const [name, c] = other;
-      return { check, where, status: 'warn', summary: `no pull failure, but container ${name} waits: ${c.waitingReason}`, ...(c.waitingMessage ? { evidence: quote(c.waitingMessage) } : {}), fix: describe };
+      return { check, where, status: 'warn', summary: `no pull failure, but container ${name} waits: ${c.waitingReason}`, ...(c.waitingMessage ? { evidence: quoteOf(c.waitingMessage) } : {}), fix: describe };
     }
     const earlier = failedEvent ? explainPullError(failedEvent.message)?.kind : undefined;
     return { check, where, status: 'ok', summary: `its images were pulled${pod.node ? ` on ${pod.node}` : ''}${failedEvent ? ` (an earlier pull failed${earlier ? `: ${earlier}` : ''})` : ''}` };
@@ -97,7 +95,7 @@ export function podPullFinding(input: PodPullInput): Finding {
     where,
     status: 'fail',
     summary: `${reason}${pod.node ? ` on ${pod.node}` : ''}: ${said}${because}`,
-    evidence: message ? quote(message) : `container ${waiting?.[0] ?? '?'} waits: ${reason}`,
+    evidence: message ? quoteOf(message) : `container ${waiting?.[0] ?? '?'} waits: ${reason}`,
     fix: by[0]?.fix ?? explanation?.fix ?? describe,
   };
 }

@@ -8,7 +8,7 @@ import { parseAllDocuments } from 'yaml';
 import { ToolError } from '../errors.js';
 import { NAMESPACE, NODE_PORT, SERVICE_NAME } from '../spec.js';
 import { READ_ONLY_ENV, isReadOnlyValue } from '../images/registry-gc.js';
-import { applyYaml, getObjects, type LiveObject } from '../tools/kubectl.js';
+import { applyYaml, getObjects, literalEnvByContainer, type LiveObject } from '../tools/kubectl.js';
 import { servicesWithNodePort } from '../tools/kubectl-objects.js';
 import { yamlStream } from '../render/yaml-stream.js';
 import type { Runner } from '../tools/run.js';
@@ -59,8 +59,7 @@ export async function applyManifests(request: ApplyRequest): Promise<ApplyResult
  */
 function leftReadOnly(live: readonly LiveObject[]): boolean {
   const registry = live.find((o) => o.kind === 'Deployment' && o.metadata.name === SERVICE_NAME && o.metadata.namespace === NAMESPACE);
-  const env = registry?.spec?.template?.spec?.containers?.find((c) => c.name === SERVICE_NAME)?.env ?? [];
-  return isReadOnlyValue(env.find((e) => e.name === READ_ONLY_ENV)?.value);
+  return isReadOnlyValue(literalEnvByContainer(registry?.spec?.template?.spec?.containers)[SERVICE_NAME]?.[READ_ONLY_ENV]);
 }
 
 /**

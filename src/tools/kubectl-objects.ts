@@ -3,7 +3,7 @@
  * kubeconfig, apply and rollout commands). Always an explicit `--context`.
  */
 import { ensureOk, KUBECTL, parseJson } from './failure.js';
-import { QUICK_MS, unreachableFix } from './kubectl.js';
+import { literalEnvByContainer, QUICK_MS, unreachableFix, type ContainerSpecJson } from './kubectl.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../spec.js';
 import type { Runner } from './run.js';
 
@@ -74,7 +74,7 @@ export interface PodState {
 
 export async function getPod(run: Runner, context: string, namespace: string, name: string): Promise<PodState | undefined> {
   const pod = await getJson<{
-    spec?: { nodeName?: string; containers?: { name?: string; env?: { name?: string; value?: string }[] }[] };
+    spec?: { nodeName?: string };
     status?: {
       phase?: string;
       message?: string;
@@ -184,7 +184,7 @@ interface ContainerJson {
 
 type PodJson = {
   metadata?: { name?: string; annotations?: Record<string, string>; deletionTimestamp?: string };
-  spec?: { nodeName?: string; containers?: { name?: string; env?: { name?: string; value?: string }[] }[] };
+  spec?: { nodeName?: string; containers?: ContainerSpecJson[] };
   status?: { phase?: string; conditions?: { type?: string; status?: string; reason?: string; message?: string }[]; initContainerStatuses?: ContainerJson[]; containerStatuses?: ContainerJson[] };
 };
 
@@ -233,7 +233,7 @@ function podSummary(pod: PodJson): PodSummary {
     ...(unschedulable ? { unschedulable } : {}),
     init: outcomes(pod.status?.initContainerStatuses),
     containers: outcomes(pod.status?.containerStatuses),
-    env: Object.fromEntries((pod.spec?.containers ?? []).map((c) => [c.name ?? '', Object.fromEntries((c.env ?? []).filter((e) => e.name && e.value !== undefined).map((e) => [e.name!, e.value!]))])),
+    env: literalEnvByContainer(pod.spec?.containers),
   };
 }
 

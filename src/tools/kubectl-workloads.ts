@@ -3,7 +3,7 @@
  * container's env, and run a command in its pod. Always an explicit `--context`.
  */
 import { ensureOk, KUBECTL, parseJson } from './failure.js';
-import { QUICK_MS, unreachableFix } from './kubectl.js';
+import { literalEnvByContainer, QUICK_MS, unreachableFix, type ContainerSpecJson } from './kubectl.js';
 import type { Runner } from './run.js';
 
 const scope = (context: string, namespace: string) => ['--context', context, '--namespace', namespace];
@@ -14,10 +14,8 @@ export async function deploymentEnv(run: Runner, context: string, namespace: str
   const args = [...scope(context, namespace), 'get', 'deployment', deployment, '--ignore-not-found', '--output', 'json'];
   const result = ensureOk(KUBECTL, action, await run('kubectl', args, { timeoutMs: QUICK_MS }), unreachableFix(context), QUICK_MS);
   if (result.stdout.trim() === '') return undefined;
-  type Env = { name?: string; value?: string }[];
-  const d = parseJson<{ spec?: { template?: { spec?: { containers?: { name?: string; env?: Env }[] } } } }>(KUBECTL, action, result.stdout);
-  const env = d.spec?.template?.spec?.containers?.find((c) => c.name === container)?.env ?? [];
-  return Object.fromEntries(env.filter((e) => e.name && e.value !== undefined).map((e) => [e.name!, e.value!]));
+  const d = parseJson<{ spec?: { template?: { spec?: { containers?: ContainerSpecJson[] } } } }>(KUBECTL, action, result.stdout);
+  return literalEnvByContainer(d.spec?.template?.spec?.containers)[container] ?? {};
 }
 
 /**

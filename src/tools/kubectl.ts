@@ -64,10 +64,23 @@ export async function createYaml(run: Runner, context: string, yaml: string): Pr
 }
 
 /** An object as the API server returns it: enough to tell what it is and how its rollout stands. */
+/** A container in a pod spec or a workload's pod template, as kubectl's JSON has it (only what is read of it). */
+export interface ContainerSpecJson {
+  name?: string;
+  env?: { name?: string; value?: string }[];
+}
+
+/** Each container's literal env values by container name; valueFrom entries (a Secret's or a field's) are left out. */
+export function literalEnvByContainer(containers: readonly ContainerSpecJson[] | undefined): Record<string, Record<string, string>> {
+  return Object.fromEntries(
+    (containers ?? []).filter((c) => c.name).map((c) => [c.name!, Object.fromEntries((c.env ?? []).filter((e) => e.name && e.value !== undefined).map((e) => [e.name!, e.value!]))]),
+  );
+}
+
 export interface LiveObject {
   kind: string;
   metadata: { name: string; namespace?: string; generation?: number };
-  spec?: { replicas?: number; clusterIP?: string; template?: { spec?: { containers?: { name?: string; env?: { name?: string; value?: string }[] }[] } } };
+  spec?: { replicas?: number; clusterIP?: string; template?: { spec?: { containers?: ContainerSpecJson[] } } };
   status?: {
     observedGeneration?: number;
     replicas?: number;

@@ -1,6 +1,7 @@
 /** The kubectl reads doctor added (tools/kubectl-objects.ts): exact argv, and what is made of kubectl's JSON. */
 import { describe, expect, it } from 'vitest';
 import { getNodeConditions, getNodes, getPodSummary, podEvents } from '../../../src/tools/kubectl-objects.js';
+import { literalEnvByContainer } from '../../../src/tools/kubectl.js';
 import { recordingRunner } from '../../helpers/recording-runner.js';
 
 describe('kubectl reads for doctor', () => {
@@ -62,5 +63,15 @@ describe('kubectl reads for doctor', () => {
       { name: 'n2', ready: false, reason: 'no Ready condition' },
     ]);
     expect(run.lines()).toEqual(Array(2).fill('kubectl --context k3d-x get nodes --ignore-not-found --output json'));
+  });
+
+  it("containers' literal env by name (the one reading of it: pod specs, Deployment templates, up's live objects): valueFrom left out", () => {
+    const containers = [
+      { name: 'registry', env: [{ name: 'A', value: '1' }, { name: 'EMPTY', value: '' }, { name: 'FROM_SECRET', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } }] },
+      { name: 'sidecar' },
+      { env: [{ name: 'NAMELESS', value: 'x' }] },
+    ];
+    expect(literalEnvByContainer(containers)).toEqual({ registry: { A: '1', EMPTY: '' }, sidecar: {} });
+    expect(literalEnvByContainer(undefined)).toEqual({});
   });
 });

@@ -53,6 +53,14 @@ describe('a pod\'s failed pull, explained by the other findings', () => {
     expect(finding.summary).toMatch(/; explained by: CA on k3d-x-agent-0$/);
   });
 
+  it('a very long pull error is quoted with its end, where Go\'s error chain names the cause', () => {
+    const long = X509.replace('failed to resolve reference', `failed to resolve reference${' "mirror"'.repeat(120)}`);
+    expect(long.length).toBeGreaterThan(1000);
+    const finding = podPullFinding({ ref, context: 'k3d-x', pod: pod('ErrImagePull', long), events: [], findings: [], nodes: NODES });
+    expect(finding.evidence).toHaveLength(600);
+    expect(finding.evidence).toMatch(/^Failed to pull image "container-registry\.local:5000\/app:1".* … .*x509: certificate signed by unknown authority$/);
+  });
+
   it('without a finding that explains it, the classifier\'s cause and fix; manifest unknown names no other finding', () => {
     // containerd's log on the node holds the same error: a quote of it, not its cause.
     const logged: Finding = { check: 'pull errors', where: 'k3d-x-agent-0', status: 'fail', summary: 'manifest-unknown', fix: 'from the log' };
