@@ -11,7 +11,7 @@ import { Interrupted, isKnownError, UserError } from './errors.js';
 import type { Io } from './io.js';
 import { hasChanged } from './progress.js';
 import { redact } from './redact.js';
-import { nearest } from './nearest.js';
+import { editDistance, nearest } from './nearest.js';
 
 type ParseOptions = NonNullable<Parameters<typeof parseArgs>[0]>['options'];
 
@@ -53,8 +53,20 @@ function parseArgsOrExplain(command: string, args: string[], options: ParseOptio
 
 function findCommand(word: string, io: Io): CommandSpec | undefined {
   const command = COMMANDS.find((c) => c.name === word);
-  if (!command) io.err(`error: unknown command ${JSON.stringify(word)}: run k3s-devreg --help to see the commands`);
+  if (!command) io.err(`error: ${unknownCommand(word)}`);
   return command;
+}
+
+/** A command typed wrong gets the nearest one (`upp`, `uo`: up); an option before any command says where options go. */
+function unknownCommand(word: string): string {
+  if (word.startsWith('-')) {
+    const top = editDistance(word, '--version') <= 2 ? '--version' : editDistance(word, '--help') <= 2 ? '--help' : undefined;
+    if (top) return `unknown option ${word}: did you mean ${top}?`;
+    return `${word} before the command: options follow it (k3s-devreg <command> [options]); run k3s-devreg --help to see the commands`;
+  }
+  // Command names are short: one edit for the shortest (`up`), as for a two-letter word nothing else would do.
+  const guess = COMMANDS.map((c) => c.name).find((name) => editDistance(word, name) <= (name.length <= 4 ? 1 : 2));
+  return `unknown command ${JSON.stringify(word)}: ${guess ? `did you mean ${guess}? (` : ''}run k3s-devreg --help to see the commands${guess ? ')' : ''}`;
 }
 
 /** Prints what a command ended with: its lines and JSON on stdout, then its notes on stderr. */

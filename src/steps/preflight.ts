@@ -5,7 +5,7 @@
 import { UserError } from '../errors.js';
 import { CLUSTER_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE, NODE_PORT, serverContainer, type ClusterSpec } from '../spec.js';
 import { containersPublishing, dockerServerVersion, inspectContainers, type ContainerInfo } from '../tools/docker.js';
-import { K3D } from '../tools/failure.js';
+import { K3D, NOT_INSTALLED } from '../tools/failure.js';
 import { k3dVersion, listClusters, type K3dCluster, type K3dVersion } from '../tools/k3d.js';
 import { kubectlClientVersion } from '../tools/kubectl.js';
 import type { Runner } from '../tools/run.js';
@@ -50,10 +50,20 @@ export async function checkKubectl(run: Runner): Promise<string> {
   return kubectlClientVersion(run);
 }
 
-/** All three at once; docker's failure is reported first: k3d cannot work without it, and its message is the clearest. */
+/**
+ * All three at once; docker's failure is reported first: k3d cannot work without it, and its message
+ * is the clearest. Tools that are all missing are named in one line, so one install round fixes them.
+ */
 export async function checkTools(run: Runner): Promise<Tools> {
   const [docker, k3d, kubectl] = await Promise.allSettled([checkDocker(run), checkK3d(run), checkKubectl(run)]);
-  for (const result of [docker, k3d, kubectl]) if (result.status === 'rejected') throw result.reason;
+  const failures = [docker, k3d, kubectl].flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+  const missing = failures.filter((e): e is UserError => e instanceof UserError && e.problem.endsWith(NOT_INSTALLED));
+  if (missing.length > 1 && missing.length === failures.length) {
+    const names = missing.map((e) => e.problem.slice(0, -NOT_INSTALLED.length));
+    const listed = `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`;
+    throw new UserError(`${listed} are not installed (or not on PATH)`, missing.map((e) => e.fix).join('; '));
+  }
+  if (failures.length > 0) throw failures[0];
   return { docker: (docker as PromiseFulfilledResult<string>).value, k3d: (k3d as PromiseFulfilledResult<K3dVersion>).value, kubectl: (kubectl as PromiseFulfilledResult<string>).value };
 }
 

@@ -52,8 +52,14 @@ export async function dockerServerVersion(run: Runner): Promise<string> {
       .map((line) => line.trim())
       .find((line) => /cannot connect|error during connect|permission denied|docker daemon/i.test(line));
     const said = connection ?? lastMessage(result.stderr);
-    // On Linux a user outside the docker group gets "permission denied ... /var/run/docker.sock".
-    const fix = /permission denied/i.test(said) ? PERMISSION_FIX : NOT_RUNNING_FIX;
+    // On Linux a user outside the docker group gets "permission denied ... /var/run/docker.sock";
+    // a daemon docker reaches over the network (DOCKER_HOST, a context) is not one to start here.
+    const remote = /\b(tcp|ssh|https?):\/\/[^\s/"]+/.exec(said)?.[0];
+    const fix = /permission denied/i.test(said)
+      ? PERMISSION_FIX
+      : remote
+        ? `docker talks to ${remote.replace(/[.,]+$/, '')} (DOCKER_HOST or the current docker context), which does not answer: unset DOCKER_HOST or run \`docker context use default\` for this machine's docker`
+        : NOT_RUNNING_FIX;
     throw new UserError(`the docker daemon is not reachable${said ? ` (${said})` : ''}`, fix);
   }
   return result.stdout.trim();

@@ -33,9 +33,12 @@ export function lastMessage(text: string): string {
   return last.length > 300 ? `${last.slice(0, 297)}...` : last;
 }
 
+/** The end of the problem a missing tool gives; preflight names several missing tools in one line by it. */
+export const NOT_INSTALLED = ' is not installed (or not on PATH)';
+
 /** A missing tool is a missing prerequisite: a UserError (exit 2). */
 export function notInstalled(tool: ToolInfo): UserError {
-  return new UserError(`${tool.name} is not installed (or not on PATH)`, tool.install);
+  return new UserError(`${tool.name}${NOT_INSTALLED}`, tool.install);
 }
 
 /**

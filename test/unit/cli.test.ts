@@ -56,7 +56,18 @@ describe('cli', () => {
   it('an unknown command or option is a one-line error with exit 2', async () => {
     const unknown = captureIo();
     expect(await runCli(['upp'], unknown)).toBe(2);
-    expect(unknown.stderr).toEqual(['error: unknown command "upp": run k3s-devreg --help to see the commands']);
+    expect(unknown.stderr).toEqual(['error: unknown command "upp": did you mean up? (run k3s-devreg --help to see the commands)']);
+    for (const [argv, line] of [
+      [['uo'], 'error: unknown command "uo": did you mean up? (run k3s-devreg --help to see the commands)'],
+      [['doctr'], 'error: unknown command "doctr": did you mean doctor? (run k3s-devreg --help to see the commands)'],
+      [['frobnicate'], 'error: unknown command "frobnicate": run k3s-devreg --help to see the commands'],
+      [['--versoin'], 'error: unknown option --versoin: did you mean --version?'],
+      [['--name', 'x', 'up'], 'error: --name before the command: options follow it (k3s-devreg <command> [options]); run k3s-devreg --help to see the commands'],
+    ] as const) {
+      const io = captureIo();
+      expect(await runCli([...argv], io), argv.join(' ')).toBe(2);
+      expect(io.stderr).toEqual([line]);
+    }
     const badOption = captureIo();
     expect(await runCli(['render', '--bogus'], badOption)).toBe(2);
     expect(badOption.stderr).toEqual(['error: unknown option --bogus for render: see k3s-devreg render --help for its options']);

@@ -33,6 +33,11 @@ describe('docker wrappers', () => {
       stderr: 'permission denied while trying to connect to the Docker daemon socket at unix:///var/run/docker.sock: Get "http://%2Fvar%2Frun%2Fdocker.sock/v1.47/version": dial unix /var/run/docker.sock: connect: permission denied',
     }));
     await expect(docker.dockerServerVersion(denied)).rejects.toThrow(/add your user to the docker group/);
+    // DOCKER_HOST (or a context) pointing at another machine: starting Docker here would not help.
+    const remote = recordingRunner(() => ({ exitCode: 1, stderr: 'Cannot connect to the Docker daemon at tcp://10.1.2.3:2375. Is the docker daemon running?' }));
+    await expect(docker.dockerServerVersion(remote)).rejects.toThrow(
+      'the docker daemon is not reachable (Cannot connect to the Docker daemon at tcp://10.1.2.3:2375. Is the docker daemon running?): docker talks to tcp://10.1.2.3:2375 (DOCKER_HOST or the current docker context), which does not answer: unset DOCKER_HOST or run `docker context use default` for this machine\'s docker',
+    );
     const missing = await docker.dockerServerVersion(recordingRunner(() => ({ exitCode: 127, notFound: true }))).catch((e: unknown) => e);
     expect((missing as UserError).message).toMatch(/^docker is not installed \(or not on PATH\): install Docker from https:\/\/docs\.docker\.com/);
   });

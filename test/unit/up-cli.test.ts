@@ -79,12 +79,12 @@ describe('k3s-devreg up/status/down through the CLI', () => {
     expect(again.stdout).toEqual(['No k3d cluster named devreg: nothing to delete.']);
   });
 
-  it('without docker on PATH: one error line with the fix, exit 2, nothing run', async () => {
+  it('without docker, k3d and kubectl on PATH: one error line naming all three with their fixes, exit 2, nothing run', async () => {
     vi.stubEnv('PATH', join(work, 'empty'));
     const out = io();
     expect(await runCli(['up', '--yes'], out)).toBe(2);
     expect(out.stderr.at(-1)).toBe(
-      'error: docker is not installed (or not on PATH): install Docker from https://docs.docker.com/get-docker/ and make sure `docker` is on your PATH',
+      'error: docker, k3d and kubectl are not installed (or not on PATH): install Docker from https://docs.docker.com/get-docker/ and make sure `docker` is on your PATH; install it from https://k3d.io (v5.5.0 or newer) and make sure `k3d` is on your PATH; install it from https://kubernetes.io/docs/tasks/tools/ and make sure `kubectl` is on your PATH',
     );
     expect(calls()).toEqual([]);
   });
