@@ -99,7 +99,8 @@ export async function runCli(argv: string[], io: Io, factory?: Factory): Promise
   const command = findCommand(first, io);
   if (!command) return 2;
   if (rest.includes('--help') || rest.includes('-h')) {
-    io.out(commandHelp(command));
+    const [sub] = rest;
+    io.out(commandHelp(command, sub !== undefined && command.subcommands && Object.hasOwn(command.subcommands, sub) ? sub : undefined));
     return 0;
   }
   return interruptible(io, command, async (signal) => {

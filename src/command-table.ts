@@ -93,7 +93,11 @@ export const COMMANDS: CommandSpec[] = [
     name: 'registries',
     summary: 'apply a registries.yaml to every node of an existing k3s cluster (apply | status | render)',
     usage: 'registries apply --context CTX [-f registries.yaml] [--ca FILE] | registries status --context CTX | registries render --dir DIR',
-    subcommands: ['apply', 'status', 'render'],
+    subcommands: {
+      apply: { usage: 'registries apply --context CTX [-f registries.yaml] [--ca FILE] [--yes]', summary: 'write registries.yaml (default ./registries.yaml) and the CA (as /etc/k3s-devreg/ca.crt) to every node through a DaemonSet, showing what changes with secrets hidden; k3s reads it at start, so it prints which nodes to restart' },
+      status: { usage: 'registries status --context CTX [--json]', summary: "per node: the file k3s reads there, and whether it (and the CA) matches what was applied, now" },
+      render: { usage: 'registries render --dir DIR [-f registries.yaml]', summary: 'write the manifests apply would apply into DIR, without applying them (for review or GitOps)' },
+    },
     options: {
       context: { type: 'string', value: 'CTX', help: 'kubeconfig context of the k3s cluster' },
       file: { type: 'string', short: 'f', value: 'FILE', help: 'registries.yaml to apply' },
@@ -111,7 +115,10 @@ export const COMMANDS: CommandSpec[] = [
     name: 'cache',
     summary: 'the pull-through cache every cluster on this docker daemon shares (status | rm)',
     usage: 'cache status [--json] | cache rm [--yes]',
-    subcommands: ['status', 'rm'],
+    subcommands: {
+      status: { usage: 'cache status [--json]', summary: 'per upstream: its URL, container and state, volume, disk used and the clusters using it; exit 1 when a cache container is not running' },
+      rm: { usage: 'cache rm [--yes]', summary: 'after asking (or with --yes): remove every cache container, volume and config file of ours; clusters keep working and pull from each upstream themselves' },
+    },
     options: { json, verbose, yes: { ...yes, help: 'cache rm: remove without asking' } },
     load: () => import('./commands/cache.js'),
   },
@@ -119,7 +126,14 @@ export const COMMANDS: CommandSpec[] = [
     name: 'images',
     summary: 'the images in our registry (ls | rm | prune | du), and bundles for a machine without a network (save | load)',
     usage: 'images ls|du [--json] | images rm REPO[:TAG] [--yes] | images prune [--keep N] [--yes] | images save [-o FILE] [--with IMAGE ...] | images load FILE',
-    subcommands: ['ls', 'rm', 'prune', 'du', 'save', 'load'],
+    subcommands: {
+      ls: { usage: 'images ls [--json]', summary: 'every repository, tag, digest, size and creation time in the registry' },
+      rm: { usage: 'images rm REPO[:TAG|@DIGEST] [--yes]', summary: 'delete an image by its digest (every tag of REPO without :TAG); the registry deletes images, not tags, so other tags of the same image go too: they are named before it asks' },
+      prune: { usage: 'images prune [--keep N] [--yes]', summary: 'keep the newest N per repository (default 3; 0 deletes them all), delete the rest, then collect the garbage with the registry read-only (pulls work, pushes are refused for a moment)' },
+      du: { usage: 'images du [--json]', summary: "disk used by the registry's volume, and by each repository" },
+      save: { usage: 'images save [-o FILE] [--with IMAGE ...] [--k3s-image IMAGE]', summary: 'on a connected machine: one file with every image a cluster needs to start and pass verify, for images load on a machine without a network' },
+      load: { usage: 'images load FILE [--name NAME]', summary: "on the other machine: check the bundle, load into docker what docker runs, and put the nodes' images where k3s imports them; then up --offline" },
+    },
     options: {
       output: { type: 'string', short: 'o', value: 'FILE', help: 'save: the bundle file (default ./k3s-devreg-images.tar)' },
       with: { type: 'string', multiple: true, value: 'IMAGE', help: 'save: one of your own images for the nodes too (repeat for more)' },

@@ -14,8 +14,8 @@ export interface CommandSpec {
   summary: string;
   usage: string;
   options: Record<string, OptionSpec>;
-  /** Sub-commands, e.g. `registries apply`. */
-  subcommands?: string[];
+  /** Sub-commands, e.g. `registries apply`: each one's usage and what it does, for `<command> <sub> --help`. */
+  subcommands?: Record<string, { usage: string; summary: string }>;
   /**
    * What to run after Ctrl-C once the command had begun changing something (a step not marked
    * read-only had started); before that, and for commands without one, the line says only "interrupted".

@@ -31,16 +31,21 @@ export function mainHelp(): string {
   ].join('\n');
 }
 
-export function commandHelp(command: CommandSpec): string {
+/** A command's help; with `sub` (`images rm --help`), that sub-command's usage and summary first. */
+export function commandHelp(command: CommandSpec, sub?: string): string {
   const rows = Object.entries(command.options).map(([long, o]) => {
     const flag = `${o.short ? `-${o.short}, ` : '    '}--${long}${o.value ? ` ${o.value}` : ''}`;
     return [flag, o.help] as const;
   });
   const width = Math.max(...rows.map(([flag]) => flag.length));
+  const subs = Object.entries(command.subcommands ?? {});
+  const chosen = sub !== undefined ? command.subcommands?.[sub] : undefined;
+  const subWidth = Math.max(0, ...subs.map(([name]) => name.length));
   return [
-    `Usage: k3s-devreg ${command.usage}`,
+    `Usage: k3s-devreg ${chosen ? chosen.usage : command.usage}`,
     '',
-    command.summary,
+    chosen ? chosen.summary : command.summary,
+    ...(!chosen && subs.length > 0 ? ['', 'Commands:', ...subs.map(([name, s]) => `  ${name.padEnd(subWidth)}  ${s.summary}`)] : []),
     '',
     'Options:',
     ...rows.map(([flag, help]) => `  ${flag.padEnd(width)}  ${help}`),

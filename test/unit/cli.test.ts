@@ -53,6 +53,22 @@ describe('cli', () => {
     expect(plain.stdout.join('\n')).toContain('Usage: k3s-devreg <command>');
   });
 
+  it('a sub-command has its own help: its usage and what it does, then the group\'s options', async () => {
+    for (const command of COMMANDS) {
+      for (const [sub, { usage, summary }] of Object.entries(command.subcommands ?? {})) {
+        const io = captureIo();
+        expect(await runCli([command.name, sub, '--help'], io)).toBe(0);
+        const text = io.stdout.join('\n');
+        expect(text.startsWith(`Usage: k3s-devreg ${command.name} ${sub}`), `${command.name} ${sub}`).toBe(true);
+        expect(text.split('\n').slice(0, 3)).toEqual([`Usage: k3s-devreg ${usage}`, '', summary]);
+        expect(text).toContain('Options:');
+      }
+    }
+    const group = captureIo();
+    await runCli(['images', '--help'], group);
+    expect(group.stdout.join('\n')).toMatch(/^Commands:\n  ls +every repository/m);
+  });
+
   it('an unknown command or option is a one-line error with exit 2', async () => {
     const unknown = captureIo();
     expect(await runCli(['upp'], unknown)).toBe(2);
