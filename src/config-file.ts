@@ -5,6 +5,7 @@
 import { dirname, join, resolve } from 'node:path';
 import { parseCacheSetting, type CacheSpec } from './cache/spec.js';
 import { UserError } from './errors.js';
+import { nearest } from './nearest.js';
 import * as spec from './spec.js';
 import { readIfExists } from './state/write-files.js';
 
@@ -43,6 +44,18 @@ export const FIELDS: Record<keyof TeamConfig, 'string' | 'number' | 'boolean' | 
 };
 
 export const DEFAULT_CONFIG_FILE = 'k3s-devreg.yaml';
+
+/** What a type error shows as an example: the default where there is one. */
+const EXAMPLES: Partial<Record<keyof TeamConfig, string>> = {
+  name: spec.DEFAULT_CLUSTER_NAME,
+  agents: String(spec.DEFAULT_AGENTS),
+  username: spec.DEFAULT_USERNAME,
+  port: String(spec.NODE_PORT),
+  registryImage: spec.DEFAULT_REGISTRY_IMAGE,
+  hostsImage: spec.DEFAULT_HOSTS_IMAGE,
+  k3sImage: spec.DEFAULT_K3S_IMAGE,
+  registriesFile: './registries.yaml',
+};
 
 /**
  * The value checks of the fields that name the cluster's shape, with the file and the field as the
@@ -100,7 +113,8 @@ export async function loadConfigFile(explicit: string | undefined, cwd: string):
   for (const [key, field] of Object.entries(value)) {
     const expected = FIELDS[key as keyof TeamConfig];
     if (!expected) {
-      throw new UserError(`${path}: unknown field ${JSON.stringify(key)}`, `use one of ${Object.keys(FIELDS).join(', ')}`);
+      const guess = nearest(key, Object.keys(FIELDS), (s) => s.toLowerCase());
+      throw new UserError(`${path}: unknown field ${JSON.stringify(key)}`, `${guess ? `did you mean ${guess}? (fields: ` : 'use one of '}${Object.keys(FIELDS).join(', ')}${guess ? ')' : ''}`);
     }
     if (expected === 'list') {
       if (!Array.isArray(field) || field.some((item) => typeof item !== 'string' || item === '')) {
@@ -114,7 +128,7 @@ export async function loadConfigFile(explicit: string | undefined, cwd: string):
       continue;
     }
     if (typeof field !== expected) {
-      throw new UserError(`${path}: field ${key} must be a ${expected}`, `e.g. ${key}: ${expected === 'number' ? '1' : expected === 'boolean' ? 'true' : 'value'}`);
+      throw new UserError(`${path}: field ${key} must be a ${expected}`, `e.g. ${key}: ${EXAMPLES[key as keyof TeamConfig] ?? (expected === 'boolean' ? 'true' : 'value')}`);
     }
     // An empty string would silently mean "not set" to every `??` and `if` downstream.
     if (field === '') throw new UserError(`${path}: field ${key} is empty`, `give ${key} a value, or remove the line`);

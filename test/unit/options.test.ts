@@ -115,9 +115,13 @@ describe('resolveClusterOptions', () => {
   it('rejects unknown or mistyped fields in the team file', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'k3s-devreg-team-'));
     writeFileSync(join(cwd, 'k3s-devreg.yaml'), 'agent: 2\n');
-    await expect(resolveClusterOptions({ yes: true }, captureIo({ env, cwd }))).rejects.toThrow(/unknown field "agent".*agents/);
+    await expect(resolveClusterOptions({ yes: true }, captureIo({ env, cwd }))).rejects.toThrow(/unknown field "agent": did you mean agents\? \(fields: name, agents, /);
+    writeFileSync(join(cwd, 'k3s-devreg.yaml'), 'colour: blue\n');
+    await expect(resolveClusterOptions({ yes: true }, captureIo({ env, cwd }))).rejects.toThrow(/unknown field "colour": use one of name, agents, /);
     writeFileSync(join(cwd, 'k3s-devreg.yaml'), 'agents: two\n');
-    await expect(resolveClusterOptions({ yes: true }, captureIo({ env, cwd }))).rejects.toThrow(/agents must be a number/);
+    await expect(resolveClusterOptions({ yes: true }, captureIo({ env, cwd }))).rejects.toThrow(/agents must be a number: e\.g\. agents: 1$/);
+    writeFileSync(join(cwd, 'k3s-devreg.yaml'), 'port: 31113x\n');
+    await expect(resolveClusterOptions({ yes: true }, captureIo({ env, cwd }))).rejects.toThrow(/port must be a number: e\.g\. port: 31113$/);
     writeFileSync(join(cwd, 'k3s-devreg.yaml'), 'images: ghcr.io/me/app:1\n');
     await expect(resolveClusterOptions({ yes: true }, captureIo({ env, cwd }))).rejects.toThrow(/images must be a list of image names/);
     writeFileSync(join(cwd, 'k3s-devreg.yaml'), 'images: [ghcr.io/me/app:1, "bad image"]\n');
