@@ -35,7 +35,7 @@ function confirmer(options: ParsedOptions, io: Io, deps: Deps, command: string):
 function keepOf(options: ParsedOptions): number {
   const given = text(options, 'keep');
   if (given === undefined) return DEFAULT_KEEP;
-  if (!/^\d+$/.test(given)) throw new UserError(`--keep ${JSON.stringify(given)} is not a whole number`, `give the tags to keep per repository, e.g. --keep ${DEFAULT_KEEP}`);
+  if (!/^\d+$/.test(given)) throw new UserError(`--keep ${JSON.stringify(given)} is not a whole number`, `give the images to keep per repository (tags on one image count once), e.g. --keep ${DEFAULT_KEEP}`);
   return Number(given);
 }
 

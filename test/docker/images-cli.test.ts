@@ -15,6 +15,7 @@ import { parse } from 'yaml';
 import type { Question } from '../../src/ask.js';
 import { runCli } from '../../src/cli.js';
 import { forgetSecretsForTests } from '../../src/redact.js';
+import { formatCommand, type Runner } from '../../src/tools/run.js';
 import { fakeFactory } from '../helpers/commands.js';
 import { dockerAvailable } from '../helpers/docker.js';
 import { FakeWorld } from '../helpers/fake-cluster.js';
@@ -56,7 +57,9 @@ function scriptedAsk(answer: string) {
 const cli = async (argv: string[], options: { tty?: boolean; answer?: string } = {}) => {
   const io = captureIo({ env: options.tty ? { ...env, CI: 'false' } : env, tty: options.tty ?? false });
   const asking = scriptedAsk(options.answer ?? 'no');
-  const code = await runCli(argv, io, fakeFactory(world.runner, { ask: asking.ask }));
+  // --verbose logs each command as the real runner does (tools/run.ts createRunner), through redact.
+  const logging = (verbose: boolean): Runner => (file, args, opts) => (verbose && io.err(`$ ${formatCommand(file, args)}`), world.runner(file, args, opts));
+  const code = await runCli(argv, io, fakeFactory(world.runner, { ask: asking.ask, runner: logging }));
   expect(io.all()).not.toContain(PASSWORD);
   return { code, io, out: io.stdout.join('\n'), err: io.stderr.join('\n'), asked: asking.asked };
 };
@@ -110,7 +113,7 @@ describe.skipIf(!dockerAvailable)('images ls | rm | prune | du through the CLI, 
   it('prune: --keep is checked before anything runs; --yes deletes all but the newest and reports', async () => {
     const calls = world.runner.calls.length;
     const bad = await cli(['images', 'prune', '--keep', 'two']);
-    expect([bad.code, bad.err]).toEqual([2, 'error: --keep "two" is not a whole number: give the tags to keep per repository, e.g. --keep 3']);
+    expect([bad.code, bad.err]).toEqual([2, 'error: --keep "two" is not a whole number: give the images to keep per repository (tags on one image count once), e.g. --keep 3']);
     expect(world.runner.calls.length).toBe(calls);
     const pruned = await cli(['images', 'prune', '--keep', '1', '--yes']);
     expect(pruned.code, pruned.err).toBe(0);
@@ -130,6 +133,29 @@ describe.skipIf(!dockerAvailable)('images ls | rm | prune | du through the CLI, 
     expect(du.code).toBe(0);
     expect(du.out.split('\n')[0]).toBe('k3s-devreg-devreg-registry: 1.5MB on disk');
     expect(JSON.parse((await cli(['images', 'du', '--json'])).out)).toMatchObject({ volume: 'k3s-devreg-devreg-registry', bytes: 1_500_000, repositories: [{ name: 'demo', tags: 1 }] });
+  });
+
+  it('--verbose: ls and prune --yes log every command, and the password is nowhere in their output', async () => {
+    const ls = await cli(['images', 'ls', '--verbose']);
+    expect(ls.code).toBe(0);
+    expect(ls.err).toMatch(/^\$ (docker|k3d) /m);
+    const pruned = await cli(['images', 'prune', '--yes', '--verbose']);
+    expect(pruned.code, pruned.err).toBe(0);
+    expect(pruned.err).toContain(`$ ${ns} exec deployment/registry --container registry -- /bin/registry garbage-collect`);
+    for (const output of [ls.io.all(), pruned.io.all()]) {
+      expect(output).not.toContain(PASSWORD);
+      expect(output).not.toContain(Buffer.from(`devreg:${PASSWORD}`).toString('base64'));
+    }
+  });
+
+  it('a repository named like another registry (ghcr.io/org/app) is listed and removed by that name', async () => {
+    pushImage('ghcr.io/org/app:1');
+    expect((await cli(['images', 'ls'])).out).toMatch(/^ghcr\.io\/org\/app +1 /m);
+    const removed = await cli(['images', 'rm', 'ghcr.io/org/app:1', '--yes', '--json']);
+    expect(removed.code, removed.err).toBe(0);
+    expect(JSON.parse(removed.out)).toEqual({ registry: `localhost:${port}`, deleted: ['ghcr.io/org/app:1'] });
+    const other = await cli(['images', 'rm', `localhost:1/demo:4`, '--yes']);
+    expect([other.code, other.err]).toEqual([2, `error: localhost:1 is not this cluster's registry (localhost:${port}): name the image as k3s-devreg images ls shows it, or pick the cluster with --name`]);
   });
 
   it('rm REPO without a tag: every tag of it goes, and ls then says the registry is empty', async () => {

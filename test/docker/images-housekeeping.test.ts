@@ -18,7 +18,7 @@ import { htpasswdEntry } from '../../src/render/htpasswd.js';
 import { renderManifests } from '../../src/render/manifests.js';
 import { ensurePki, type Pki } from '../../src/render/pki.js';
 import { DEFAULT_HOSTS_IMAGE, registryVolumeName, type ClusterSpec } from '../../src/spec.js';
-import { imagesDu, imagesLs, imagesRm } from '../../src/steps/images-commands.js';
+import { imagesDu, imagesLs, imagesPrune, imagesRm } from '../../src/steps/images-commands.js';
 import { registryVolumeUse } from '../../src/steps/images-du.js';
 import { pruneImages } from '../../src/steps/images-prune.js';
 import { listImages, type RegistryTarget } from '../../src/steps/images-registry.js';
@@ -261,9 +261,12 @@ describe.skipIf(!dockerAvailable)('images ls | rm | prune | du against the real 
     const rw = { context: target.context, namespace: 'container-registry', deployment: 'registry', container: 'registry' };
     await setDeploymentEnv(registry.runner, rw, { set: { [READ_ONLY_ENV]: READ_ONLY_VALUE } });
     expect(cli(['push', ref('app-a:v1')]).status).not.toBe(0);
-    const declined = await pruneImages({ run: registry.runner, target, keep: 1, confirm: async () => false, say });
-    expect(declined.done).toBe(false);
+    const declined = await imagesPrune({ run: registry.runner, target, keep: 1, json: false, confirm: async () => false, say });
+    expect(declined).toEqual({ code: 1, notes: ['Nothing was deleted; the registry, left read-only by an interrupted prune, was made writable again (it restarted) and takes pushes.'] });
     expect(registry.env).toEqual({ [READ_ONLY_ENV]: WRITABLE_VALUE });
+    const declinedJson = await imagesPrune({ run: registry.runner, target, keep: 1, json: true, confirm: async () => false, say });
+    expect(declinedJson).toMatchObject({ code: 1, notes: ['Nothing was changed.'] });
+    expect(declinedJson).not.toHaveProperty('json');
     build('late:2', 40);
     expect(push('late:2').digest).toMatch(/^sha256:/);
     await setDeploymentEnv(registry.runner, rw, { set: { [READ_ONLY_ENV]: READ_ONLY_VALUE } });
@@ -298,5 +301,38 @@ describe.skipIf(!dockerAvailable)('images ls | rm | prune | du against the real 
     expect(registry.kubectlLines().slice(-4)[1]).toBe(`${ns} exec deployment/registry --container registry -- /bin/registry garbage-collect /etc/docker/registry/config.yml`);
     for (const c of children) expect((await get(`/v2/multi/manifests/${c.digest}`, { Accept: MANIFEST })).status).toBe(200);
     for (const layer of served.flatMap((s) => s.layers)) expect((await get(`/v2/multi/blobs/${layer}`)).status).toBe(200);
+  });
+
+  it('a kept manifest list keeps its platform images: prune --keep 1 leaves one tagged on its own too, and rm of it is refused naming the list', async () => {
+    // Clear the list of the test above: rm of a whole repository takes its lists and their platform images together.
+    expect((await imagesRm({ target, what: 'multi', json: true, confirm: yes, say })).code).toBe(0);
+    build('fat:v1', 30);
+    const old = push('fat:v1');
+    build('fat:amd64-v2', 31);
+    build('fat:arm64-v2', 32);
+    const children = [push('fat:amd64-v2'), push('fat:arm64-v2')];
+    const LIST = 'application/vnd.docker.distribution.manifest.list.v2+json';
+    const platforms = [{ architecture: 'amd64', os: 'linux' }, { architecture: 'arm64', os: 'linux' }];
+    const list = JSON.stringify({ schemaVersion: 2, mediaType: LIST, manifests: children.map((c, i) => ({ mediaType: MANIFEST, size: c.manifestSize, digest: c.digest, platform: platforms[i] })) });
+    expect(await putManifest('fat', 'v2', LIST, list)).toBe(201);
+
+    await expect(imagesRm({ target, what: 'fat:amd64-v2', json: true, confirm: yes, say })).rejects.toThrow(
+      'fat:amd64-v2 is a platform image of fat:v2: deleting it would break that list on its platform: delete the list first (k3s-devreg images rm fat:v2), then this one if still wanted; or keep it',
+    );
+    await expect(imagesRm({ target, what: `fat@${children[1]!.digest}`, json: true, confirm: yes, say })).rejects.toThrow('is a platform image of fat:v2');
+    expect((await get(`/v2/fat/manifests/${children[0]!.digest}`, { Accept: MANIFEST })).status).toBe(200);
+
+    const lines: string[] = [];
+    const report = await pruneImages({ run: registry.runner, target, keep: 1, confirm: yes, say: (line) => lines.push(line) });
+    expect(report.deletedTags).toEqual(['fat:v1']);
+    expect(report.plan.find((p) => p.repository === 'fat')!.keep.sort()).toEqual(['amd64-v2', 'arm64-v2', 'v2']);
+    expect(report.deletedUntagged).toBe(false);
+    // v2 and arm64-v2 share a created time (the list's is its newest image's): the note says how they were told apart.
+    expect(lines).toContain('fat: created times missing (or 1970, as ko, jib and bazel write them) or equal, so those images were ordered by tag name, highest (v10 before v9) newest.');
+    expect((await get(`/v2/fat/manifests/${old.digest}`, { Accept: MANIFEST })).status).toBe(404);
+    for (const c of children) {
+      expect((await get(`/v2/fat/manifests/${c.digest}`, { Accept: MANIFEST })).status).toBe(200);
+      for (const layer of (await servedSize('fat', c.digest, c.manifestSize)).layers) expect((await get(`/v2/fat/blobs/${layer}`)).status).toBe(200);
+    }
   });
 });
