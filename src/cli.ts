@@ -25,11 +25,14 @@ function closestOption(command: string, typed: string): string | undefined {
 }
 
 /** node's parseArgs errors span lines and speak of its own syntax: one sentence with the fix instead. */
-export function explainParseError(command: string, message: string): UserError {
+export function explainParseError(command: string, message: string, args: readonly string[] = []): UserError {
   const help = `see k3s-devreg ${command} --help`;
   const option = /Option '(?:-\w, )?(--[\w-]+)/.exec(message)?.[1];
   if (option && message.includes('argument missing')) return new UserError(`${option} needs a value`, `pass it as ${option} VALUE (${help})`);
   if (option && message.includes('ambiguous')) {
+    // Every number an option takes (agents, port, keep) is 0 or more: `--agents -1` is not a quoting problem.
+    const next = args[args.indexOf(option) + 1];
+    if (next !== undefined && /^-\d+$/.test(next)) return new UserError(`${option} ${next}: a negative number is never valid here`, `${help} for what ${option} takes`);
     return new UserError(`${option} needs a value, but the next word starts with '-'`, `write the value with '=', e.g. ${option}=VALUE, or ${help}`);
   }
   if (option && message.includes('does not take an argument')) return new UserError(`${option} takes no value`, `write just ${option}`);
@@ -46,7 +49,7 @@ function parseArgsOrExplain(command: string, args: string[], options: ParseOptio
     return parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (error) {
     const code = (error as { code?: string }).code;
-    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) throw explainParseError(command, (error as Error).message);
+    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) throw explainParseError(command, (error as Error).message, args);
     throw error;
   }
 }

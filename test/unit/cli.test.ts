@@ -91,7 +91,8 @@ describe('cli', () => {
 
   it("node's multi-line parse errors become one sentence with the fix", async () => {
     const cases: [string[], string][] = [
-      [['up', '--agents', '-1'], "error: --agents needs a value, but the next word starts with '-': write the value with '=', e.g. --agents=VALUE, or see k3s-devreg up --help"],
+      [['up', '--agents', '-1'], 'error: --agents -1: a negative number is never valid here: see k3s-devreg up --help for what --agents takes'],
+      [['up', '--name', '--yes'], "error: --name needs a value, but the next word starts with '-': write the value with '=', e.g. --name=VALUE, or see k3s-devreg up --help"],
       [['down', '--name'], 'error: --name needs a value: pass it as --name VALUE (see k3s-devreg down --help)'],
       [['up', '--yes=1'], 'error: --yes takes no value: write just --yes'],
       [['status', '-x'], 'error: unknown option -x for status: see k3s-devreg status --help for its options'],
