@@ -7,8 +7,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { request } from 'node:https';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,8 +25,9 @@ import { catalogPage, deleteManifest, tagsPage } from '../../src/tools/registry-
 import { setDeploymentEnv } from '../../src/tools/kubectl-workloads.js';
 import { dockerAvailable } from '../helpers/docker.js';
 import { ensureRegistryImage } from '../helpers/images.js';
-import { httpsGet, TEST_LABEL, type Obj } from '../helpers/registry-container.js';
+import { TEST_LABEL, type Obj } from '../helpers/registry-container.js';
 import { registryDeployment, type RegistryDeployment } from '../helpers/registry-deployment.js';
+import { registryPushes } from '../helpers/registry-pushes.js';
 
 const USER = 'devreg';
 const suffix = randomBytes(4).toString('hex');
@@ -43,54 +43,7 @@ let registry: RegistryDeployment;
 let target: RegistryTarget;
 const imageIds = new Set<string>();
 
-function cli(args: string[], input?: string): { status: number | null; out: string } {
-  const r = spawnSync('docker', args, { input, encoding: 'utf8', timeout: 120_000, env: { ...process.env, DOCKER_CONFIG: join(dir, 'docker-config') } });
-  return { status: r.status, out: `${r.stdout}${r.stderr}` };
-}
-const ref = (repoTag: string) => `localhost:${registry.port}/${repoTag}`;
-
-/** A FROM scratch image of `kb` KB of random (incompressible) bytes, so every layer is distinct and sized. */
-function build(repoTag: string, kb: number): string {
-  const context = mkdtempSync(join(dir, 'build-'));
-  writeFileSync(join(context, 'data'), randomBytes(kb * 1024));
-  writeFileSync(join(context, 'Dockerfile'), `FROM scratch\nCOPY data /data\n`);
-  const built = cli(['build', '-q', '-t', ref(repoTag), context]);
-  expect(built.status, built.out).toBe(0);
-  const id = cli(['image', 'inspect', '--format', '{{.Id}}', ref(repoTag)]).out.trim();
-  imageIds.add(id);
-  return id;
-}
-
-/** docker push; what docker reports: the manifest's digest and size. */
-function push(repoTag: string): { digest: string; manifestSize: number } {
-  const pushed = cli(['push', ref(repoTag)]);
-  expect(pushed.status, pushed.out).toBe(0);
-  const [, digest = '', size = '0'] = /digest: (sha256:[0-9a-f]{64}) size: (\d+)/.exec(pushed.out) ?? [];
-  return { digest, manifestSize: Number(size) };
-}
-
-const get = (path: string, headers: Obj = {}) => httpsGet({ port: registry.port, path, ca: pki.caCert, auth: `${USER}:${PASSWORD}`, headers });
-
-/** What a tag takes, measured from the bytes the registry serves (not from our parsing). */
-async function servedSize(repo: string, digest: string, manifestSize: number): Promise<{ size: number; layers: string[] }> {
-  const manifest = JSON.parse((await get(`/v2/${repo}/manifests/${digest}`, { Accept: MANIFEST })).body.toString()) as { config: { digest: string }; layers: { digest: string }[] };
-  let size = manifestSize;
-  for (const blob of [manifest.config, ...manifest.layers]) size += (await get(`/v2/${repo}/blobs/${blob.digest}`)).body.length;
-  return { size, layers: manifest.layers.map((l) => l.digest) };
-}
-
-/** PUT of a manifest (list) by tag, as buildx pushes one; returns its status. */
-function putManifest(repo: string, tag: string, mediaType: string, body: string): Promise<number> {
-  const authorization = `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}`;
-  return new Promise((resolve, reject) => {
-    request({ host: '127.0.0.1', servername: 'localhost', port: registry.port, path: `/v2/${repo}/manifests/${tag}`, method: 'PUT', ca: pki.caCert, headers: { 'content-type': mediaType, authorization } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    })
-      .on('error', reject)
-      .end(body);
-  });
-}
+const { cli, ref, build, push, get, servedSize, putManifest } = registryPushes({ dir: () => dir, port: () => registry.port, caCert: () => pki.caCert, user: USER, password: PASSWORD, imageIds });
 
 const pushed: Record<string, { digest: string; manifestSize: number; id: string }> = {};
 const questions: string[] = [];
