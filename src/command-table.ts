@@ -129,7 +129,7 @@ export const COMMANDS: CommandSpec[] = [
     subcommands: {
       ls: { usage: 'images ls [--json]', summary: 'every repository, tag, digest, size and creation time in the registry' },
       rm: { usage: 'images rm REPO[:TAG|@DIGEST] [--yes]', summary: 'delete an image by its digest (every tag of REPO without :TAG); the registry deletes images, not tags, so other tags of the same image go too: they are named before it asks' },
-      prune: { usage: 'images prune [--keep N] [--yes]', summary: 'keep the newest N per repository (default 3; 0 deletes them all), delete the rest, then collect the garbage with the registry read-only (pulls work, pushes are refused for a moment)' },
+      prune: { usage: 'images prune [--keep N] [--yes]', summary: 'keep the newest N images per repository (default 3; 0 deletes them all), delete the rest, then collect the garbage with the registry read-only (pulls work, pushes are refused for a moment)' },
       du: { usage: 'images du [--json]', summary: "disk used by the registry's volume, and by each repository" },
       save: { usage: 'images save [-o FILE] [--with IMAGE ...] [--k3s-image IMAGE]', summary: 'on a connected machine: one file with every image a cluster needs to start and pass verify, for images load on a machine without a network' },
       load: { usage: 'images load FILE [--name NAME]', summary: "on the other machine: check the bundle, load into docker what docker runs, and put the nodes' images where k3s imports them; then up --offline" },
@@ -138,7 +138,7 @@ export const COMMANDS: CommandSpec[] = [
       output: { type: 'string', short: 'o', value: 'FILE', help: 'save: the bundle file (default ./k3s-devreg-images.tar)' },
       with: { type: 'string', multiple: true, value: 'IMAGE', help: 'save: one of your own images for the nodes too (repeat for more)' },
       'k3s-image': { type: 'string', value: 'IMAGE', help: `save: the k3s the bundle is for (default ${spec.DEFAULT_K3S_IMAGE}, the only one whose system images are known)` },
-      keep: { type: 'string', value: 'N', help: 'prune: tags to keep per repository, newest first (default 3)' },
+      keep: { type: 'string', value: 'N', help: 'prune: images to keep per repository (tags on one image count once), newest first (default 3)' },
       name,
       config,
       json,
