@@ -113,10 +113,12 @@ export async function collectStatus(request: StatusRequest): Promise<StatusRepor
   const context = kubeContext(name);
   const checks: StatusCheck[] = [];
   let facts: ClusterFacts | undefined;
+  let dockerAnswers = false;
 
   checks.push(
     await check('cluster', async () => {
       await checkDocker(run);
+      dockerAnswers = true;
       facts = await inspectCluster(run, name);
       return clusterOutcome(facts);
     }),
@@ -191,7 +193,8 @@ export async function collectStatus(request: StatusRequest): Promise<StatusRepor
   );
 
   // The cache is shared by the daemon's clusters and outlives them: checked whenever docker answers.
-  checks.push(facts ? await check('cache', () => cacheCheck(run, name, stateDir)) : skipped('cache', 'docker could not be checked'));
+  // (Without k3d there are no facts, but docker still answers about the cache.)
+  checks.push(dockerAnswers ? await check('cache', () => cacheCheck(run, name, stateDir)) : skipped('cache', 'docker could not be checked'));
 
   checks.push(
     await check('certificate', async () => {

@@ -267,6 +267,16 @@ describe('status', () => {
     expect(statusTable(report)).toContain('fix: run k3s-devreg up');
   });
 
+  it('k3d missing: the cluster check says so, and the cache is still checked, since docker answers', async () => {
+    const world = new FakeWorld().override('k3d', { exitCode: 127, notFound: true });
+    const report = await collectStatus({ run: world.runner, name: 'devreg', stateDir: spec.stateDir, now });
+    expect(report.checks[0]).toMatchObject({ name: 'cluster', status: 'fail', detail: 'k3d is not installed (or not on PATH)' });
+    expect(report.checks.find((c) => c.name === 'cache')).toMatchObject({ status: 'warn', detail: expect.stringMatching(/^off: no pull-through cache/) as unknown });
+    const docker = new FakeWorld().override('docker', { exitCode: 127, notFound: true });
+    const without = await collectStatus({ run: docker.runner, name: 'devreg', stateDir: spec.stateDir, now });
+    expect(without.checks.find((c) => c.name === 'cache')).toEqual({ name: 'cache', status: 'skip', detail: 'docker could not be checked' });
+  });
+
   it('a stopped loadbalancer or a node docker keeps restarting fails the cluster check, naming the node', async () => {
     const lbDown = new FakeWorld({ cluster: { ...FakeWorld.ourCluster('devreg', 31113), down: { 'k3d-devreg-serverlb': 'exited' } } });
     const report = await collectStatus({ run: lbDown.runner, name: 'devreg', stateDir: spec.stateDir, now });
