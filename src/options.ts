@@ -48,9 +48,11 @@ export interface ClusterFlags {
   yes?: boolean;
 }
 
-function toInt(value: string | number, flag: string): number {
+function toInt(value: string | number, flag: string, answered = false): number {
   const n = typeof value === 'number' ? value : /^\d+$/.test(value.trim()) ? Number(value) : Number.NaN;
-  if (Number.isNaN(n)) throw new UserError(`${flag} expects a whole number, got ${JSON.stringify(value)}`, `pass e.g. ${flag} ${flag === '--port' ? spec.NODE_PORT : 1}`);
+  const example = flag === '--port' ? spec.NODE_PORT : 1;
+  if (Number.isNaN(n) && answered) throw new UserError(`not a whole number: ${JSON.stringify(value)}`, `answer with a whole number, e.g. ${example}`);
+  if (Number.isNaN(n)) throw new UserError(`${flag} expects a whole number, got ${JSON.stringify(value)}`, `pass e.g. ${flag} ${example}`);
   return n;
 }
 
@@ -92,12 +94,15 @@ function refuseEmptyFlags(flags: ClusterFlags): void {
   }
 }
 
-/** The checks of the answers a flag or a prompt can give (the team file and settings.json check their own). */
-const CHECKS: Record<string, (value: string | number) => unknown> = {
-  name: (v) => spec.validateClusterName(String(v)),
-  agents: (v) => spec.validateAgents(toInt(v, '--agents')),
-  username: (v) => spec.validateUsername(String(v)),
-  port: (v) => spec.validateHostPort(toInt(v, '--port')),
+/**
+ * The checks of the answers a flag or a prompt can give (the team file and settings.json check their
+ * own); `answered`: typed at a prompt, where the fix says what to answer rather than which flag to pass.
+ */
+const CHECKS: Record<string, (value: string | number, answered?: boolean) => unknown> = {
+  name: (v, answered) => spec.validateClusterName(String(v), answered ? spec.ANSWER : undefined),
+  agents: (v, answered) => spec.validateAgents(toInt(v, '--agents', answered), answered ? spec.ANSWER : undefined),
+  username: (v, answered) => spec.validateUsername(String(v), answered ? spec.ANSWER : undefined),
+  port: (v, answered) => spec.validateHostPort(toInt(v, '--port', answered), answered ? spec.ANSWER : undefined),
 };
 const SPEC_KEYS = ['name', 'agents', 'username', 'port'] as const;
 type SpecKey = (typeof SPEC_KEYS)[number];
@@ -117,15 +122,15 @@ function questionsFor(missing: Set<string>, saved: SavedSettings, askPassword: b
   const wants = (key: string) => missing.has(key);
   if (wants('agents')) q.push({ name: 'agents', message: 'Number of agent nodes', default: String(saved.agents ?? spec.DEFAULT_AGENTS), validate: validator(CHECKS.agents!) });
   if (wants('username')) q.push({ name: 'username', message: 'Registry username', default: saved.username ?? spec.DEFAULT_USERNAME, validate: validator(CHECKS.username!) });
-  if (askPassword) q.push({ name: 'password', message: 'Registry password (empty: keep the saved one or generate a strong one)', default: '', secret: true, validate: (v) => (v === '' ? true : validator(spec.validatePassword)(v)) });
+  if (askPassword) q.push({ name: 'password', message: 'Registry password (empty: keep the saved one or generate a strong one)', default: '', secret: true, validate: (v) => (v === '' ? true : validator((p) => spec.validatePassword(p, spec.ANSWER))(v)) });
   if (wants('port')) q.push({ name: 'port', message: 'Registry port on this machine', default: String(saved.port ?? spec.NODE_PORT), validate: validator(CHECKS.port!) });
   return q;
 }
 
-function validator(check: (value: string) => unknown): (value: string) => string | true {
+function validator(check: (value: string, answered: boolean) => unknown): (value: string) => string | true {
   return (value) => {
     try {
-      check(value);
+      check(value, true);
       return true;
     } catch (error) {
       return error instanceof UserError ? error.message : String(error);

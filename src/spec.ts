@@ -102,14 +102,17 @@ export const serviceDnsNames = (): string[] => [
  * Where a value came from, so an error names what to change: a flag (`'--port'`), or a field of a
  * file (the team file, settings.json, credentials.json).
  */
-export type InputSource = string | { file: string; field: string };
+export type InputSource = string | { file: string; field: string } | typeof ANSWER;
 
-/** ` (port in /repo/k3s-devreg.yaml)` for a file's field; nothing for a flag, which the fix names. */
-export const fromSource = (source: InputSource): string => (typeof source === 'string' ? '' : ` (${source.field} in ${source.file})`);
+/** The source of an answer typed at a prompt: its fix says what to answer, not which flag to pass. */
+export const ANSWER = { answer: true } as const;
 
-/** `pass --port with WHAT`, or `set port in FILE to WHAT`. */
+/** ` (port in /repo/k3s-devreg.yaml)` for a file's field; nothing for a flag or an answer, which the fix names. */
+export const fromSource = (source: InputSource): string => (typeof source === 'string' || 'answer' in source ? '' : ` (${source.field} in ${source.file})`);
+
+/** `pass --port with WHAT`, `set port in FILE to WHAT`, or at a prompt `answer with WHAT`. */
 export const changeSource = (source: InputSource, what: string): string =>
-  typeof source === 'string' ? `pass ${source} with ${what}` : `set ${source.field} in ${source.file} to ${what}`;
+  typeof source === 'string' ? `pass ${source} with ${what}` : 'answer' in source ? `answer with ${what}` : `set ${source.field} in ${source.file} to ${what}`;
 
 // k3d prefixes the name with "k3d-" and uses it in container and host names, so DNS label rules
 // apply, with room for "k3d-" and "-serverlb" inside the 63-character label limit.

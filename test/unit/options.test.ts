@@ -60,6 +60,22 @@ describe('resolveClusterOptions', () => {
     expect(resolved.configFile).toBe(join(cwd, 'k3s-devreg.yaml'));
   });
 
+  it("a bad answer at a prompt says what to answer, not which flag to pass", async () => {
+    const asked: Question[] = [];
+    await resolveClusterOptions({}, captureIo({ env, cwd: tmpdir(), tty: true }), async (q) => {
+      asked.push(...q);
+      return q[0]?.name === 'name' ? { name: 'devreg' } : { agents: '1', username: 'devreg', password: '', port: '31113' };
+    });
+    const check = (name: string, value: string) => asked.find((q) => q.name === name)!.validate!(value);
+    expect(check('name', 'Bad_Name')).toMatch(/^invalid cluster name "Bad_Name": answer with 1-\d+ lowercase letters/);
+    expect(check('agents', 'two')).toBe('not a whole number: "two": answer with a whole number, e.g. 1');
+    expect(check('agents', '12')).toBe('invalid number of agents 12: answer with a whole number from 0 to 9');
+    expect(check('port', '99999')).toBe('invalid port 99999: answer with a whole number from 1 to 65535 (default 31113)');
+    expect(check('username', 'a:b')).toMatch(/: answer with a username without ':'$/);
+    expect(check('name', 'devreg')).toBe(true);
+    expect(asked.map((q) => String(q.validate?.('--x') ?? '')).join('\n')).not.toMatch(/pass --/);
+  });
+
   it('reports a bad flag or team-file value before asking anything', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'k3s-devreg-team-'));
     let asked = 0;
