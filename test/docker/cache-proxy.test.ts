@@ -93,7 +93,7 @@ describe.skipIf(!dockerAvailable)('the pull-through cache in front of a real ups
     const args = cacheRunArgs(upstream, { configFile, network, image });
     docker([...args.slice(0, 2), '--label', TEST_LABEL, ...args.slice(2)]);
     docker(readyRunArgs({ network, image: client, label: TEST_LABEL, registry: cache }));
-  }, 120_000);
+  }, 240_000);
 
   afterAll(() => {
     for (const args of [['rm', '-f', '-v', cacheContainerName(host), upstreamName], ['volume', 'rm', '-f', cacheVolumeName(host)], ['network', 'rm', network]]) {

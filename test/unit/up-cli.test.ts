@@ -126,7 +126,7 @@ describe('Ctrl-C at a terminal (the built CLI in its own process group, signalle
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    await vi.waitFor(() => expect(existsSync(hang) && readFileSync(hang, 'utf8')).toMatch(/^\d+$/), { timeout: 20_000, interval: 50 });
+    await vi.waitFor(() => expect(existsSync(hang) && readFileSync(hang, 'utf8')).toMatch(/^\d+$/), { timeout: 45_000, interval: 50 });
     process.kill(-child.pid!, 'SIGINT');
     expect(await exited).toBe(130);
     expect(stderr.trimEnd().split('\n').at(-1)).toBe('interrupted: run k3s-devreg up again to resume where it stopped');
