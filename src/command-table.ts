@@ -92,7 +92,6 @@ export const COMMANDS: CommandSpec[] = [
   {
     name: 'registries',
     summary: 'apply a registries.yaml to every node of an existing k3s cluster (apply | status | render)',
-    usage: 'registries apply --context CTX [-f registries.yaml] [--ca FILE] | registries status --context CTX | registries render --dir DIR',
     subcommands: {
       apply: { usage: 'registries apply --context CTX [-f registries.yaml] [--ca FILE] [--yes]', summary: 'write registries.yaml (default ./registries.yaml) and the CA (as /etc/k3s-devreg/ca.crt) to every node through a DaemonSet, showing what changes with secrets hidden; k3s reads it at start, so it prints which nodes to restart' },
       status: { usage: 'registries status --context CTX [--json]', summary: "per node: the file k3s reads there, and whether it (and the CA) matches what was applied, now" },
@@ -114,7 +113,6 @@ export const COMMANDS: CommandSpec[] = [
   {
     name: 'cache',
     summary: 'the pull-through cache every cluster on this docker daemon shares (status | rm)',
-    usage: 'cache status [--json] | cache rm [--yes]',
     subcommands: {
       status: { usage: 'cache status [--json]', summary: 'per upstream: its URL, container and state, volume, disk used and the clusters using it; exit 1 when a cache container is not running' },
       rm: { usage: 'cache rm [--yes]', summary: 'after asking (or with --yes): remove every cache container, volume and config file of ours; clusters keep working and pull from each upstream themselves' },
@@ -125,7 +123,6 @@ export const COMMANDS: CommandSpec[] = [
   {
     name: 'images',
     summary: 'the images in our registry (ls | rm | prune | du), and bundles for a machine without a network (save | load)',
-    usage: 'images ls|du [--json] | images rm REPO[:TAG] [--yes] | images prune [--keep N] [--yes] | images save [-o FILE] [--with IMAGE ...] | images load FILE',
     subcommands: {
       ls: { usage: 'images ls [--json]', summary: 'every repository, tag, digest, size and creation time in the registry' },
       rm: { usage: 'images rm REPO[:TAG|@DIGEST] [--yes]', summary: 'delete an image by its digest (every tag of REPO without :TAG); the registry deletes images, not tags, so other tags of the same image go too: they are named before it asks' },

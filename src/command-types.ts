@@ -12,7 +12,8 @@ export type OptionSpec = { type: 'string' | 'boolean'; short?: string; multiple?
 export interface CommandSpec {
   name: string;
   summary: string;
-  usage: string;
+  /** One line of how to call it; a command with sub-commands has theirs instead (help.ts usageOf). */
+  usage?: string;
   options: Record<string, OptionSpec>;
   /** Sub-commands, e.g. `registries apply`: each one's usage and what it does, for `<command> <sub> --help`. */
   subcommands?: Record<string, { usage: string; summary: string }>;

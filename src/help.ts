@@ -31,6 +31,13 @@ export function mainHelp(): string {
   ].join('\n');
 }
 
+/** How to call a command: its usage, or for a group (`images`) its sub-commands, each of which has its own. */
+export function usageOf(command: CommandSpec): string {
+  const subs = Object.keys(command.subcommands ?? {});
+  if (subs.length === 0) return command.usage ?? command.name;
+  return `${command.name} ${subs.join('|')} [options]   (each: k3s-devreg ${command.name} <command> --help)`;
+}
+
 /** A command's help; with `sub` (`images rm --help`), that sub-command's usage and summary first. */
 export function commandHelp(command: CommandSpec, sub?: string): string {
   const rows = Object.entries(command.options).map(([long, o]) => {
@@ -42,7 +49,7 @@ export function commandHelp(command: CommandSpec, sub?: string): string {
   const chosen = sub !== undefined ? command.subcommands?.[sub] : undefined;
   const subWidth = Math.max(0, ...subs.map(([name]) => name.length));
   return [
-    `Usage: k3s-devreg ${chosen ? chosen.usage : command.usage}`,
+    `Usage: k3s-devreg ${chosen ? chosen.usage : usageOf(command)}`,
     '',
     chosen ? chosen.summary : command.summary,
     ...(!chosen && subs.length > 0 ? ['', 'Commands:', ...subs.map(([name, s]) => `  ${name.padEnd(subWidth)}  ${s.summary}`)] : []),

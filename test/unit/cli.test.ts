@@ -3,6 +3,7 @@ import { interruptible, runCli } from '../../src/cli.js';
 import { COMMANDS } from '../../src/command-table.js';
 import { ToolError } from '../../src/errors.js';
 import { runSteps } from '../../src/progress.js';
+import { usageOf } from '../../src/help.js';
 import { captureIo } from '../helpers/io.js';
 
 describe('cli', () => {
@@ -30,7 +31,7 @@ describe('cli', () => {
     for (const command of COMMANDS) {
       const io = captureIo();
       expect(await runCli([command.name, '--help'], io)).toBe(0);
-      expect(io.stdout.join('\n')).toContain(`Usage: k3s-devreg ${command.usage}`);
+      expect(io.stdout.join('\n')).toContain(`Usage: k3s-devreg ${usageOf(command)}`);
     }
   });
 

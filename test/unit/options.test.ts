@@ -62,7 +62,7 @@ describe('resolveClusterOptions', () => {
 
   it("a bad answer at a prompt says what to answer, not which flag to pass", async () => {
     const asked: Question[] = [];
-    await resolveClusterOptions({}, captureIo({ env, cwd: tmpdir(), tty: true }), async (q) => {
+    await resolveClusterOptions({}, captureIo({ env, cwd: tmpdir(), tty: true }), async (q): Promise<Record<string, string>> => {
       asked.push(...q);
       return q[0]?.name === 'name' ? { name: 'devreg' } : { agents: '1', username: 'devreg', password: '', port: '31113' };
     });
