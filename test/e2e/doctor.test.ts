@@ -8,6 +8,7 @@
  */
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REGISTRY_HOST, REGISTRY_PORT } from '../../src/spec.js';
 import { createSandbox, eventually, expectOk, freePort, printDiagnosticsOnFailure, readCredentials, requireE2eTools, runCli, runTool, toolOk } from './helpers.js';
 
 const { name, work, stateDir, env } = createSandbox('doctor');
@@ -15,6 +16,14 @@ const context = `k3d-${name}`;
 const agent = `k3d-${name}-agent-0`;
 const PAUSE_LABEL = 'k3s-devreg.test/paused';
 const missingPod = 'doctor-missing-tag';
+/**
+ * By the registry's own name: its hosts.toml has our registry as its only host (server =), so
+ * containerd's error for a missing tag is the 404's "<ref>: not found". By localhost:PORT it is
+ * not: k3s writes that host's own endpoint (server = "http://localhost:PORT/v2") after our mirror,
+ * containerd tries it once the mirror answered 404 (remotes/docker resolver: the first non-404
+ * error wins), and the event then ends in "connect: connection refused" (reported to the lead).
+ */
+const missingImage = `${REGISTRY_HOST}:${REGISTRY_PORT}/hello-world-example:never-pushed`;
 let port = 0;
 
 const cli = (...args: string[]) => runCli(env, args, work);
@@ -102,7 +111,7 @@ describe('doctor on a real k3d cluster', () => {
   });
 
   it('doctor --pod on a pod pulling a tag that was never pushed: manifest unknown, quoted and explained', async () => {
-    kubectl('run', missingPod, '--image', `localhost:${port}/hello-world-example:never-pushed`, '--restart', 'Never');
+    kubectl('run', missingPod, '--image', missingImage, '--restart', 'Never');
     const finding = await eventually('the pod to fail its pull', 180_000, () => {
       const { code, report } = doctorJson('--pod', missingPod);
       const pod = report.findings.find((f) => f.check === 'pod events');
@@ -112,7 +121,7 @@ describe('doctor on a real k3d cluster', () => {
     });
     expect(finding.where).toBe(`default/${missingPod}`);
     expect(finding.summary).toMatch(/manifest-unknown: the registry answered, but holds no image of that repository and tag/);
-    expect(finding.evidence).toContain(`localhost:${port}/hello-world-example:never-pushed`);
+    expect(finding.evidence).toContain(missingImage);
     expect(finding.fix).toMatch(/^push it first/);
     const table = cli('doctor', '--name', name, '--pod', `default/${missingPod}`);
     expect(table.status).toBe(1);

@@ -86,10 +86,11 @@ describe('onboarding on a real k3d cluster', () => {
     const readOnly = [
       /^\$ (docker|k3d|kubectl) version( |$)/,
       /^\$ k3d cluster list( |$)/,
-      /^\$ docker ((container|volume) inspect|ps) /,
+      /^\$ docker ((container|image|volume|network) inspect|ps|volume ls|system df) /,
       /^\$ docker exec \S+ cat \/etc\/hosts$/,
-      /^\$ kubectl config (get-contexts|current-context)( |$)/,
-      /^\$ kubectl --context \S+ (--namespace \S+ )?(get|rollout status) /,
+      // up reads the kubeconfig's contexts with `config view --output json` (src/tools/kubectl.ts readKubeconfig).
+      /^\$ kubectl config (get-contexts|current-context|view)( |$)/,
+      /^\$ kubectl --context \S+ (--namespace \S+ )?(get|logs|rollout status) /,
     ];
     const changing = commands.filter((l) => !readOnly.some((re) => re.test(l)));
     expect(changing).toEqual([]);
@@ -105,7 +106,8 @@ describe('onboarding on a real k3d cluster', () => {
     const report = JSON.parse(json.stdout) as { healthy: boolean; checks: { name: string; status: string }[] };
     expect(report.healthy).toBe(true);
     expect(report.checks.map((c) => [c.name, c.status])).toEqual(
-      ['cluster', 'nodes', 'registry pod', 'registry port', 'hosts entries', 'certificate'].map((check) => [check, 'ok']),
+      // The cache is on by default: up started it on the cluster's network (src/steps/status.ts, status-cache.ts).
+      ['cluster', 'nodes', 'registry pod', 'registry port', 'hosts entries', 'node restarts', 'cache', 'certificate'].map((check) => [check, 'ok']),
     );
   });
 
