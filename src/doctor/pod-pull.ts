@@ -7,6 +7,7 @@ import { UserError } from '../errors.js';
 import type { PodEvent, PodSummary } from '../tools/kubectl-objects.js';
 import type { Finding } from './finding.js';
 import { explainPullError, quoteOf, type PullErrorKind } from './pull-errors.js';
+import { registryVerdict, type RegistryImage, type TagAnswer } from './registry-tag.js';
 
 export interface PodRef {
   namespace: string;
@@ -33,6 +34,8 @@ const EXPLAINED_BY: Record<PullErrorKind, readonly string[]> = {
   forbidden: ['hosts entry', 'registries.yaml'],
   'no-such-host': ['hosts entry', 'registries.yaml'],
   'connection-refused': ['registry pod', 'registries.yaml', 'hosts entry', 'hosts.toml'],
+  // Only a node without our localhost mirror makes this error for a tag that exists.
+  'mirror-not-found': ['hosts.toml', 'registries.yaml'],
   'no-route': ['hosts entry', 'registry service'],
   'manifest-unknown': [],
   'http-to-https': ['registries.yaml', 'hosts.toml', 'hosts entry'],
@@ -49,6 +52,18 @@ export interface PodPullInput {
   /** doctor's other findings, and the k3s node names (a finding there speaks only for that node). */
   findings: readonly Finding[];
   nodes: readonly string[];
+  /** The registry's port on this machine (the localhost:PORT name pods pull by), when known. */
+  port?: number;
+  /** What the registry said about the image the failed pull names, when it was asked. */
+  registry?: { target: RegistryImage; answer: TagAnswer | undefined };
+}
+
+/** The pull error a pod's last "Failed to pull image" event (or its ErrImagePull message) holds. */
+export function failedPullMessage(pod: PodSummary, events: readonly PodEvent[]): string | undefined {
+  const failedEvent = [...events].reverse().find((e) => /^Failed to pull image/.test(e.message));
+  const waiting = Object.values({ ...pod.init, ...pod.containers }).find((c) => c.waitingReason && PULL_WAITS.has(c.waitingReason));
+  // ImagePullBackOff's own message is only "Back-off pulling image": the event keeps the error.
+  return failedEvent?.message ?? (waiting?.waitingReason === 'ErrImagePull' ? waiting.waitingMessage : undefined);
 }
 
 /** The failing findings that explain this kind of error for a pod on `node`, most telling first. */
@@ -73,8 +88,7 @@ export function podPullFinding(input: PodPullInput): Finding {
   const containers = Object.entries({ ...pod.init, ...pod.containers });
   const waiting = containers.find(([, c]) => c.waitingReason && PULL_WAITS.has(c.waitingReason));
   const failedEvent = [...input.events].reverse().find((e) => /^Failed to pull image/.test(e.message));
-  // ImagePullBackOff's own message is only "Back-off pulling image": the event keeps the error.
-  const message = failedEvent?.message ?? (waiting?.[1].waitingReason === 'ErrImagePull' ? waiting[1].waitingMessage : undefined);
+  const message = failedPullMessage(pod, input.events);
   const stillFailing = waiting !== undefined || (containers.length === 0 && pod.phase === 'Pending' && failedEvent !== undefined);
   if (!stillFailing) {
     const other = containers.find(([, c]) => c.waitingReason && c.waitingReason !== 'ContainerCreating' && c.waitingReason !== 'PodInitializing');
@@ -82,11 +96,13 @@ export function podPullFinding(input: PodPullInput): Finding {
       const [name, c] = other;
       return { check, where, status: 'warn', summary: `no pull failure, but container ${name} waits: ${c.waitingReason}`, ...(c.waitingMessage ? { evidence: quoteOf(c.waitingMessage) } : {}), fix: describe };
     }
-    const earlier = failedEvent ? explainPullError(failedEvent.message)?.kind : undefined;
+    const earlier = failedEvent ? explainPullError(failedEvent.message, input.port)?.kind : undefined;
     return { check, where, status: 'ok', summary: `its images were pulled${pod.node ? ` on ${pod.node}` : ''}${failedEvent ? ` (an earlier pull failed${earlier ? `: ${earlier}` : ''})` : ''}` };
   }
   const reason = waiting?.[1].waitingReason ?? 'ErrImagePull';
-  const explanation = message ? explainPullError(message) : undefined;
+  // The registry's own answer about the tag outranks the words of whichever endpoint containerd tried last.
+  const told = input.registry && registryVerdict(input.registry.target, input.registry.answer, input.port);
+  const explanation = told?.explanation ?? (message ? explainPullError(message, input.port) : undefined);
   const by = explanation ? explainers(explanation.kind, pod.node, input.findings, input.nodes) : [];
   const said = explanation ? `${explanation.kind}: ${explanation.cause}` : 'the pull failed for a reason doctor does not know';
   const because = by.length > 0 ? `; explained by: ${by.map((f) => `${f.check} on ${f.where}`).join(', ')}` : '';
@@ -95,7 +111,7 @@ export function podPullFinding(input: PodPullInput): Finding {
     where,
     status: 'fail',
     summary: `${reason}${pod.node ? ` on ${pod.node}` : ''}: ${said}${because}`,
-    evidence: message ? quoteOf(message) : `container ${waiting?.[0] ?? '?'} waits: ${reason}`,
+    evidence: `${told ? `${told.evidence}; the pull error: ` : ''}${message ? quoteOf(message) : `container ${waiting?.[0] ?? '?'} waits: ${reason}`}`,
     fix: by[0]?.fix ?? explanation?.fix ?? describe,
   };
 }

@@ -5,7 +5,7 @@
  * texts that end those messages (net/http, crypto/x509, containerd's remotes/docker), each with
  * what it means in our setup and what to do. Pure: no I/O.
  */
-import { NODE_CA_FILE, REGISTRY_HOST, REGISTRY_PORT } from '../spec.js';
+import { NODE_CA_FILE, NODE_PORT, REGISTRY_HOST, REGISTRY_PORT } from '../spec.js';
 import { UP } from './finding.js';
 import { readGoQuoted } from './go-string.js';
 
@@ -15,6 +15,7 @@ export type PullErrorKind =
   | 'forbidden'
   | 'no-such-host'
   | 'connection-refused'
+  | 'mirror-not-found'
   | 'no-route'
   | 'manifest-unknown'
   | 'http-to-https'
@@ -138,9 +139,32 @@ const RULES: readonly Rule[] = [
   },
 ];
 
-/** The class of a containerd or kubelet pull error, with its cause and fix here; undefined when unknown. */
-export function explainPullError(text: string): PullErrorExplanation | undefined {
-  for (const rule of RULES) {
+/**
+ * An image named localhost:PORT whose error ends at k3s's own endpoint for that name,
+ * http://localhost:PORT/v2 (or 127.0.0.1), which k3s lists after our mirror. containerd's resolver
+ * moves past a 404 without keeping it and returns the first other failure, so when the mirror said
+ * "not found" the error names only this last try: refused (nothing on the node's port), or a 400
+ * ("unexpected status from HEAD request to ...") where a node's localhost answers with TLS.
+ */
+function fallbackRule(port: number): Rule {
+  const image = `(?:image|reference) \\\\?"(localhost:${port}/[^"\\\\\\s]+)`;
+  const url = `(http://(?:localhost|127\\.0\\.0\\.1):${port}/v2/[^\\s"\\\\]*?)(?:\\\\?")?(?::\\s+|\\s+|$)(.*)$`;
+  return {
+    kind: 'mirror-not-found',
+    test: new RegExp(`${image}[\\s\\S]*?${url}`),
+    explain: (m) => ({
+      cause: `containerd's last try was ${m[2]!.replace(/(:\d+).*/, '$1')} inside the node: the node's own localhost, which is not the way to the registry (${m[3]!.replace(/\\?"$/, '')}); the endpoint before it, our mirror, answered 'not found' (containerd moves on after a 404 without a word), so ${m[1]} is most likely not in the registry — unless the node has no mirror for localhost:${port}, which the hosts.toml and registries.yaml findings then report`,
+      fix: `push it (docker push ${m[1]}) or correct the name and tag in the pod spec; k3s-devreg images ls shows what the registry holds; if the node's hosts.toml finding fails, run k3s-devreg up`,
+    }),
+  };
+}
+
+/**
+ * The class of a containerd or kubelet pull error, with its cause and fix here; undefined when
+ * unknown. `port` is the registry's port on this machine (the localhost:PORT name we mirror).
+ */
+export function explainPullError(text: string, port: number = NODE_PORT): PullErrorExplanation | undefined {
+  for (const rule of [fallbackRule(port), ...RULES]) {
     const match = rule.test.exec(text);
     if (match) return { kind: rule.kind, ...rule.explain(match) };
   }
@@ -205,6 +229,8 @@ export const quoteOf = (line: string): string => (line.length > QUOTE_MAX ? `${l
  */
 export function pullErrorsFor(logText: string, hosts: readonly string[], limit = 3, since?: number): PullErrorLine[] {
   const found = new Map<string, PullErrorLine>();
+  const localhost = hosts.map((h) => /^localhost:(\d+)$/.exec(h)?.[1]).find((p) => p !== undefined);
+  const port = localhost === undefined ? undefined : Number(localhost);
   for (const raw of logText.split('\n')) {
     const line = raw.trim();
     if (!line || !hosts.some((h) => line.includes(h))) continue;
@@ -216,7 +242,7 @@ export function pullErrorsFor(logText: string, hosts: readonly string[], limit =
     if (since !== undefined && parsed.time !== undefined && Date.parse(parsed.time) < since) continue;
     const image = /^PullImage "([^"]+)"/.exec(parsed.msg ?? '')?.[1];
     const key = `${image ?? ''}\n${parsed.error}`;
-    const explanation = explainPullError(parsed.error);
+    const explanation = explainPullError(parsed.error, port);
     found.delete(key);
     found.set(key, { quote: quoteOf(line), ...(parsed.time ? { time: parsed.time } : {}), ...(image ? { image } : {}), ...(explanation ? { explanation } : {}) });
   }

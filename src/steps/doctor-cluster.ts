@@ -4,13 +4,15 @@
  * takes no new ones), and with --pod that pod's events and container states.
  */
 import type { Finding } from '../doctor/finding.js';
-import { podPullFinding, type PodRef } from '../doctor/pod-pull.js';
+import { failedPullMessage, podPullFinding, type PodRef } from '../doctor/pod-pull.js';
+import { onOurRegistry, pulledImageOf } from '../doctor/registry-tag.js';
 import { explainPullError } from '../doctor/pull-errors.js';
 import { READ_ONLY_ENV, isReadOnlyValue } from '../images/registry-gc.js';
 import { REGISTRY_MEMORY_LIMIT } from '../render/manifests/registry.js';
 import { NAMESPACE, SERVICE_NAME } from '../spec.js';
 import { getDeployment, getNodeConditions, getPodSummary, listPods, podEvents, type PodSummary } from '../tools/kubectl-objects.js';
 import type { Runner } from '../tools/run.js';
+import { askRegistryForTag } from './doctor-registry-tag.js';
 import { selectorOf } from './readiness.js';
 
 const PRESSURE_FIX: Record<string, string> = {
@@ -98,8 +100,19 @@ export async function registryPodFinding(run: Runner, context: string): Promise<
   return [{ check: 'registry pod', where: pod.node ?? 'cluster', ...podState(pod, context) }, writableFinding(pod)];
 }
 
-/** `--pod`: the pod, its events, and which of `findings` explains a failed pull. */
-export async function podFinding(run: Runner, context: string, ref: PodRef, findings: readonly Finding[], nodes: readonly string[]): Promise<Finding> {
+/** Where the registry answers on this machine: the state folder and the published port. */
+export interface RegistryAccess {
+  stateDir: string;
+  port?: number;
+}
+
+/** `--pod`: the pod, its events, which of `findings` explains a failed pull, and for an image of ours what the registry holds. */
+export async function podFinding(run: Runner, context: string, ref: PodRef, findings: readonly Finding[], nodes: readonly string[], access?: RegistryAccess): Promise<Finding> {
   const [pod, events] = await Promise.all([getPodSummary(run, context, ref.namespace, ref.name), podEvents(run, context, ref.namespace, ref.name)]);
-  return podPullFinding({ ref, context, pod, events, findings, nodes });
+  const port = access?.port;
+  const message = pod && failedPullMessage(pod, events);
+  const image = message ? pulledImageOf(message) : undefined;
+  const target = image ? onOurRegistry(image, port) : undefined;
+  const registry = target && access && port !== undefined ? { target, answer: await askRegistryForTag(access.stateDir, port, target) } : undefined;
+  return podPullFinding({ ref, context, pod, events, findings, nodes, ...(port !== undefined ? { port } : {}), ...(registry ? { registry } : {}) });
 }

@@ -105,7 +105,7 @@ export async function runDoctor(request: DoctorRequest): Promise<DoctorReport> {
     const ref = request.pod;
     const where = `${ref.namespace}/${ref.name}`;
     const earlier = [...findings];
-    findings.push(...(running ? await guarded('pod events', where, () => podFinding(run, context, ref, earlier, nodes)) : [skipped('pod events', where, why)]));
+    findings.push(...(running ? await guarded('pod events', where, () => podFinding(run, context, ref, earlier, nodes, { stateDir, ...(port !== undefined ? { port } : {}) })) : [skipped('pod events', where, why)]));
   }
   return { cluster: name, healthy: !hasProblem(findings), findings };
 }

@@ -1,7 +1,10 @@
 /**
  * The pull-error classifier on real lines: containerd.log lines made by the real containerd of the
  * node tier (test/fixtures/containerd-log/*.log, see SOURCE.md there) and lines quoted in k3s issues
- * (issues.tsv, each with its URL). Every fixture line must be classified to the kind its file names.
+ * (issues.tsv, each with its URL), and lines written in containerd's own format for a shape the node
+ * tier cannot make (formatted.tsv, each with its source). Every fixture line must be classified to the
+ * kind its file names, except that connection-refused.log (no mirror for localhost:31113, so the node
+ * asks its own http://localhost:31113) ends at k3s's fallback endpoint and is mirror-not-found.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -13,11 +16,18 @@ const HOSTS = ['container-registry.local:5000', 'localhost:31113'];
 /** Each <kind>.log holds containerd.log lines whose PullImage error is of that kind. */
 const logFixtures = readdirSync(DIR).filter((f) => f.endsWith('.log')).map((f) => [f.replace(/\.log$/, '') as PullErrorKind, readFileSync(new URL(f, DIR), 'utf8')] as const);
 
-/** issues.tsv: kind, URL, the quoted line. */
-const issueLines = readFileSync(new URL('issues.tsv', DIR), 'utf8')
-  .split('\n')
-  .filter((l) => l.trim() && !l.startsWith('#'))
-  .map((l) => l.split('\t') as [PullErrorKind, string, string]);
+/** A .tsv of kind, URL, the line. */
+const tsv = (file: string) =>
+  readFileSync(new URL(file, DIR), 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() && !l.startsWith('#'))
+    .map((l) => l.split('\t') as [PullErrorKind, string, string]);
+const issueLines = tsv('issues.tsv');
+const formattedLines = tsv('formatted.tsv');
+
+/** The kind each fixture file's lines are classified as. */
+const KIND_OF: Record<string, PullErrorKind> = { 'x509-expired': 'x509', 'x509-name': 'x509', 'connection-refused': 'mirror-not-found' };
+const kindOf = (file: string): PullErrorKind => KIND_OF[file] ?? (file as PullErrorKind);
 
 describe('containerd.log lines from the real containerd of the node tier', () => {
   it('has a fixture for every kind the node tier can make', () => {
@@ -31,10 +41,10 @@ describe('containerd.log lines from the real containerd of the node tier', () =>
       const parsed = parseContainerdLogLine(line);
       expect(parsed?.level).toBe('error');
       expect(parsed?.error).toMatch(/^(rpc error: code = NotFound desc = )?failed to pull and unpack image/);
-      expect(explainPullError(parsed!.error!)?.kind).toBe(kind.replace(/-(expired|name)$/, ''));
+      expect(explainPullError(parsed!.error!)?.kind).toBe(kindOf(kind));
     }
     const [last] = pullErrorsFor(text, HOSTS, 1);
-    expect(last?.explanation?.kind).toBe(kind.replace(/-(expired|name)$/, ''));
+    expect(last?.explanation?.kind).toBe(kindOf(kind));
     expect(last?.quote).toBe(failed.at(-1)!.trim());
   });
 });
@@ -54,7 +64,10 @@ describe('what each class says to do here', () => {
     expect(explain('no-such-host').cause).toContain('/etc/hosts has no line for it');
     expect(explain('no-such-host').fix).toContain('daemonset/registry-hosts');
     expect(explain('no-route').cause).toContain('old ClusterIP');
-    expect(explain('connection-refused').fix).toContain('k3s-devreg status');
+    // No mirror for localhost:31113 made these lines: the explanation names that case and the finding that reports it.
+    expect(explain('connection-refused').cause).toContain("containerd's last try was http://localhost:31113 inside the node: the node's own localhost, which is not the way to the registry (dial tcp 127.0.0.1:31113: connect: connection refused)");
+    expect(explain('connection-refused').cause).toMatch(/our mirror, answered 'not found'.*localhost:31113\/team\/hello-35a238b2:1 is most likely not in the registry — unless the node has no mirror for localhost:31113, which the hosts.toml and registries.yaml findings then report$/);
+    expect(explain('connection-refused').fix).toBe('push it (docker push localhost:31113/team/hello-35a238b2:1) or correct the name and tag in the pod spec; k3s-devreg images ls shows what the registry holds; if the node\'s hosts.toml finding fails, run k3s-devreg up');
     expect(explain('manifest-unknown').fix).toContain('docker push localhost:<port>/<repository>:<tag>');
     expect(explain('http-to-https').cause).toContain('plain http');
     expect(explain('timeout').fix).toContain('get service registry');
@@ -65,6 +78,44 @@ describe('lines quoted in k3s and containerd issues', () => {
   it('has some', () => expect(issueLines.length).toBeGreaterThanOrEqual(5));
   it.each(issueLines)('%s (%s)', (kind, _url, line) => {
     expect(explainPullError(line)?.kind).toBe(kind);
+  });
+});
+
+describe("lines in containerd's own format (formatted.tsv)", () => {
+  it('has the 400 shape', () => expect(formattedLines.filter(([, , line]) => line.includes(': 400 Bad Request')).length).toBeGreaterThanOrEqual(2));
+  it.each(formattedLines)('%s (%s)', (kind, _url, line) => {
+    expect(explainPullError(line)?.kind).toBe(kind);
+    const parsed = parseContainerdLogLine(line);
+    if (parsed?.error) expect(explainPullError(parsed.error)?.kind).toBe(kind);
+  });
+  it('a 400 from the fallback: the status quoted, the image to push named', () => {
+    const [, , event] = formattedLines.find(([, , l]) => l.startsWith('Failed to pull image "localhost:31113/app:missing"'))!;
+    const explained = explainPullError(event)!;
+    expect(explained.cause).toMatch(/^containerd's last try was http:\/\/localhost:31113 inside the node: .* \(400 Bad Request\); the endpoint before it, our mirror, answered 'not found'/);
+    expect(explained.fix).toMatch(/^push it \(docker push localhost:31113\/app:missing\)/);
+    const [, , line] = formattedLines.find(([, , l]) => l.startsWith('time='))!;
+    expect(pullErrorsFor(line, HOSTS)[0]?.explanation).toEqual(explained);
+  });
+});
+
+describe('the fallback endpoint of localhost:<port> (mirror-not-found)', () => {
+  const refused = (port: number, host = 'localhost') =>
+    `Failed to pull image "localhost:${port}/app:missing": failed to pull and unpack image "localhost:${port}/app:missing": failed to resolve reference "localhost:${port}/app:missing": failed to do request: Head "http://${host}:${port}/v2/app/manifests/missing": dial tcp 127.0.0.1:${port}: connect: connection refused`;
+  it('is told by the registry\'s published port: another localhost port that refuses is connection-refused', () => {
+    expect(explainPullError(refused(31113))?.kind).toBe('mirror-not-found');
+    expect(explainPullError(refused(40000), 40000)?.kind).toBe('mirror-not-found');
+    expect(explainPullError(refused(40000, '127.0.0.1'), 40000)?.kind).toBe('mirror-not-found');
+    expect(explainPullError(refused(40000))?.kind).toBe('connection-refused');
+    expect(explainPullError(refused(31113), 40000)?.kind).toBe('connection-refused');
+  });
+  it('pullErrorsFor reads the port from the hosts it is given', () => {
+    const line = `time="t" level=error msg="PullImage \\"localhost:40000/app:missing\\" failed" error="${refused(40000).replace(/^Failed to pull image "[^"]+": /, '').replaceAll('"', '\\"')}"`;
+    const [found] = pullErrorsFor(line, ['container-registry.local:5000', 'localhost:40000']);
+    expect([found?.image, found?.explanation?.kind]).toEqual(['localhost:40000/app:missing', 'mirror-not-found']);
+  });
+  it('an https endpoint or the mirror\'s own error is not the fallback', () => {
+    expect(explainPullError(refused(31113).replace('http://', 'https://'))?.kind).toBe('connection-refused');
+    expect(explainPullError('Failed to pull image "localhost:31113/app:1": failed to resolve reference "localhost:31113/app:1": localhost:31113/app:1: not found')?.kind).toBe('manifest-unknown');
   });
 });
 

@@ -1,0 +1,30 @@
+/**
+ * doctor asks the registry itself, from this machine (the published port, the state folder's CA and
+ * credentials), whether the repository and tag a failed pull names exist: the one answer containerd's
+ * error cannot give when the endpoint it tried last was not the registry. Reads only.
+ */
+import { isKnownError } from '../errors.js';
+import type { RegistryImage, TagAnswer } from '../doctor/registry-tag.js';
+import { readCredentials } from '../state/credentials.js';
+import { statePath } from '../state/layout.js';
+import { readIfExists } from '../state/write-files.js';
+import { headManifest } from '../tools/registry-api.js';
+import { tagNames } from './images-registry.js';
+
+/** A doctor run waits for this answer: shorter than images' 30 s. */
+const TIMEOUT_MS = 10_000;
+
+/** Present, no such tag (with the tags there are), or no such repository; undefined when the registry cannot be asked. */
+export async function askRegistryForTag(stateDir: string, port: number, target: RegistryImage): Promise<TagAnswer | undefined> {
+  const [credentials, caCert] = await Promise.all([readCredentials(stateDir).catch(() => undefined), readIfExists(statePath(stateDir, 'caCert'))]);
+  if (!credentials || !caCert) return undefined;
+  const endpoint = { port, caCert, credentials, timeoutMs: TIMEOUT_MS };
+  try {
+    if (await headManifest(endpoint, target.repository, target.reference)) return { state: 'present' };
+    const tags = await tagNames(endpoint, target.repository);
+    return tags === undefined ? { state: 'no-repository' } : { state: 'no-tag', tags };
+  } catch (error) {
+    if (isKnownError(error)) return undefined;
+    throw error;
+  }
+}
