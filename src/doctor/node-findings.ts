@@ -8,6 +8,7 @@ import type { RegistryCredentials } from '../render/registries-yaml.js';
 import type { Finding } from './finding.js';
 import { caPathsOf, credentialsFinding, hostsEntryFinding, hostsTomlFinding, ourHosts, registriesYamlFinding } from './node-files.js';
 import type { NodeRead } from './node-read.js';
+import type { TagAnswer } from './registry-tag.js';
 import { caFinding, certificateFinding, clockFinding, pullErrorsFinding, type TlsCheck } from './node-trust.js';
 
 export interface NodeFacts {
@@ -31,6 +32,8 @@ export interface NodeFacts {
   };
   /** The handshake with the registry trusting the node's CA file, when the port is known and the file exists. */
   tls?: TlsCheck;
+  /** What the registry said about the images of the node's failed pulls (nodePullErrors), by image. */
+  registryAnswers?: ReadonlyMap<string, TagAnswer | undefined>;
   now: Date;
 }
 
@@ -50,6 +53,6 @@ export function nodeFindings(facts: NodeFacts): Finding[] {
     caFinding(node, read, caPathsOf(read), state.caCert, facts.tls),
     certificateFinding(node, read, facts.tls, state.tlsCert, facts.now),
     clockFinding(node, read, facts.now),
-    pullErrorsFinding(node, read, ourHosts(port), facts.startedAt, facts.now),
+    pullErrorsFinding(node, read, ourHosts(port), facts.startedAt, facts.now, facts.registryAnswers),
   ];
 }

@@ -9,7 +9,8 @@ import { certificateSummary } from '../render/pki.js';
 import { NODE_CA_FILE, REGISTRY_HOST } from '../spec.js';
 import { finding, UP, type Finding } from './finding.js';
 import { LOG_LINES, NODE_PATHS, type NodeRead } from './node-read.js';
-import { pullErrorsFor } from './pull-errors.js';
+import { localhostPortOf, pullErrorsFor, type PullErrorLine } from './pull-errors.js';
+import { onOurRegistry, registryVerdict, type TagAnswer } from './registry-tag.js';
 
 /** A TLS handshake with the registry on this machine's port, trusting only one CA, for REGISTRY_HOST. */
 export interface TlsCheck {
@@ -114,16 +115,35 @@ export const PULL_ERROR_WINDOW_MS = 3_600_000;
 type Status = Finding['status'];
 const RANK: Record<Status, number> = { skip: 0, ok: 1, warn: 2, fail: 3 };
 
+/** The failed pulls pullErrorsFinding speaks of: the caller asks the registry about their images. */
+export function nodePullErrors(read: NodeRead, hosts: readonly string[], startedAt: string | undefined): PullErrorLine[] {
+  if (read.containerdLog === undefined) return [];
+  const since = startedAt ? Date.parse(startedAt) : NaN;
+  return pullErrorsFor(read.containerdLog, hosts, 3, Number.isNaN(since) ? undefined : since);
+}
+
+/** Each error whose image the registry was asked about and lacks: manifest-unknown, with what the registry said. */
+function toldByRegistry(errors: PullErrorLine[], hosts: readonly string[], answers: ReadonlyMap<string, TagAnswer | undefined> | undefined): (PullErrorLine & { said?: string })[] {
+  const port = localhostPortOf(hosts);
+  return errors.map((error) => {
+    const target = error.image && answers?.has(error.image) ? onOurRegistry(error.image, port) : undefined;
+    const told = target && registryVerdict(target, answers!.get(error.image!), port);
+    return told ? { ...error, explanation: told.explanation, said: told.evidence } : error;
+  });
+}
+
 /**
  * containerd's failed pulls of our hosts since the node container last started (`startedAt`; earlier
  * ones are from before a restart that rewrote its files). An explained error within the window fails;
  * an older or unexplained one warns. The finding speaks of the worst error (the latest of equals).
+ * `answers`: what the registry said about the images of nodePullErrors, by image, where it was asked;
+ * a missing tag or repository there outranks the words of the endpoint containerd tried last.
  */
-export function pullErrorsFinding(node: string, read: NodeRead, hosts: readonly string[], startedAt: string | undefined, now: Date): Finding {
+export function pullErrorsFinding(node: string, read: NodeRead, hosts: readonly string[], startedAt: string | undefined, now: Date, answers?: ReadonlyMap<string, TagAnswer | undefined>): Finding {
   const check = (rest: Omit<Finding, 'check' | 'where'>) => finding('pull errors', node, rest);
   if (read.containerdLog === undefined) return check({ status: 'skip', summary: `no ${NODE_PATHS.containerdLog} in the node to read` });
   const since = startedAt ? Date.parse(startedAt) : NaN;
-  const errors = pullErrorsFor(read.containerdLog, hosts, 3, Number.isNaN(since) ? undefined : since);
+  const errors = toldByRegistry(nodePullErrors(read, hosts, startedAt), hosts, answers);
   const sinceWords = Number.isNaN(since) ? '' : ' since the node started';
   if (errors.length === 0) return check({ status: 'ok', summary: `no failed pull from ${hosts.join(' or ')}${sinceWords} in the last ${LOG_LINES} lines of containerd.log` });
   // Log times are the node's clock: compare them with the node's clock too.
@@ -149,5 +169,5 @@ export function pullErrorsFinding(node: string, read: NodeRead, hosts: readonly 
     const hours = PULL_ERROR_WINDOW_MS / 3_600_000;
     return check({ status: 'warn', summary: `${summary}; not repeated for over ${hours} h, so likely a pull no pod retries`, evidence: last.quote, fix: `if a pod still waits for that image: ${last.explanation.fix}; errors from before the node last started are not counted (docker restart ${node} drops this one)` });
   }
-  return check({ status: 'fail', summary, evidence: last.quote, fix: last.explanation.fix });
+  return check({ status: 'fail', summary, evidence: last.said ? `${last.said}; the log line: ${last.quote}` : last.quote, fix: last.explanation.fix });
 }

@@ -171,6 +171,12 @@ export function explainPullError(text: string, port: number = NODE_PORT): PullEr
   return undefined;
 }
 
+/** The port of the localhost:PORT name among `hosts`, when there is one. */
+export function localhostPortOf(hosts: readonly string[]): number | undefined {
+  const port = hosts.map((h) => /^localhost:(\d+)$/.exec(h)?.[1]).find((p) => p !== undefined);
+  return port === undefined ? undefined : Number(port);
+}
+
 /** One line of containerd's log (logrus text format: key=value, values Go-quoted when they hold spaces). */
 export interface ContainerdLogLine {
   time?: string;
@@ -229,8 +235,7 @@ export const quoteOf = (line: string): string => (line.length > QUOTE_MAX ? `${l
  */
 export function pullErrorsFor(logText: string, hosts: readonly string[], limit = 3, since?: number): PullErrorLine[] {
   const found = new Map<string, PullErrorLine>();
-  const localhost = hosts.map((h) => /^localhost:(\d+)$/.exec(h)?.[1]).find((p) => p !== undefined);
-  const port = localhost === undefined ? undefined : Number(localhost);
+  const port = localhostPortOf(hosts);
   for (const raw of logText.split('\n')) {
     const line = raw.trim();
     if (!line || !hosts.some((h) => line.includes(h))) continue;

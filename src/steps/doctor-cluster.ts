@@ -12,7 +12,7 @@ import { REGISTRY_MEMORY_LIMIT } from '../render/manifests/registry.js';
 import { NAMESPACE, SERVICE_NAME } from '../spec.js';
 import { getDeployment, getNodeConditions, getPodSummary, listPods, podEvents, type PodSummary } from '../tools/kubectl-objects.js';
 import type { Runner } from '../tools/run.js';
-import { askRegistryForTag } from './doctor-registry-tag.js';
+import { askAboutImages, type TagAsker } from './doctor-registry-tag.js';
 import { selectorOf } from './readiness.js';
 
 const PRESSURE_FIX: Record<string, string> = {
@@ -100,19 +100,13 @@ export async function registryPodFinding(run: Runner, context: string): Promise<
   return [{ check: 'registry pod', where: pod.node ?? 'cluster', ...podState(pod, context) }, writableFinding(pod)];
 }
 
-/** Where the registry answers on this machine: the state folder and the published port. */
-export interface RegistryAccess {
-  stateDir: string;
-  port?: number;
-}
-
-/** `--pod`: the pod, its events, which of `findings` explains a failed pull, and for an image of ours what the registry holds. */
-export async function podFinding(run: Runner, context: string, ref: PodRef, findings: readonly Finding[], nodes: readonly string[], access?: RegistryAccess): Promise<Finding> {
+/** `--pod`: the pod, its events, which of `findings` explains a failed pull, and for an image of ours what the registry holds (`ask`). */
+export async function podFinding(run: Runner, context: string, ref: PodRef, findings: readonly Finding[], nodes: readonly string[], port?: number, ask?: TagAsker): Promise<Finding> {
   const [pod, events] = await Promise.all([getPodSummary(run, context, ref.namespace, ref.name), podEvents(run, context, ref.namespace, ref.name)]);
-  const port = access?.port;
   const message = pod && failedPullMessage(pod, events);
   const image = message ? pulledImageOf(message) : undefined;
-  const target = image ? onOurRegistry(image, port) : undefined;
-  const registry = target && access && port !== undefined ? { target, answer: await askRegistryForTag(access.stateDir, port, target) } : undefined;
+  const answers = ask && image ? await askAboutImages(ask, [image], port) : undefined;
+  const target = answers?.has(image!) ? onOurRegistry(image!, port) : undefined;
+  const registry = target ? { target, answer: answers!.get(image!) } : undefined;
   return podPullFinding({ ref, context, pod, events, findings, nodes, ...(port !== undefined ? { port } : {}), ...(registry ? { registry } : {}) });
 }

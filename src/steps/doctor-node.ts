@@ -9,6 +9,7 @@ import { stat } from 'node:fs/promises';
 import type { Finding } from '../doctor/finding.js';
 import { caPathsOf, ourHosts } from '../doctor/node-files.js';
 import { nodeFindings, type NodeFacts } from '../doctor/node-findings.js';
+import { nodePullErrors } from '../doctor/node-trust.js';
 import { nodeReadScript, parseNodeRead } from '../doctor/node-read.js';
 import { NODE_CA_FILE } from '../spec.js';
 import { readCredentials } from '../state/credentials.js';
@@ -17,6 +18,7 @@ import { readIfExists } from '../state/write-files.js';
 import { inspectContainer } from '../tools/docker.js';
 import { readWithScript } from '../tools/docker-exec.js';
 import type { Runner } from '../tools/run.js';
+import { askAboutImages, type TagAsker } from './doctor-registry-tag.js';
 import { checkRegistryTls } from './doctor-tls.js';
 import { hostsAddressOf } from './readiness.js';
 
@@ -28,6 +30,8 @@ export interface NodeDiagnosisRequest {
   /** The registry's port on this machine (published by the loadbalancer), when known. */
   port?: number;
   now: Date;
+  /** Asks the registry about the images of the node's failed pulls; without it they are only classified. */
+  askTag?: TagAsker;
 }
 
 type StateFacts = NodeFacts['state'];
@@ -61,7 +65,11 @@ export async function diagnoseNode(request: NodeDiagnosisRequest, state: StateFa
   }
   const read = parseNodeRead(await readWithScript(run, node, nodeReadScript(ourHosts(port)), "the node's registry files"));
   const caPem = read.files[caPathsOf(read)[0] ?? NODE_CA_FILE];
-  const tls = port !== undefined && caPem ? await checkRegistryTls({ port, caPem }) : undefined;
+  const images = nodePullErrors(read, ourHosts(port), info.startedAt).map((e) => e.image);
+  const [tls, registryAnswers] = await Promise.all([
+    port !== undefined && caPem ? checkRegistryTls({ port, caPem }) : undefined,
+    request.askTag ? askAboutImages(request.askTag, images, port) : undefined,
+  ]);
   const hostsAddress = read.hosts === undefined ? undefined : hostsAddressOf(read.hosts);
   return nodeFindings({
     node, read, state, now: request.now,
@@ -70,5 +78,6 @@ export async function diagnoseNode(request: NodeDiagnosisRequest, state: StateFa
     ...(port !== undefined ? { port } : {}),
     ...(info.startedAt ? { startedAt: info.startedAt } : {}),
     ...(tls ? { tls } : {}),
+    ...(registryAnswers ? { registryAnswers } : {}),
   });
 }

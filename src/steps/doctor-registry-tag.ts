@@ -4,12 +4,33 @@
  * error cannot give when the endpoint it tried last was not the registry. Reads only.
  */
 import { isKnownError } from '../errors.js';
-import type { RegistryImage, TagAnswer } from '../doctor/registry-tag.js';
+import { onOurRegistry, type RegistryImage, type TagAnswer } from '../doctor/registry-tag.js';
 import { readCredentials } from '../state/credentials.js';
 import { statePath } from '../state/layout.js';
 import { readIfExists } from '../state/write-files.js';
 import { headManifest } from '../tools/registry-api.js';
 import { tagNames } from './images-registry.js';
+
+export type TagAsker = (target: RegistryImage) => Promise<TagAnswer | undefined>;
+
+/** One asker for a doctor run: each repository and tag asked once, however many nodes and the pod name it. */
+export function tagAsker(stateDir: string, port: number): TagAsker {
+  const answers = new Map<string, Promise<TagAnswer | undefined>>();
+  return (target) => {
+    const key = `${target.repository}@${target.reference}`;
+    if (!answers.has(key)) answers.set(key, askRegistryForTag(stateDir, port, target));
+    return answers.get(key)!;
+  };
+}
+
+/** What the registry says about each of `images` that is ours (by localhost:`port` or its own name), by image. */
+export async function askAboutImages(ask: TagAsker, images: readonly (string | undefined)[], port: number | undefined): Promise<Map<string, TagAnswer | undefined>> {
+  const ours = [...new Set(images)].flatMap((image) => {
+    const target = image === undefined ? undefined : onOurRegistry(image, port);
+    return target ? [target] : [];
+  });
+  return new Map(await Promise.all(ours.map(async (t) => [t.image, await ask(t)] as const)));
+}
 
 /** A doctor run waits for this answer: shorter than images' 30 s. */
 const TIMEOUT_MS = 10_000;

@@ -1,7 +1,7 @@
 /**
  * doctor on a real k3d cluster, run as a user runs it (the built CLI, in a child process): healthy
  * after up; a node whose /etc/hosts lost the container-registry.local line is named with that
- * entry; a pod pulling a tag that was never pushed is explained as manifest unknown. The
+ * entry; a pod pulling a tag that was never pushed (by either name) is explained as manifest unknown. The
  * registry-hosts DaemonSet rewrites the line every 2 s (INTERVAL in render/manifests/hosts.ts), so it
  * is paused first (a nodeSelector no node matches) and resumed after. Without k3d, kubectl or docker
  * it FAILS: it never skips.
@@ -15,15 +15,19 @@ const { name, work, stateDir, env } = createSandbox('doctor');
 const context = `k3d-${name}`;
 const agent = `k3d-${name}-agent-0`;
 const PAUSE_LABEL = 'k3s-devreg.test/paused';
-const missingPod = 'doctor-missing-tag';
 /**
- * By the registry's own name: its hosts.toml has our registry as its only host (server =), so
- * containerd's error for a missing tag is the 404's "<ref>: not found". By localhost:PORT it is
- * not: k3s writes that host's own endpoint (server = "http://localhost:PORT/v2") after our mirror,
- * containerd tries it once the mirror answered 404 (remotes/docker resolver: the first non-404
- * error wins), and the event then ends in "connect: connection refused" (reported to the lead).
+ * A tag never pushed, pulled by both names. By the registry's own name its hosts.toml has our
+ * registry as its only host (server =), so containerd's error is the 404's "<ref>: not found". By
+ * localhost:PORT k3s writes that host's own endpoint (http://localhost:PORT/v2) after our mirror;
+ * containerd tries it once the mirror answered 404 (remotes/docker resolver: a 404 moves on without
+ * a word, the first other error wins), and the event ends there (refused, or a 400 where the
+ * NodePort answers on the node's localhost). doctor asks the registry itself, so both are
+ * manifest-unknown.
  */
-const missingImage = `${REGISTRY_HOST}:${REGISTRY_PORT}/hello-world-example:never-pushed`;
+const missingPods = [
+  ['doctor-missing-tag', () => `${REGISTRY_HOST}:${REGISTRY_PORT}/hello-world-example:never-pushed`],
+  ['doctor-missing-tag-localhost', () => `localhost:${port}/hello-world-example:never-pushed`],
+] as const;
 let port = 0;
 
 const cli = (...args: string[]) => runCli(env, args, work);
@@ -63,7 +67,7 @@ describe('doctor on a real k3d cluster', () => {
   });
 
   afterAll(() => {
-    tool('kubectl', ['--context', context, 'delete', 'pod', missingPod, '--ignore-not-found', '--wait=false']);
+    for (const [pod] of missingPods) tool('kubectl', ['--context', context, 'delete', 'pod', pod, '--ignore-not-found', '--wait=false']);
     tool('k3d', ['cluster', 'delete', name]);
     tool('docker', ['volume', 'rm', `k3s-devreg-${name}-registry`]);
     tool('docker', ['image', 'rm', `localhost:${port}/hello-world-example:latest`]);
@@ -110,7 +114,8 @@ describe('doctor on a real k3d cluster', () => {
     });
   });
 
-  it('doctor --pod on a pod pulling a tag that was never pushed: manifest unknown, quoted and explained', async () => {
+  it.each(missingPods)('doctor --pod %s, pulling a tag that was never pushed: manifest unknown, as the registry itself says, quoted and explained', async (missingPod, imageOf) => {
+    const missingImage = imageOf();
     kubectl('run', missingPod, '--image', missingImage, '--restart', 'Never');
     const finding = await eventually('the pod to fail its pull', 180_000, () => {
       const { code, report } = doctorJson('--pod', missingPod);
@@ -120,9 +125,11 @@ describe('doctor on a real k3d cluster', () => {
       return pod;
     });
     expect(finding.where).toBe(`default/${missingPod}`);
-    expect(finding.summary).toMatch(/manifest-unknown: the registry answered, but holds no image of that repository and tag/);
+    expect(finding.summary).toMatch(/manifest-unknown: the registry has no (repository hello-world-example|tag never-pushed of hello-world-example \(it has: [^)]*\)), so no endpoint could serve /);
+    expect(finding.summary).toContain(missingImage);
+    expect(finding.evidence).toMatch(/^the registry has no (repository|tag) .*; the pull error: /);
     expect(finding.evidence).toContain(missingImage);
-    expect(finding.fix).toMatch(/^push it first/);
+    expect(finding.fix).toMatch(new RegExp(`^push it \\(docker tag IMAGE localhost:${port}/hello-world-example:never-pushed && docker push localhost:${port}/hello-world-example:never-pushed\\)`));
     const table = cli('doctor', '--name', name, '--pod', `default/${missingPod}`);
     expect(table.status).toBe(1);
     expect(table.stdout).toMatch(new RegExp(`^pod events +default/${missingPod} +FAIL +\\S+ on k3d-${name}-\\S+: manifest-unknown`, 'm'));

@@ -161,6 +161,10 @@ describe.skipIf(!nodeTierAvailable)('containerd.log lines of failed pulls (real 
 
   it('a missing tag: not found', () => failedPullLines(`${REGISTRY}/${repository}:no-such-tag`, 'manifest-unknown', 'manifest-unknown'));
 
+  // By localhost:31113 the mirror's 404 is passed over without a word and the error is k3s's fallback endpoint's, refused in the node.
+  it('a missing tag by localhost:<port>: the fallback http://localhost:<port>/v2 refuses', () =>
+    failedPullLines(`localhost:31113/${repository}:no-such-tag`, 'mirror-not-found', 'mirror-not-found'));
+
   it('no hosts line: no such host', () => withHostsLine('', () => failedPullLines(image, 'no-such-host', 'no-such-host')));
 
   it('an old ClusterIP in the hosts line: no route to host', () =>

@@ -60,17 +60,41 @@ function nodeOutput(change: Record<string, string | undefined> = {}): string {
   return Object.entries(parts).map(([name, text]) => `\n${MARK} ${name}\n${text ?? MISSING}`).join('');
 }
 
-/** The registry on the published port, as the NodePort answers: our certificate, 401 without and 200 with the credentials. */
+/** What the registry holds: repository app with the tags 1 and 2. */
+const HELD: Record<string, string[]> = { app: ['1', '2'] };
+const DIGEST = `sha256:${'ab'.repeat(32)}`;
+/** The registry's requests after the credentials passed: method, path and Accept. */
+let asked: string[] = [];
+
+/**
+ * The registry on the published port, as the NodePort answers: our certificate, 401 without the
+ * credentials; with them 200 for /v2/, a manifest HEAD (200 for a tag HELD has, 404 otherwise) and
+ * a tags list (404 for a repository it does not have), as distribution answers them.
+ */
 async function startRegistry(): Promise<void> {
   const [cert, key] = ['pki/tls.crt', 'pki/tls.key'].map((f) => readFileSync(join(stateDir, f), 'utf8'));
   registry = createServer({ cert, key }, (req, res) => {
-    res.writeHead(req.headers.authorization === basic('devreg', PASSWORD) ? 200 : 401).end();
+    if (req.headers.authorization !== basic('devreg', PASSWORD)) return void res.writeHead(401).end();
+    const path = req.url ?? '';
+    if (path !== '/v2/') asked.push(`${req.method} ${path} ${req.headers.accept ?? ''}`);
+    const manifest = /^\/v2\/(.+)\/manifests\/([^/]+)$/.exec(path);
+    const tags = /^\/v2\/(.+)\/tags\/list(\?.*)?$/.exec(path);
+    if (manifest && req.method === 'HEAD') {
+      const found = HELD[manifest[1]!]?.includes(manifest[2]!);
+      return void res.writeHead(found ? 200 : 404, found ? { 'docker-content-digest': DIGEST, 'content-type': 'application/vnd.oci.image.manifest.v1+json', 'content-length': '400' } : {}).end();
+    }
+    if (tags) {
+      const held = HELD[tags[1]!];
+      return void res.writeHead(held ? 200 : 404, { 'content-type': 'application/json' }).end(JSON.stringify(held ? { name: tags[1], tags: held } : { errors: [{ code: 'NAME_UNKNOWN' }] }));
+    }
+    res.writeHead(path === '/v2/' ? 200 : 404).end();
   });
   await new Promise<void>((resolve) => registry!.listen(port, '127.0.0.1', resolve));
 }
 
 beforeEach(async () => {
   forgetSecretsForTests();
+  asked = [];
   home = mkdtempSync(join(tmpdir(), 'k3s-devreg-doctor-cli-'));
   stateDir = join(home, 'devreg');
   mkdirSync(join(home, 'docker'));
@@ -244,6 +268,80 @@ describe('doctor through runCli on the fake world', () => {
     expect(calls).toContain('kubectl --context k3d-devreg --namespace default get events --field-selector involvedObject.kind=Pod,involvedObject.name=web --output json');
     // The pod finding comes last: it speaks of the others.
     expect(findings.at(-1)).toBe(findings.find((f) => f.check === 'pod events'));
+  });
+
+  describe('--pod on a pod pulling localhost:PORT/app:TAG whose event ends at k3s\'s fallback endpoint, refused in the node', () => {
+    const fallbackRefused = (tag: string) =>
+      `Failed to pull image "localhost:${port}/app:${tag}": rpc error: code = Unknown desc = failed to pull and unpack image "localhost:${port}/app:${tag}": failed to resolve reference "localhost:${port}/app:${tag}": failed to do request: Head "http://localhost:${port}/v2/app/manifests/${tag}": dial tcp 127.0.0.1:${port}: connect: connection refused`;
+    const pulling = (tag: string) => {
+      world.pods['default/web'] = { metadata: { name: 'web', namespace: 'default' }, spec: { nodeName: AGENT }, status: { phase: 'Pending', containerStatuses: [{ name: 'web', restartCount: 0, state: { waiting: { reason: 'ImagePullBackOff', message: `Back-off pulling image "localhost:${port}/app:${tag}"` } } }] } };
+      world.events['default/web'] = [{ type: 'Warning', reason: 'Failed', message: fallbackRefused(tag), count: 2, lastTimestamp: '2026-12-02T08:00:05Z' }];
+    };
+    const accept = 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json';
+
+    it('a tag the registry lacks: the registry asked from this machine, the finding says it has no such tag (and which it has) with the push fix, exit 1', async () => {
+      pulling('missing');
+      const { code, findings, table } = await doctor('--pod', 'web');
+      expect(code).toBe(1);
+      // Once per run (the JSON one and the table one): the manifest HEAD with every manifest kind accepted, then the tags.
+      expect(asked).toEqual([`HEAD /v2/app/manifests/missing ${accept}`, 'GET /v2/app/tags/list?n=100 ', `HEAD /v2/app/manifests/missing ${accept}`, 'GET /v2/app/tags/list?n=100 ']);
+      const pod = only(findings, 'pod events', 'default/web');
+      expect(pod).toEqual({
+        check: 'pod events',
+        where: 'default/web',
+        status: 'fail',
+        summary: `ImagePullBackOff on ${AGENT}: manifest-unknown: the registry has no tag missing of app (it has: 1, 2), so no endpoint could serve localhost:${port}/app:missing`,
+        evidence: `the registry has no tag missing of app (it has: 1, 2); the pull error: ${fallbackRefused('missing')}`,
+        fix: `push it (docker tag IMAGE localhost:${port}/app:missing && docker push localhost:${port}/app:missing) or correct the name and tag in the pod spec; k3s-devreg images ls shows what the registry holds`,
+      });
+      expect(table).toMatch(new RegExp(`^pod events +default/web +FAIL +ImagePullBackOff on ${AGENT}: manifest-unknown: the registry has no tag missing of app`, 'm'));
+      // Nothing else is wrong: the nodes have the mirror.
+      expect(findings.filter((f) => f.status === 'fail').map((f) => f.check)).toEqual(['pod events']);
+    });
+
+    it('a repository the registry lacks: "no repository"', async () => {
+      pulling('1');
+      world.events['default/web'] = [{ type: 'Warning', reason: 'Failed', message: fallbackRefused('1').replaceAll('/app', '/shop/app'), count: 1, lastTimestamp: '2026-12-02T08:00:05Z' }];
+      const pod = only((await doctor('--pod', 'web')).findings, 'pod events');
+      expect(pod.summary).toBe(`ImagePullBackOff on ${AGENT}: manifest-unknown: the registry has no repository shop/app, so no endpoint could serve localhost:${port}/shop/app:1`);
+    });
+
+    it('a tag the registry has, with the same event: the classifier\'s explanation of the fallback (the mirror missing on that node), exit 1', async () => {
+      pulling('1');
+      const { code, findings } = await doctor('--pod', 'web');
+      expect(code).toBe(1);
+      expect(asked).toEqual([`HEAD /v2/app/manifests/1 ${accept}`, `HEAD /v2/app/manifests/1 ${accept}`]);
+      const pod = only(findings, 'pod events', 'default/web');
+      expect(pod.summary).toMatch(new RegExp(`^ImagePullBackOff on ${AGENT}: mirror-not-found: containerd's last try was http://localhost:${port} inside the node: the node's own localhost, which is not the way to the registry \\(dial tcp 127\\.0\\.0\\.1:${port}: connect: connection refused\\);`));
+      expect(pod.summary).toContain(`unless the node has no mirror for localhost:${port}, which the hosts.toml and registries.yaml findings then report`);
+      expect(pod.evidence).toBe(fallbackRefused('1'));
+      expect(pod.fix).toBe(`push it (docker push localhost:${port}/app:1) or correct the name and tag in the pod spec; k3s-devreg images ls shows what the registry holds; if the node's hosts.toml finding fails, run k3s-devreg up`);
+    });
+
+    it("the same failure in the agent's containerd.log: its pull errors finding says the registry has no such tag, asked once per run with the pod's", async () => {
+      pulling('missing');
+      const error = fallbackRefused('missing').replace(/^Failed to pull image "[^"]+": rpc error: code = Unknown desc = /, '');
+      const line = `time="${new Date(Date.now() + 60_000).toISOString()}" level=error msg="PullImage \\"localhost:${port}/app:missing\\" failed" error="${error.replaceAll('"', '\\"')}"`;
+      world.override(`docker exec ${AGENT} sh -c`, () => ({ stdout: nodeOutput({ 'containerd.log': `${line}\n` }) }));
+      const { code, findings } = await doctor('--pod', 'web');
+      expect(code).toBe(1);
+      const pulls = only(findings, 'pull errors', AGENT);
+      expect(pulls).toMatchObject({ status: 'fail', evidence: `the registry has no tag missing of app (it has: 1, 2); the log line: ${line}` });
+      expect(pulls.summary).toMatch(new RegExp(`^the pull of localhost:${port}/app:missing failed at .* \\(manifest-unknown\\): the registry has no tag missing of app \\(it has: 1, 2\\)`));
+      expect(pulls.fix).toMatch(/^push it \(docker tag IMAGE localhost:\d+\/app:missing && docker push localhost:\d+\/app:missing\)/);
+      expect(only(findings, 'pull errors', SERVER).status).toBe('ok');
+      expect(only(findings, 'pod events').summary).toContain('manifest-unknown: the registry has no tag missing of app');
+      expect(asked.filter((a) => a.startsWith('HEAD'))).toHaveLength(2);
+    });
+
+    it('the registry not answering on this machine: the classifier\'s explanation stands', async () => {
+      pulling('missing');
+      await new Promise((resolve) => registry!.close(resolve));
+      registry = undefined;
+      const { code, findings } = await doctor('--pod', 'web');
+      expect(code).toBe(1);
+      expect(only(findings, 'pod events').summary).toMatch(/^ImagePullBackOff on k3d-devreg-agent-0: mirror-not-found: containerd's last try was/);
+    });
   });
 
   it('--pod for a pod that does not exist fails with how to find it; a malformed --pod is exit 2 before any call', async () => {

@@ -31,7 +31,7 @@ const kindOf = (file: string): PullErrorKind => KIND_OF[file] ?? (file as PullEr
 
 describe('containerd.log lines from the real containerd of the node tier', () => {
   it('has a fixture for every kind the node tier can make', () => {
-    expect(logFixtures.map(([kind]) => kind).sort()).toEqual(['connection-refused', 'http-to-https', 'manifest-unknown', 'no-route', 'no-such-host', 'timeout', 'unauthorized', 'x509', 'x509-expired', 'x509-name'].sort());
+    expect(logFixtures.map(([kind]) => kind).sort()).toEqual(['connection-refused', 'http-to-https', 'manifest-unknown', 'mirror-not-found', 'no-route', 'no-such-host', 'timeout', 'unauthorized', 'x509', 'x509-expired', 'x509-name'].sort());
   });
 
   it.each(logFixtures)('%s: every PullImage failure line is classified to its kind', (kind, text) => {
@@ -69,6 +69,8 @@ describe('what each class says to do here', () => {
     expect(explain('connection-refused').cause).toMatch(/our mirror, answered 'not found'.*localhost:31113\/team\/hello-35a238b2:1 is most likely not in the registry — unless the node has no mirror for localhost:31113, which the hosts.toml and registries.yaml findings then report$/);
     expect(explain('connection-refused').fix).toBe('push it (docker push localhost:31113/team/hello-35a238b2:1) or correct the name and tag in the pod spec; k3s-devreg images ls shows what the registry holds; if the node\'s hosts.toml finding fails, run k3s-devreg up');
     expect(explain('manifest-unknown').fix).toContain('docker push localhost:<port>/<repository>:<tag>');
+    expect(explain('mirror-not-found').cause).toMatch(/^containerd's last try was http:\/\/localhost:31113 inside the node: .*our mirror, answered 'not found'.*, so localhost:31113\/team\/hello-334749cf:no-such-tag is most likely not in the registry/);
+    expect(explain('mirror-not-found').fix).toMatch(/^push it \(docker push localhost:31113\/team\/hello-334749cf:no-such-tag\)/);
     expect(explain('http-to-https').cause).toContain('plain http');
     expect(explain('timeout').fix).toContain('get service registry');
   });

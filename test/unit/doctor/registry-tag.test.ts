@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Finding } from '../../../src/doctor/finding.js';
+import { nodePullErrors, pullErrorsFinding } from '../../../src/doctor/node-trust.js';
 import { failedPullMessage, podPullFinding } from '../../../src/doctor/pod-pull.js';
 import { explainPullError } from '../../../src/doctor/pull-errors.js';
 import { onOurRegistry, pulledImageOf, registrySays, registryVerdict, type TagAnswer } from '../../../src/doctor/registry-tag.js';
@@ -82,5 +83,28 @@ describe("a pod's failed pull once the registry was asked", () => {
   });
   it('the registry could not be asked: the same as without asking', () => {
     expect(finding(undefined)).toEqual(podPullFinding({ ref: { namespace: 'default', name: 'web' }, context: 'k3d-x', pod, events, findings: [], nodes: ['k3d-x-agent-0'], port: PORT }));
+  });
+});
+
+describe("a node's failed pulls in containerd.log once the registry was asked", () => {
+  const hosts = ['container-registry.local:5000', `localhost:${PORT}`];
+  const now = new Date('2026-12-02T05:10:00Z');
+  const error = FALLBACK_REFUSED.replace(/^Failed to pull image "[^"]+": rpc error: code = Unknown desc = /, '');
+  const logLine = `time="2026-12-02T05:00:00Z" level=error msg="PullImage \\"localhost:${PORT}/app:missing\\" failed" error="${error.replaceAll('"', '\\"')}"`;
+  const read = { hostsToml: {}, files: {}, containerdLog: logLine, clock: now.getTime() / 1000 };
+  it('the images to ask about are those of the errors the finding speaks of', () => {
+    expect(nodePullErrors(read, hosts, undefined).map((e) => e.image)).toEqual([`localhost:${PORT}/app:missing`]);
+    expect(nodePullErrors(read, hosts, '2026-12-02T05:05:00Z')).toEqual([]);
+  });
+  it('a missing tag: manifest-unknown with what the registry said before the log line; present or not asked: mirror-not-found', () => {
+    const missing = pullErrorsFinding('k3d-x-agent-0', read, hosts, undefined, now, new Map([[`localhost:${PORT}/app:missing`, { state: 'no-tag', tags: ['1'] }]]));
+    expect(missing).toMatchObject({ status: 'fail', evidence: `the registry has no tag missing of app (it has: 1); the log line: ${logLine}` });
+    expect(missing.summary).toBe(`the pull of localhost:${PORT}/app:missing failed at 2026-12-02T05:00:00Z, 10 min ago (manifest-unknown): the registry has no tag missing of app (it has: 1), so no endpoint could serve localhost:${PORT}/app:missing`);
+    expect(missing.fix).toMatch(/^push it \(docker tag IMAGE localhost:40123\/app:missing && docker push localhost:40123\/app:missing\)/);
+    for (const answers of [new Map([[`localhost:${PORT}/app:missing`, { state: 'present' } as const]]), new Map(), undefined]) {
+      const classified = pullErrorsFinding('k3d-x-agent-0', read, hosts, undefined, now, answers);
+      expect(classified.summary).toMatch(/\(mirror-not-found\): containerd's last try was/);
+      expect(classified.evidence).toBe(logLine);
+    }
   });
 });
