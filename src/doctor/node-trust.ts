@@ -9,7 +9,7 @@ import { certificateSummary } from '../render/pki.js';
 import { NODE_CA_FILE, REGISTRY_HOST } from '../spec.js';
 import { finding, UP, type Finding } from './finding.js';
 import { LOG_LINES, NODE_PATHS, type NodeRead } from './node-read.js';
-import { localhostPortOf, pullErrorsFor, type PullErrorLine } from './pull-errors.js';
+import { localhostPortOf, pullErrorsFor, type PullErrorLine } from './containerd-log.js';
 import { onOurRegistry, registryVerdict, type TagAnswer } from './registry-tag.js';
 
 /** A TLS handshake with the registry on this machine's port, trusting only one CA, for REGISTRY_HOST. */

@@ -6,7 +6,8 @@
 import { UserError } from '../errors.js';
 import type { PodEvent, PodSummary } from '../tools/kubectl-objects.js';
 import type { Finding } from './finding.js';
-import { explainPullError, quoteOf, type PullErrorKind } from './pull-errors.js';
+import { quoteOf } from './containerd-log.js';
+import { explainPullError, type PullErrorKind } from './pull-errors.js';
 import { registryVerdict, type RegistryImage, type TagAnswer } from './registry-tag.js';
 
 export interface PodRef {

@@ -8,7 +8,8 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { explainPullError, parseContainerdLogLine, pullErrorsFor, type PullErrorKind } from '../../../src/doctor/pull-errors.js';
+import { parseContainerdLogLine, pullErrorsFor } from '../../../src/doctor/containerd-log.js';
+import { explainPullError, type PullErrorKind } from '../../../src/doctor/pull-errors.js';
 
 const DIR = new URL('../../fixtures/containerd-log/', import.meta.url);
 const HOSTS = ['container-registry.local:5000', 'localhost:31113'];
