@@ -91,13 +91,10 @@ export async function repositoryTags(endpoint: RegistryEndpoint, repository: str
   return described.filter((t) => t !== undefined);
 }
 
-/** Every repository with its tags described. */
+/** Every repository with its tags described, in catalog order (a few repositories at a time, each a few tags at a time). */
 export async function listImages(endpoint: RegistryEndpoint): Promise<RepositoryInfo[]> {
-  const repos: RepositoryInfo[] = [];
-  for (const name of await repositoryNames(endpoint)) {
-    const present = (await repositoryTags(endpoint, name)) ?? [];
-    // A repository whose every tag was deleted stays in the catalog (v2.8 never forgets one): not shown.
-    if (present.length > 0) repos.push({ name, tags: present });
-  }
-  return repos;
+  const names = await repositoryNames(endpoint);
+  const described = await inBatches(names, 4, async (name) => ({ name, tags: (await repositoryTags(endpoint, name)) ?? [] }));
+  // A repository whose every tag was deleted stays in the catalog (v2.8 never forgets one): not shown.
+  return described.filter((repo) => repo.tags.length > 0);
 }
