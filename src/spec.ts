@@ -126,8 +126,13 @@ export function validateClusterName(name: string, source: InputSource = '--name'
       changeSource(source, `1-${MAX_CLUSTER_NAME} lowercase letters, digits and '-', starting and ending with a letter or digit (e.g. devreg)`),
     );
   }
+  // The state root's `cache/` folder holds the pull-through cache's config files (cache/spec.ts),
+  // which `cache rm` deletes: a cluster's state folder must never be that folder.
+  if (RESERVED_NAMES.includes(name)) throw new UserError(`the cluster name ${JSON.stringify(name)}${fromSource(source)} is reserved: its state folder would be the pull-through cache's`, changeSource(source, 'another name (e.g. devreg)'));
   return name;
 }
+
+const RESERVED_NAMES: readonly string[] = ['cache'];
 
 export function validateUsername(username: string, source: InputSource = '--username'): string {
   if (username.length === 0 || username.length > 64) {

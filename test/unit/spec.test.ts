@@ -26,6 +26,11 @@ describe('input validation', () => {
     expect(error.exitCode).toBe(2);
   });
 
+  it("refuses the name cache: that state folder would be the pull-through cache's, which cache rm empties", () => {
+    expect(errorOf(() => validateClusterName('cache')).message).toBe('the cluster name "cache" is reserved: its state folder would be the pull-through cache\'s: pass --name with another name (e.g. devreg)');
+    expect(validateClusterName('cache-1')).toBe('cache-1');
+  });
+
   it('rejects a username with a colon and names the fix', () => {
     expect(errorOf(() => validateUsername('a:b')).message).toMatch(/without ':'/);
     expect(errorOf(() => validateUsername('')).message).toMatch(/1-64/);
