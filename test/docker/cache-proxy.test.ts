@@ -36,7 +36,7 @@ let client = '';
 
 async function waitFor(port: number): Promise<void> {
   for (let waited = 0; ; waited += 100) {
-    const ok = await fetch(`http://127.0.0.1:${port}/v2/`).then((r) => r.status === 200, () => false);
+    const ok = await fetch(`http://127.0.0.1:${port}/v2/`, { signal: AbortSignal.timeout(2_000) }).then((r) => r.status === 200, () => false);
     if (ok) return;
     if (waited > 30_000) throw new Error(`registry on ${port} not ready`);
     await new Promise((r) => setTimeout(r, 100));
@@ -45,10 +45,10 @@ async function waitFor(port: number): Promise<void> {
 
 async function pushBlob(port: number, body: Buffer): Promise<string> {
   const digest = sha(body);
-  const start = await fetch(`http://127.0.0.1:${port}/v2/${repo}/blobs/uploads/`, { method: 'POST' });
+  const start = await fetch(`http://127.0.0.1:${port}/v2/${repo}/blobs/uploads/`, { method: 'POST', signal: AbortSignal.timeout(30_000) });
   const location = new URL(start.headers.get('location')!, `http://127.0.0.1:${port}`);
   location.searchParams.set('digest', digest);
-  const put = await fetch(location, { method: 'PUT', body: new Uint8Array(body), headers: { 'Content-Type': 'application/octet-stream' } });
+  const put = await fetch(location, { method: 'PUT', body: new Uint8Array(body), headers: { 'Content-Type': 'application/octet-stream' }, signal: AbortSignal.timeout(30_000) });
   expect(put.status).toBe(201);
   return digest;
 }
@@ -79,7 +79,7 @@ describe.skipIf(!dockerAvailable)('the pull-through cache in front of a real ups
       layers: [{ mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip', size: layer.length, digest: layerDigest }],
     }));
     manifestDigest = sha(manifest);
-    const put = await fetch(`http://127.0.0.1:${upstreamPort}/v2/${repo}/manifests/v1`, { method: 'PUT', body: new Uint8Array(manifest), headers: { 'Content-Type': MANIFEST_TYPE } });
+    const put = await fetch(`http://127.0.0.1:${upstreamPort}/v2/${repo}/manifests/v1`, { method: 'PUT', body: new Uint8Array(manifest), headers: { 'Content-Type': MANIFEST_TYPE }, signal: AbortSignal.timeout(30_000) });
     expect(put.status).toBe(201);
     blobs = [configDigest, layerDigest].sort().map((digest) => ({ digest, sha256: digest }));
 

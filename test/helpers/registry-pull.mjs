@@ -16,12 +16,12 @@ const PULL = `set -eo pipefail
 now() { echo | ts %.s | tr -d ' '; }
 base="http://$REGISTRY/v2/$REPO"
 t0=$(now)
-wget -q -O /tmp/manifest --header "Accept: $ACCEPT" "$base/manifests/$REF"
+timeout 120 wget -q -O /tmp/manifest --header "Accept: $ACCEPT" "$base/manifests/$REF"
 for d in $(grep -o 'sha256:[0-9a-f]\\{64\\}' /tmp/manifest | sort -u); do
   if [ "$VERIFY" = 1 ]; then
-    echo "blob $d sha256:$(wget -q -O - "$base/blobs/$d" | sha256sum | cut -d' ' -f1)"
+    echo "blob $d sha256:$(timeout 120 wget -q -O - "$base/blobs/$d" | sha256sum | cut -d' ' -f1)"
   else
-    wget -q -O /dev/null "$base/blobs/$d"
+    timeout 120 wget -q -O /dev/null "$base/blobs/$d"
   fi
 done
 t1=$(now)
@@ -29,7 +29,10 @@ echo "manifest sha256:$(sha256sum /tmp/manifest | cut -d' ' -f1)"
 echo "time $t0 $t1"
 `;
 
-const READY = `for i in $(seq 300); do wget -q -O /dev/null "http://$REGISTRY/v2/" && exit 0; sleep 0.1; done
+// `timeout` bounds each try, connect included (busybox 1.35's wget -T segfaults): a container just
+// started on a busy daemon can drop the first SYNs, and an unbounded connect then waits out the
+// kernel's retries (about two minutes) per try: the cache-proxy setup was seen to hang 240 s.
+const READY = `for i in $(seq 300); do timeout 3 wget -q -O /dev/null "http://$REGISTRY/v2/" && exit 0; sleep 0.1; done
 echo "no registry answering on http://$REGISTRY/v2/ after 30 s" >&2; exit 1
 `;
 
