@@ -5,20 +5,23 @@
  */
 import { isKnownError } from '../errors.js';
 import { onOurRegistry, type RegistryImage, type TagAnswer } from '../doctor/registry-tag.js';
-import { readCredentials } from '../state/credentials.js';
-import { statePath } from '../state/layout.js';
-import { readIfExists } from '../state/write-files.js';
 import { headManifest } from '../tools/registry-api.js';
 import { tagNames } from './images-registry.js';
 
 export type TagAsker = (target: RegistryImage) => Promise<TagAnswer | undefined>;
 
+/** What the asking needs of the state folder, as doctor read it once (doctor-node.ts readStateFacts). */
+export interface RegistryTrust {
+  caCert?: string;
+  credentials?: { username: string; password: string };
+}
+
 /** One asker for a doctor run: each repository and tag asked once, however many nodes and the pod name it. */
-export function tagAsker(stateDir: string, port: number): TagAsker {
+export function tagAsker(state: RegistryTrust, port: number): TagAsker {
   const answers = new Map<string, Promise<TagAnswer | undefined>>();
   return (target) => {
     const key = `${target.repository}@${target.reference}`;
-    if (!answers.has(key)) answers.set(key, askRegistryForTag(stateDir, port, target));
+    if (!answers.has(key)) answers.set(key, askRegistryForTag(state, port, target));
     return answers.get(key)!;
   };
 }
@@ -36,8 +39,8 @@ export async function askAboutImages(ask: TagAsker, images: readonly (string | u
 const TIMEOUT_MS = 10_000;
 
 /** Present, no such tag (with the tags there are), or no such repository; undefined when the registry cannot be asked. */
-export async function askRegistryForTag(stateDir: string, port: number, target: RegistryImage): Promise<TagAnswer | undefined> {
-  const [credentials, caCert] = await Promise.all([readCredentials(stateDir).catch(() => undefined), readIfExists(statePath(stateDir, 'caCert'))]);
+export async function askRegistryForTag(state: RegistryTrust, port: number, target: RegistryImage): Promise<TagAnswer | undefined> {
+  const { credentials, caCert } = state;
   if (!credentials || !caCert) return undefined;
   const endpoint = { port, caCert, credentials, timeoutMs: TIMEOUT_MS };
   try {

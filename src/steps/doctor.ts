@@ -15,7 +15,7 @@ import type { Runner } from '../tools/run.js';
 import { podFinding, pressureFindings, registryPodFinding } from './doctor-cluster.js';
 import { dockerLoginFinding, registryPortFinding } from './doctor-laptop.js';
 import { diagnoseNode, readStateFacts } from './doctor-node.js';
-import { tagAsker } from './doctor-registry-tag.js';
+import { tagAsker, type TagAsker } from './doctor-registry-tag.js';
 import { checkDocker, inspectCluster, isOurs, publishedRegistryPort, type ClusterFacts } from './preflight.js';
 import { k3sNodes } from './readiness.js';
 import type { probeRegistry } from './registry-probe.js';
@@ -80,8 +80,7 @@ export async function runDoctor(request: DoctorRequest): Promise<DoctorReport> {
   const running = cluster.finding.status === 'ok' && facts !== undefined;
   const port = facts ? publishedRegistryPort(facts) : undefined;
   const nodes = running ? k3sNodes(facts.cluster) : [];
-  // The registry asked from this machine about the images of failed pulls, each once per run.
-  const askTag = port !== undefined ? tagAsker(stateDir, port) : undefined;
+  let askTag: TagAsker | undefined;
   const why = !facts ? 'the cluster could not be checked' : !facts.cluster ? 'there is no cluster' : !isOurs(facts) ? 'the cluster is not ours' : 'the cluster is not running';
 
   if (running) {
@@ -90,6 +89,8 @@ export async function runDoctor(request: DoctorRequest): Promise<DoctorReport> {
     const ip = service.ip;
     // The state folder once for every node; each node guarded on its own, so one docker cannot exec into leaves the others checked.
     const state = await readStateFacts(stateDir);
+    // The registry asked from this machine about the images of failed pulls, each once per run, with the CA and credentials just read.
+    if (port !== undefined) askTag = tagAsker(state, port);
     const [inNodes, pod, pressure] = await Promise.all([
       Promise.all(nodes.map((node) => guarded('node', node, () => diagnoseNode({ run, node, now, ...(askTag ? { askTag } : {}), ...(ip ? { serviceIp: ip } : {}), ...(port !== undefined ? { port } : {}) }, state)))),
       guarded('registry pod', 'cluster', () => registryPodFinding(run, context)),
